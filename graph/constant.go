@@ -1,0 +1,135 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
+)
+
+// Constant is a tensor whose value is known without running the model.
+type Constant struct {
+	Value *tensor.Tensor
+	// Source names where the value lives: the initializer's name, or the
+	// name of the Constant / ConstantOfShape node that makes it.
+	Source string
+	// Initializer is true when Source is an initializer.
+	Initializer bool
+}
+
+// maxConstantElements bounds what ConstantOfShape may materialise here.
+const maxConstantElements = 1 << 28
+
+// ResolveConstant returns the value of tensor name when it is an initializer
+// or is computed from one through Identity, Constant or ConstantOfShape
+// nodes. It returns an error explaining why otherwise.
+func (ix *Index) ResolveConstant(name string) (*Constant, error) {
+	return ix.resolve(name, 0)
+}
+
+func (ix *Index) resolve(name string, depth int) (*Constant, error) {
+	if depth > 64 {
+		return nil, fmt.Errorf("tensor %q: constant chain is too deep", name)
+	}
+	if t := ix.inits[name]; t != nil {
+		v, err := onnxmodel.ToTensor(t)
+		if err != nil {
+			return nil, err
+		}
+		// An initializer that is also a graph input (IR < 4 style) can be
+		// replaced by the caller at run time: a default, not a constant.
+		if _, overridable := ix.inputs[name]; overridable {
+			return nil, fmt.Errorf("tensor %q is an initializer that is also a graph input, so callers may replace it", name)
+		}
+		return &Constant{Value: v, Source: name, Initializer: true}, nil
+	}
+	n := ix.producer[name]
+	if n == nil {
+		if _, ok := ix.inputs[name]; ok {
+			return nil, fmt.Errorf("tensor %q is a graph input, not a constant", name)
+		}
+		return nil, fmt.Errorf("tensor %q has no producer and no initializer", name)
+	}
+	switch n.GetOpType() {
+	case "Identity":
+		if len(n.GetInput()) != 1 {
+			return nil, fmt.Errorf("%s has %d inputs", onnxmodel.NodeLabel(n), len(n.GetInput()))
+		}
+		return ix.resolve(n.GetInput()[0], depth+1)
+	case "Constant":
+		v, err := constantNodeValue(n)
+		if err != nil {
+			return nil, err
+		}
+		return &Constant{Value: v, Source: n.GetName()}, nil
+	case "ConstantOfShape":
+		if len(n.GetInput()) != 1 {
+			return nil, fmt.Errorf("%s has %d inputs", onnxmodel.NodeLabel(n), len(n.GetInput()))
+		}
+		shapeC, err := ix.resolve(n.GetInput()[0], depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("%s: shape: %w", onnxmodel.NodeLabel(n), err)
+		}
+		if shapeC.Value.DType != tensor.Int64 {
+			return nil, fmt.Errorf("%s: shape input is not int64", onnxmodel.NodeLabel(n))
+		}
+		shape := make([]int, len(shapeC.Value.I64))
+		count := int64(1)
+		for i, d := range shapeC.Value.I64 {
+			if d < 0 {
+				return nil, fmt.Errorf("%s: negative dimension %d", onnxmodel.NodeLabel(n), d)
+			}
+			shape[i] = int(d)
+			if d > 0 && count > maxConstantElements/d {
+				return nil, fmt.Errorf("%s: shape %v is too large to materialise", onnxmodel.NodeLabel(n), shapeC.Value.I64)
+			}
+			count *= d
+		}
+		fill := tensor.NewFloat32([]int{1}, []float32{0})
+		if a := Attr(n, "value"); a != nil && a.GetT() != nil {
+			if fill, err = onnxmodel.ToTensor(a.GetT()); err != nil {
+				return nil, fmt.Errorf("%s: value: %w", onnxmodel.NodeLabel(n), err)
+			}
+			if fill.Len() != 1 {
+				return nil, fmt.Errorf("%s: value must hold one element, holds %d", onnxmodel.NodeLabel(n), fill.Len())
+			}
+		}
+		if fill.DType == tensor.Int64 {
+			out := tensor.NewInt64(shape, nil)
+			for i := range out.I64 {
+				out.I64[i] = fill.I64[0]
+			}
+			return &Constant{Value: out, Source: n.GetName()}, nil
+		}
+		out := tensor.NewFloat32(shape, nil)
+		for i := range out.F32 {
+			out.F32[i] = fill.F32[0]
+		}
+		return &Constant{Value: out, Source: n.GetName()}, nil
+	}
+	return nil, fmt.Errorf("tensor %q is computed by %s at run time", name, onnxmodel.NodeLabel(n))
+}
+
+// constantNodeValue decodes the value of a Constant node.
+func constantNodeValue(n *onnxpb.NodeProto) (*tensor.Tensor, error) {
+	for _, a := range n.GetAttribute() {
+		switch a.GetName() {
+		case "value":
+			v, err := onnxmodel.ToTensor(a.GetT())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", onnxmodel.NodeLabel(n), err)
+			}
+			return v, nil
+		case "value_float":
+			return tensor.NewFloat32([]int{}, []float32{a.GetF()}), nil
+		case "value_floats":
+			return tensor.NewFloat32([]int{len(a.GetFloats())}, append([]float32{}, a.GetFloats()...)), nil
+		case "value_int":
+			return tensor.NewInt64([]int{}, []int64{a.GetI()}), nil
+		case "value_ints":
+			return tensor.NewInt64([]int{len(a.GetInts())}, append([]int64{}, a.GetInts()...)), nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no value attribute that wtonnx reads (value, value_float(s), value_int(s))", onnxmodel.NodeLabel(n))
+}
