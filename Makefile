@@ -8,3 +8,53 @@ setup: ort
 # downloaded onnxruntime-node-1.30.0.tgz).
 ort:
 	./scripts/fetch-onnxruntime.sh
+
+# ---------------------------------------------------------------------------
+# customop: the fused ai.wtonnx::WTConv operator for ONNX Runtime, a C shared
+# library at .cache/customop/libwtonnx_customop.so (see customop/).
+.PHONY: customop customop-asan customop-asan-test
+
+CUSTOMOP_CC ?= gcc
+CUSTOMOP_OUT := .cache/customop
+CUSTOMOP_LIB := $(CUSTOMOP_OUT)/libwtonnx_customop.so
+CUSTOMOP_SRC := customop/csrc/wtconv_op.c customop/csrc/wtconv_kernel.c
+CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h
+# Portable flags: x86-64-v2 runs on every x86-64 CPU of the last decade;
+# never -march=native (CI and users run other machines).
+CUSTOMOP_ARCH ?= -march=x86-64-v2
+CUSTOMOP_CFLAGS ?= -O3 $(CUSTOMOP_ARCH) -std=gnu11 -fPIC -fvisibility=hidden \
+	-Wall -Wextra -Werror
+CUSTOMOP_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# onnxruntime_c_api.h ships in the onnxruntime_go module.
+CUSTOMOP_ORT_INC = $(shell go list -m -f '{{.Dir}}' github.com/yalue/onnxruntime_go 2>/dev/null)
+
+customop: $(CUSTOMOP_LIB)
+
+$(CUSTOMOP_LIB): $(CUSTOMOP_SRC) $(CUSTOMOP_HDR) go.mod
+	@inc='$(CUSTOMOP_ORT_INC)'; test -f "$$inc/onnxruntime_c_api.h" || { \
+		echo "customop: onnxruntime_c_api.h not found; run 'go mod download github.com/yalue/onnxruntime_go'" >&2; exit 1; }
+	@mkdir -p $(CUSTOMOP_OUT)
+	$(CUSTOMOP_CC) $(CUSTOMOP_CFLAGS) -I'$(CUSTOMOP_ORT_INC)' -shared -o $@.tmp $(CUSTOMOP_SRC) -lpthread
+	@mv $@.tmp $@
+
+# customop-asan builds an AddressSanitizer + UBSan variant of the library and
+# the C test driver that calls the kernel directly (no ONNX Runtime).
+customop-asan: $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_OUT)/asan/wtconv_kernel_test
+
+$(CUSTOMOP_OUT)/asan/libwtonnx_customop.so: $(CUSTOMOP_SRC) $(CUSTOMOP_HDR) go.mod
+	@inc='$(CUSTOMOP_ORT_INC)'; test -f "$$inc/onnxruntime_c_api.h" || { \
+		echo "customop: onnxruntime_c_api.h not found; run 'go mod download github.com/yalue/onnxruntime_go'" >&2; exit 1; }
+	@mkdir -p $(CUSTOMOP_OUT)/asan
+	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+		$(CUSTOMOP_SAN) -I'$(CUSTOMOP_ORT_INC)' -shared -o $@ $(CUSTOMOP_SRC) -lpthread
+
+$(CUSTOMOP_OUT)/asan/wtconv_kernel_test: customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c $(CUSTOMOP_HDR)
+	@mkdir -p $(CUSTOMOP_OUT)/asan
+	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) -Icustomop/csrc \
+		-o $@ customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c -lm
+
+# customop-asan-test runs the driver on the reference cases in
+# ../shared/reference/wtconv-official and on edge cases.
+customop-asan-test: customop-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test ../shared/reference/wtconv-official

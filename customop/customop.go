@@ -1,0 +1,188 @@
+// Package customop locates the fused WTConv operator for ONNX Runtime: a
+// native shared library (libwtonnx_customop.so, built from the C sources in
+// this directory by `make customop`) that registers the operator
+// ai.wtonnx::WTConv with an ONNX Runtime session.
+//
+// # The operator
+//
+// Domain "ai.wtonnx", op_type "WTConv", operator-set version 1, CPU execution
+// provider, float32. It computes one whole WTConv layer ("Wavelet
+// Convolutions for Large Receptive Fields", ECCV 2024) in a single node:
+//
+//	inputs  0 X              [N, C, H, W]
+//	        1 base_weight    [C, 1, k, k]   base depthwise kernel (k >= 1, even allowed)
+//	        2 base_bias      [C]            optional
+//	        3 base_scale     [C]
+//	        4 wavelet_weight [L, 4C, 1, k, k]  level i's kernel, channel 4c+band; optional when L = 0
+//	        5 wavelet_scale  [L, 4C]        optional when L = 0
+//	output  0 Y              [N, C, ceil(H/s), ceil(W/s)]
+//	attributes  levels (int, required), stride (int, default 1),
+//	            wavelet (string, default "db1"; only Haar is supported)
+//
+// The semantics are exactly those of the official PyTorch module (and of
+// wtconv.Forward): Haar analysis level by level, a depthwise "same" k x k
+// convolution and a per-channel scale at each level, synthesis from the
+// deepest level up with cropping, the base depthwise convolution plus bias
+// times the base scale, and stride subsampling at the end. Every level's
+// input must be at least 2 x 2.
+//
+// The kernel fuses the layer per (batch, channel) plane, so a plane and its
+// wavelet bands stay in cache, and spreads the planes over ONNX Runtime's
+// intra-op thread pool. Bad attributes fail session creation, bad input
+// shapes fail Run, each with a message naming the node and the input or
+// attribute.
+//
+// # Using it
+//
+// FindLibrary returns the library's path; hand it to ONNX Runtime's
+// RegisterCustomOpsLibrary, for example through
+// runtime/ort.Options.CustomOpLibraries. This package itself uses no cgo: the
+// library is loaded by ONNX Runtime, not linked into Go programs.
+package customop
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const (
+	// Domain is the ONNX operator domain of the fused operator.
+	Domain = "ai.wtonnx"
+	// OpType is the fused operator's op_type.
+	OpType = "WTConv"
+	// OpsetVersion is the version models import Domain at.
+	OpsetVersion = 1
+
+	// EnvLibrary names the environment variable that points at the library
+	// when no explicit path is given.
+	EnvLibrary = "WTONNX_CUSTOMOP_LIB"
+	// LibraryFile is the library's file name.
+	LibraryFile = "libwtonnx_customop.so"
+	// CacheDir is where `make customop` writes the library, relative to the
+	// repository root.
+	CacheDir = ".cache/customop"
+	// ModulePath identifies the wtonnx repository root (the directory whose
+	// go.mod declares it).
+	ModulePath = "github.com/wtonnx/wtonnx"
+)
+
+// FindLibrary returns the path of the custom-op library: flag when it is not
+// empty, else $WTONNX_CUSTOMOP_LIB, else <repo>/.cache/customop/libwtonnx_customop.so
+// where <repo> is the wtonnx repository above the working directory or the
+// executable. A named file that does not exist is an error; so is finding
+// nothing, with a message saying to run `make customop`.
+func FindLibrary(flag string) (string, error) {
+	cwd, _ := os.Getwd()
+	exe, _ := os.Executable()
+	return findLibrary(flag, os.Getenv(EnvLibrary), cwd, exe)
+}
+
+func findLibrary(flag, env, cwd, exe string) (string, error) {
+	if flag != "" {
+		if err := checkFile(flag); err != nil {
+			return "", fmt.Errorf("custom-op library given on the command line: %w", err)
+		}
+		return flag, nil
+	}
+	if env != "" {
+		if err := checkFile(env); err != nil {
+			return "", fmt.Errorf("custom-op library named by %s: %w", EnvLibrary, err)
+		}
+		return env, nil
+	}
+	var looked []string
+	for _, start := range []string{cwd, exeDir(exe)} {
+		if start == "" {
+			continue
+		}
+		root, ok := repoRoot(start)
+		if !ok {
+			continue
+		}
+		p := filepath.Join(root, CacheDir, LibraryFile)
+		if contains(looked, p) {
+			continue
+		}
+		looked = append(looked, p)
+		if checkFile(p) == nil {
+			return p, nil
+		}
+	}
+	where := "no wtonnx repository (a go.mod of module " + ModulePath + ") above the working directory or the executable"
+	if len(looked) > 0 {
+		where = "looked at " + strings.Join(looked, ", ")
+	}
+	return "", fmt.Errorf("WTConv custom-op library not found (%s): run `make customop` in the wtonnx repository "+
+		"to build %s/%s, or set %s to its path", where, CacheDir, LibraryFile, EnvLibrary)
+}
+
+func exeDir(exe string) string {
+	if exe == "" {
+		return ""
+	}
+	return filepath.Dir(exe)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// checkFile reports whether path names an existing regular file.
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: no such file", path)
+		}
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s is a directory, not the %s library file", path, LibraryFile)
+	}
+	return nil
+}
+
+// repoRoot walks up from dir to the directory whose go.mod declares
+// ModulePath.
+func repoRoot(dir string) (string, bool) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	for {
+		if moduleOf(filepath.Join(dir, "go.mod")) == ModulePath {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+// moduleOf returns the module path declared by a go.mod file, or "".
+func moduleOf(gomod string) string {
+	f, err := os.Open(gomod)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}

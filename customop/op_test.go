@@ -1,0 +1,363 @@
+package customop_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wtonnx/wtonnx/checkpoint"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/wtconv"
+)
+
+// tolerance is the allowed max |error| relative to max |y|.
+const tolerance = 1e-5
+
+type officialCase struct {
+	Name string `json:"name"`
+	C    int    `json:"C"`
+	K    int    `json:"k"`
+	L    int    `json:"L"`
+	S    int    `json:"s"`
+	Bias bool   `json:"bias"`
+	N    int    `json:"N"`
+	H    int    `json:"H"`
+	W    int    `json:"W"`
+}
+
+// TestOfficialCases runs the fused operator in ONNX Runtime on every case
+// produced by the authors' PyTorch module and compares with its output.
+func TestOfficialCases(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(officialDir, "*", "case.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatalf("no official cases under %s (shared/ must sit beside the repository)", officialDir)
+	}
+	for _, cj := range dirs {
+		dir := filepath.Dir(cj)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			b, err := os.ReadFile(cj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var oc officialCase
+			if err := json.Unmarshal(b, &oc); err != nil {
+				t.Fatalf("%s: %v", cj, err)
+			}
+			l := wtconv.Layer{Channels: oc.C, Kernel: oc.K, Levels: oc.L, Stride: oc.S, Bias: oc.Bias}
+			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wt, err := ck.LayerWeights("layer.", l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := mustOpen(t, layerSpec(l, wt).model(t), 0)
+			got, err := run(e, x)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if !tensor.SameShape(got.Shape, want.Shape) {
+				t.Fatalf("output shape %v, official %v", got.Shape, want.Shape)
+			}
+			diff, scale := maxAbsDiff(got.F32, want.F32)
+			t.Logf("%s: max |err| %.3g, max |y| %.3g, relative %.3g", oc.Name, diff, scale, diff/scale)
+			if diff > tolerance*scale {
+				t.Errorf("max |err| %.3g exceeds %g x max|y| = %.3g", diff, tolerance, tolerance*scale)
+			}
+		})
+	}
+}
+
+type refCase struct {
+	name       string
+	c, k, l, s int
+	bias       bool
+	n, h, w    int
+}
+
+var refCases = []refCase{
+	{"k3_l1", 4, 3, 1, 1, true, 1, 16, 16},
+	{"stride2", 5, 3, 2, 2, true, 2, 17, 14},
+	{"stride3", 3, 5, 2, 3, true, 1, 19, 23},
+	{"stride3_exact", 2, 3, 1, 3, false, 1, 18, 9},
+	{"even_k2", 3, 2, 2, 1, true, 1, 12, 10},
+	{"even_k4", 4, 4, 3, 1, true, 2, 21, 16},
+	{"even_k6_stride2", 2, 6, 2, 2, true, 1, 15, 13},
+	{"k1", 3, 1, 2, 1, true, 1, 9, 7},
+	{"batch3", 6, 5, 2, 1, true, 3, 20, 20},
+	{"odd_sizes", 4, 3, 3, 1, true, 2, 13, 11},
+	{"odd_1xN", 2, 3, 0, 1, true, 1, 1, 9},
+	{"no_bias", 4, 5, 2, 1, false, 1, 12, 12},
+	{"L0", 8, 7, 0, 1, true, 2, 11, 9},
+	{"L0_stride2", 3, 3, 0, 2, false, 1, 10, 7},
+	{"deep_tiny_L3_5x5", 3, 3, 3, 1, true, 1, 5, 5},
+	{"deep_tiny_L4_9x10", 2, 5, 4, 1, true, 2, 9, 10},
+	{"min_size_L2_3x3", 2, 3, 2, 1, true, 1, 3, 3},
+	{"deep_tiny_L5_17x17", 3, 3, 5, 2, true, 1, 17, 17},
+	{"wide_planes_L5", 2, 5, 5, 1, true, 1, 56, 40},
+	{"many_channels", 96, 5, 2, 1, true, 1, 14, 14},
+}
+
+// TestAgainstReference compares the operator with wtconv.Forward (the Go
+// float64 reference) on strides, even kernels, batches, odd sizes, L = 0
+// and deep levels on tiny maps.
+func TestAgainstReference(t *testing.T) {
+	for i, tc := range refCases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := wtconv.Layer{Channels: tc.c, Kernel: tc.k, Levels: tc.l, Stride: tc.s, Bias: tc.bias}
+			wt := randomLayer(t, l, uint64(100+i))
+			x := randomInput(tc.n, tc.c, tc.h, tc.w, uint64(i))
+			want, oh, ow, err := wtconv.Forward(l, wt, x.F32, tc.n, tc.h, tc.w)
+			if err != nil {
+				t.Fatalf("wtconv.Forward: %v", err)
+			}
+			for _, threads := range []int{1, 2} {
+				e := mustOpen(t, layerSpec(l, wt).model(t), threads)
+				got, err := run(e, x)
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				if wantShape := []int{tc.n, tc.c, oh, ow}; !tensor.SameShape(got.Shape, wantShape) {
+					t.Fatalf("output shape %v, want %v", got.Shape, wantShape)
+				}
+				diff, scale := maxAbsDiff(got.F32, want)
+				if threads == 1 {
+					t.Logf("max |err| %.3g, max |y| %.3g, relative %.3g", diff, scale, diff/scale)
+				}
+				if diff > tolerance*scale {
+					t.Errorf("threads %d: max |err| %.3g exceeds %g x max|y| = %.3g", threads, diff, tolerance,
+						tolerance*scale)
+				}
+			}
+		})
+	}
+}
+
+// TestThreadCountDoesNotChangeResults checks that the plane split over the
+// intra-op pool is invisible in the output: 1, 2 and 4 threads agree bit for
+// bit.
+func TestThreadCountDoesNotChangeResults(t *testing.T) {
+	l := wtconv.Layer{Channels: 24, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
+	wt := randomLayer(t, l, 7)
+	x := randomInput(3, 24, 28, 28, 8)
+	model := layerSpec(l, wt).model(t)
+	var first []float32
+	for _, threads := range []int{1, 2, 4} {
+		got, err := run(mustOpen(t, model, threads), x)
+		if err != nil {
+			t.Fatalf("threads %d: %v", threads, err)
+		}
+		if first == nil {
+			first = got.F32
+			continue
+		}
+		for i := range first {
+			if first[i] != got.F32[i] {
+				t.Fatalf("threads %d: element %d is %v, with 1 thread %v", threads, i, got.F32[i], first[i])
+			}
+		}
+	}
+}
+
+// TestConcurrentRuns runs one session from 8 goroutines at once and expects
+// exactly the results of sequential runs.
+func TestConcurrentRuns(t *testing.T) {
+	l := wtconv.Layer{Channels: 16, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
+	wt := randomLayer(t, l, 11)
+	e := mustOpen(t, layerSpec(l, wt).model(t), 2)
+	const workers, rounds = 8, 4
+	inputs := make([]*tensor.Tensor, workers)
+	want := make([][]float32, workers)
+	for i := range inputs {
+		// Different sizes too, so that concurrent runs have different shapes.
+		inputs[i] = randomInput(1+i%3, 16, 20+i, 24-i, uint64(50+i))
+		y, err := run(e, inputs[i])
+		if err != nil {
+			t.Fatalf("sequential run %d: %v", i, err)
+		}
+		want[i] = y.F32
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				y, err := run(e, inputs[i])
+				if err != nil {
+					errs <- fmt.Errorf("worker %d round %d: %w", i, r, err)
+					return
+				}
+				for j := range want[i] {
+					if y.F32[j] != want[i][j] {
+						errs <- fmt.Errorf("worker %d round %d: element %d is %v, sequential %v", i, r, j, y.F32[j], want[i][j])
+						return
+					}
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestMalformed feeds bad attributes and shapes and expects clean errors
+// naming the problem, from session creation or from Run.
+func TestMalformed(t *testing.T) {
+	good := wtconv.Layer{Channels: 4, Kernel: 3, Levels: 2, Stride: 1, Bias: true}
+	wt := randomLayer(t, good, 3)
+	base := func() nodeSpec { return layerSpec(good, wt) }
+	x := randomInput(1, 4, 12, 12, 1)
+
+	cases := []struct {
+		name string
+		spec func() nodeSpec
+		x    *tensor.Tensor
+		want []string // substrings of the error
+	}{
+		{"wrong_channels", func() nodeSpec { s := base(); s.xDims = nil; return s },
+			randomInput(1, 3, 12, 12, 2), []string{"wtconv0", "base_weight", "[4,1,3,3]", "[3,1,3,3]", "C=3 from X"}},
+		{"missing_level_weights", func() nodeSpec {
+			s := base()
+			w := s.weights[4]
+			s.weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, w.F32[:16*9])
+			return s
+		}, x, []string{"wavelet_weight", "[1,16,1,3,3]", "[2,16,1,3,3]"}},
+		{"missing_level_scales", func() nodeSpec {
+			s := base()
+			s.weights[5] = tensor.NewFloat32([]int{1, 16}, s.weights[5].F32[:16])
+			return s
+		}, x, []string{"wavelet_scale", "[1,16]", "[2,16]"}},
+		{"levels_too_deep", base, randomInput(1, 4, 2, 12, 3),
+			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
+		{"levels_attr_too_deep_for_size", func() nodeSpec {
+			l := good
+			l.Levels = 4
+			return layerSpec(l, randomLayer(t, l, 4))
+		}, randomInput(1, 4, 8, 8, 4), []string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
+		{"unknown_wavelet", func() nodeSpec {
+			s := base()
+			s.attrs = append(s.attrs, stringAttr("wavelet", "db2"))
+			return s
+		}, x, []string{"wavelet", `"db2"`, "db1"}},
+		{"wrong_rank", func() nodeSpec { s := base(); s.xDims = nil; return s },
+			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), []string{"X", "rank 4", "[4,12,12]"}},
+		{"missing_levels", func() nodeSpec { s := base(); s.attrs = nil; return s }, x,
+			[]string{"'levels' is required"}},
+		{"negative_levels", func() nodeSpec { s := base(); s.attrs = []*onnxpb.AttributeProto{intAttr("levels", -1)}; return s }, x,
+			[]string{"'levels' is -1"}},
+		{"float_levels", func() nodeSpec { s := base(); s.attrs = []*onnxpb.AttributeProto{floatAttr("levels", 2)}; return s }, x,
+			[]string{"'levels' must be an int"}},
+		{"zero_stride", func() nodeSpec { s := base(); s.attrs = append(s.attrs, intAttr("stride", 0)); return s }, x,
+			[]string{"'stride' is 0"}},
+		{"int_wavelet", func() nodeSpec { s := base(); s.attrs = append(s.attrs, intAttr("wavelet", 1)); return s }, x,
+			[]string{"'wavelet' must be a string"}},
+		{"kernel_mismatch", func() nodeSpec {
+			s := base()
+			s.weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
+			return s
+		}, x, []string{"wavelet_weight", "[2,16,1,5,5]", "[2,16,1,3,3]"}},
+		{"nonsquare_base", func() nodeSpec {
+			s := base()
+			s.weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
+			return s
+		}, x, []string{"base_weight", "[4,1,3,2]"}},
+		{"bad_bias", func() nodeSpec { s := base(); s.weights[2] = tensor.NewFloat32([]int{3}, make([]float32, 3)); return s }, x,
+			[]string{"base_bias", "[3]", "[4]"}},
+		{"bad_base_scale", func() nodeSpec {
+			s := base()
+			s.weights[3] = tensor.NewFloat32([]int{1, 4, 1, 1}, make([]float32, 4))
+			return s
+		}, x, []string{"base_scale", "[1,4,1,1]", "[4]"}},
+		{"absent_wavelet_weight", func() nodeSpec { s := base(); s.weights[4] = nil; return s }, x,
+			[]string{"wavelet_weight", "missing"}},
+		{"absent_wavelet_inputs", func() nodeSpec { s := base(); s.weights[4], s.weights[5] = nil, nil; return s }, x,
+			[]string{"wavelet_weight", "missing"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := open(t, tc.spec().model(t), 1)
+			if err == nil {
+				defer e.Close()
+				var y *tensor.Tensor
+				y, err = run(e, tc.x)
+				if err == nil {
+					t.Fatalf("no error; output shape %v", y.Shape)
+				}
+			}
+			msg := err.Error()
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not mention %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestSessionSurvivesBadRun checks that a Run rejected for its input size
+// leaves the session usable.
+func TestSessionSurvivesBadRun(t *testing.T) {
+	l := wtconv.Layer{Channels: 3, Kernel: 3, Levels: 3, Stride: 1, Bias: true}
+	wt := randomLayer(t, l, 9)
+	e := mustOpen(t, layerSpec(l, wt).model(t), 2)
+	if _, err := run(e, randomInput(1, 3, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "levels 3 need at least 5 x 5") {
+		t.Fatalf("4 x 16 input with 3 levels: got %v, want the size-rule error", err)
+	}
+	x := randomInput(2, 3, 5, 16, 2)
+	got, err := run(e, x)
+	if err != nil {
+		t.Fatalf("valid run after a rejected one: %v", err)
+	}
+	want, _, _, err := wtconv.Forward(l, wt, x.F32, 2, 5, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff, scale := maxAbsDiff(got.F32, want); diff > tolerance*scale {
+		t.Errorf("max |err| %.3g exceeds %.3g", diff, tolerance*scale)
+	}
+}
+
+// TestOptionalBiasOmittedInMiddle wires input 2 as the empty name while
+// inputs 3..5 are present, the form the converter emits for bias-free layers.
+func TestOptionalBiasOmittedInMiddle(t *testing.T) {
+	l := wtconv.Layer{Channels: 5, Kernel: 3, Levels: 2, Stride: 1, Bias: false}
+	wt := randomLayer(t, l, 12)
+	s := layerSpec(l, wt)
+	if s.weights[2] != nil {
+		t.Fatal("bias-free layer has a bias input")
+	}
+	x := randomInput(1, 5, 10, 9, 3)
+	got, err := run(mustOpen(t, s.model(t), 1), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _, err := wtconv.Forward(l, wt, x.F32, 1, 10, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff, scale := maxAbsDiff(got.F32, want); diff > tolerance*scale {
+		t.Errorf("max |err| %.3g exceeds %.3g", diff, tolerance*scale)
+	}
+}
