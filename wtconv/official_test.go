@@ -29,14 +29,19 @@ type officialCase struct {
 	YShape []int  `json:"y_shape"`
 }
 
-func officialCases(t testing.TB) []string {
+// torchDir holds cases written by testdata/gen_torch_cases.py, which
+// re-states the official forward with PyTorch ops: even kernels, strides 2
+// and 3, no bias, batch 2 (the official cases have none of these).
+const torchDir = "testdata/torch"
+
+func caseDirs(t testing.TB, root string) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(officialDir, "*", "case.json"))
+	dirs, err := filepath.Glob(filepath.Join(root, "*", "case.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(dirs) == 0 {
-		t.Fatalf("no official cases under %s (shared/ must sit beside the repository)", officialDir)
+		t.Fatalf("no cases under %s (shared/ must sit beside the repository)", root)
 	}
 	for i, d := range dirs {
 		dirs[i] = filepath.Dir(d)
@@ -77,8 +82,12 @@ func loadOfficial(t testing.TB, dir string) (officialCase, wtconv.Layer, *wtconv
 	return oc, layer, wt, x, y
 }
 
-func TestForwardMatchesOfficialModule(t *testing.T) {
-	for _, dir := range officialCases(t) {
+func TestForwardMatchesOfficialModule(t *testing.T) { testCases(t, caseDirs(t, officialDir)) }
+
+func TestForwardMatchesTorchCases(t *testing.T) { testCases(t, caseDirs(t, torchDir)) }
+
+func testCases(t *testing.T, dirs []string) {
+	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			oc, layer, wt, x, y := loadOfficial(t, dir)
 			out, oh, ow, err := wtconv.Forward(layer, wt, x.F32, oc.N, oc.H, oc.W)
