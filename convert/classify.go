@@ -1,0 +1,193 @@
+package convert
+
+import (
+	"fmt"
+
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
+)
+
+// ConvInfo describes one Conv node of the model as far as WTConv is
+// concerned: its geometry, whether it is depthwise, and whether it can
+// become a WTConv layer (and if not, why).
+type ConvInfo struct {
+	Node       string  `json:"node"`
+	Output     string  `json:"output"`
+	Depthwise  bool    `json:"depthwise"`
+	Channels   int64   `json:"channels"`
+	OutChans   int64   `json:"out_channels"`
+	Group      int64   `json:"group"`
+	Kernel     []int64 `json:"kernel"`
+	Strides    []int64 `json:"strides"`
+	Pads       []int64 `json:"pads"`
+	Dilations  []int64 `json:"dilations"`
+	AutoPad    string  `json:"auto_pad,omitempty"`
+	InputHW    []int64 `json:"input_hw,omitempty"` // nil or -1 entries when not static
+	Candidate  bool    `json:"candidate"`
+	Reason     string  `json:"reason,omitempty"`       // why it is not a candidate
+	WeightName string  `json:"weight"`                 // the weight tensor the node reads
+	WeightFrom string  `json:"weight_source,omitempty"` // initializer or node holding the value
+
+	node   *onnxpb.NodeProto
+	weight *tensor.Tensor
+	bias   *tensor.Tensor
+}
+
+// Classify lists every Conv node of the main graph with its geometry and
+// verdict. Plain (group 1) convolutions are included with Depthwise false.
+func Classify(m *onnxpb.ModelProto, shapes *graph.Shapes) []ConvInfo {
+	g := m.GetGraph()
+	ix := graph.NewIndex(g)
+	var out []ConvInfo
+	for _, n := range g.GetNode() {
+		if n.GetOpType() != "Conv" || (n.GetDomain() != "" && n.GetDomain() != "ai.onnx") {
+			continue
+		}
+		out = append(out, classifyConv(ix, shapes, n))
+	}
+	return out
+}
+
+func classifyConv(ix *graph.Index, shapes *graph.Shapes, n *onnxpb.NodeProto) ConvInfo {
+	ci := ConvInfo{Node: n.GetName(), node: n}
+	if len(n.GetOutput()) > 0 {
+		ci.Output = n.GetOutput()[0]
+	}
+	if ci.Node == "" {
+		ci.Node = ci.Output
+	}
+	if len(n.GetInput()) < 2 {
+		ci.Reason = "the node has no weight input"
+		return ci
+	}
+	ci.WeightName = n.GetInput()[1]
+	var wshape graph.Shape
+	if shapes != nil {
+		wshape = shapes.Of(ci.WeightName)
+	}
+	wc, werr := ix.ResolveConstant(ci.WeightName)
+	if werr == nil {
+		ci.weight = wc.Value
+		ci.WeightFrom = wc.Source
+		wshape = make(graph.Shape, len(wc.Value.Shape))
+		for i, d := range wc.Value.Shape {
+			wshape[i] = int64(d)
+		}
+	}
+	geo := graph.ConvAttrs(n, wshape)
+	ci.Group, ci.Kernel, ci.Strides, ci.Pads, ci.Dilations = geo.Group, geo.Kernel, geo.Strides, geo.Pads, geo.Dilations
+	if geo.AutoPad != "NOTSET" {
+		ci.AutoPad = geo.AutoPad
+	}
+	var x graph.Shape
+	if shapes != nil {
+		x = shapes.Of(n.GetInput()[0])
+	}
+	if len(wshape) >= 2 {
+		ci.OutChans = wshape[0]
+		ci.Channels = wshape[1] * geo.Group
+	}
+	if len(x) >= 2 && x[1] > 0 {
+		ci.Channels = x[1]
+	}
+	if len(x) == 4 {
+		ci.InputHW = []int64{x[2], x[3]}
+	}
+	ci.Depthwise = geo.Group > 1 && len(wshape) >= 2 && wshape[1] == 1 && ci.OutChans == geo.Group && ci.Channels == geo.Group
+	ci.Reason = candidateReason(ix, n, ci, wshape, werr)
+	ci.Candidate = ci.Reason == ""
+	return ci
+}
+
+// candidateReason returns "" when the conv can become a WTConv layer.
+func candidateReason(ix *graph.Index, n *onnxpb.NodeProto, ci ConvInfo, wshape graph.Shape, werr error) string {
+	switch {
+	case wshape == nil:
+		return "the weight's shape is unknown"
+	case len(wshape) != 4:
+		return fmt.Sprintf("%d-D convolution (only 2-D convolutions become WTConv)", len(wshape)-2)
+	case ci.Group == 1:
+		return "not grouped (a dense convolution)"
+	case wshape[1] == 1 && ci.OutChans != ci.Group && ci.Channels == ci.Group:
+		return fmt.Sprintf("depthwise with channel multiplier %d (output channels %d != input channels %d)", ci.OutChans/ci.Group, ci.OutChans, ci.Channels)
+	case !ci.Depthwise:
+		return fmt.Sprintf("grouped but not depthwise (group %d, %d input channels, %d output channels)", ci.Group, ci.Channels, ci.OutChans)
+	}
+	for _, d := range ci.Dilations {
+		if d != 1 {
+			return fmt.Sprintf("dilated (dilations %v)", ci.Dilations)
+		}
+	}
+	if werr != nil {
+		return "weights not constant: " + werr.Error()
+	}
+	if ci.weight.DType != tensor.Float32 {
+		return "weights are not float32"
+	}
+	if dt := weightDataType(ix, ci.WeightFrom); dt == int32(onnxpb.TensorProto_FLOAT16) {
+		return "float16 weights (float16 models are not supported yet)"
+	}
+	if len(n.GetInput()) > 2 && n.GetInput()[2] != "" {
+		if _, err := ix.ResolveConstant(n.GetInput()[2]); err != nil {
+			return "bias not constant: " + err.Error()
+		}
+	}
+	if !samePadded(ci) {
+		return fmt.Sprintf("padding is not 'same' (pads %v for kernel %v): the wavelet branch would not align with the conv's output", ci.Pads, ci.Kernel)
+	}
+	return ""
+}
+
+func weightDataType(ix *graph.Index, source string) int32 {
+	if t := ix.Initializer(source); t != nil {
+		return t.GetDataType()
+	}
+	return 0
+}
+
+// samePadded reports whether the conv pads like the spec's DWConvSame:
+// (k-1)//2 before and the rest after, per axis (or auto_pad SAME_UPPER).
+func samePadded(ci ConvInfo) bool {
+	switch ci.AutoPad {
+	case "SAME_UPPER":
+		return true
+	case "SAME_LOWER":
+		for _, k := range ci.Kernel {
+			if k%2 == 0 {
+				return false
+			}
+		}
+		return true
+	case "VALID":
+		for _, k := range ci.Kernel {
+			if k != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	r := len(ci.Kernel)
+	if len(ci.Pads) != 2*r {
+		return false
+	}
+	for i, k := range ci.Kernel {
+		if ci.Pads[i] != (k-1)/2 || ci.Pads[i+r] != k-1-(k-1)/2 {
+			return false
+		}
+	}
+	return true
+}
+
+// biasOf returns the conv's constant bias or nil.
+func biasOf(ix *graph.Index, n *onnxpb.NodeProto) (*tensor.Tensor, error) {
+	if len(n.GetInput()) < 3 || n.GetInput()[2] == "" {
+		return nil, nil
+	}
+	c, err := ix.ResolveConstant(n.GetInput()[2])
+	if err != nil {
+		return nil, fmt.Errorf("%s: bias: %w", onnxmodel.NodeLabel(n), err)
+	}
+	return c.Value, nil
+}

@@ -1,0 +1,343 @@
+package convert
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/checkpoint"
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/wtconv"
+)
+
+// Supported default-domain opsets of the models Convert edits.
+const (
+	MinOpset = 9
+	MaxOpset = 21
+)
+
+// LayerReport describes one converted layer.
+type LayerReport struct {
+	Node          string  `json:"node"`
+	Channels      int     `json:"channels"`
+	BaseKernel    []int64 `json:"base_kernel"`
+	Kernel        int     `json:"kernel"`
+	Levels        int     `json:"levels"`
+	Stride        int     `json:"stride"`
+	InputHW       []int64 `json:"input_hw,omitempty"`
+	RFBefore      int     `json:"receptive_field_before"`
+	RFAfter       int     `json:"receptive_field_after"`
+	ParamsBefore  int64   `json:"params_before"`
+	ParamsAfter   int64   `json:"params_after"`
+	FLOPsBefore   int64   `json:"flops_before,omitempty"`
+	FLOPsAfter    int64   `json:"flops_after,omitempty"`
+	WeightsPrefix string  `json:"weights_prefix,omitempty"`
+}
+
+// Skipped is a depthwise or grouped conv that was left as it was.
+type Skipped struct {
+	Node   string `json:"node"`
+	Reason string `json:"reason"`
+}
+
+// Totals sums the converted layers.
+type Totals struct {
+	Converted    int   `json:"converted"`
+	Skipped      int   `json:"skipped"`
+	ParamsBefore int64 `json:"params_before"`
+	ParamsAfter  int64 `json:"params_after"`
+	FLOPsBefore  int64 `json:"flops_before"`
+	FLOPsAfter   int64 `json:"flops_after"`
+}
+
+// Report is the summary of a conversion (or of a plan, for a dry run).
+type Report struct {
+	Init      InitMode      `json:"init"`
+	Format    Format        `json:"format"`
+	Converted []LayerReport `json:"converted"`
+	Skipped   []Skipped     `json:"skipped"`
+	Totals    Totals        `json:"totals"`
+	Warnings  []string      `json:"warnings,omitempty"`
+}
+
+// layerPlan is everything needed to build one layer's replacement.
+type layerPlan struct {
+	info    ConvInfo
+	layer   wtconv.Layer // Kernel is the wavelet-domain kernel
+	hw      []int64      // static input size, or nil
+	weights *wtconv.Weights
+	// newBase is true when the base conv gets new weights (import); else the
+	// original conv's weight and bias tensors are reused as they are.
+	newBase bool
+	prefix  string
+	report  LayerReport
+}
+
+// Convert returns a copy of m in which the selected depthwise convs are
+// WTConv layers, and a report. m is not modified. With no candidate the copy
+// equals m and the report carries a warning saying why.
+func Convert(m *onnxpb.ModelProto, opts Options) (*onnxpb.ModelProto, *Report, error) {
+	out := proto.Clone(m).(*onnxpb.ModelProto)
+	plans, rep, err := plan(out, &opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(plans) == 0 {
+		return out, rep, nil
+	}
+	b, err := newBuilder(out, opts.Format)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, p := range plans {
+		if err := b.replace(p); err != nil {
+			return nil, nil, fmt.Errorf("node %q: %w", p.info.Node, err)
+		}
+		if opts.Progress != nil {
+			opts.Progress(i+1, len(plans))
+		}
+	}
+	if err := b.finish(); err != nil {
+		return nil, nil, err
+	}
+	return out, rep, nil
+}
+
+// Plan reports what Convert would do, without building anything.
+func Plan(m *onnxpb.ModelProto, opts Options) (*Report, error) {
+	_, rep, err := plan(m, &opts)
+	return rep, err
+}
+
+func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
+	if err := opts.check(); err != nil {
+		return nil, nil, err
+	}
+	opset, err := graph.OpsetVersion(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	if opset < MinOpset || opset > MaxOpset {
+		return nil, nil, fmt.Errorf("the model uses opset %d; wtonnx converts opsets %d through %d", opset, MinOpset, MaxOpset)
+	}
+	shapes, err := graph.InferShapes(m, opts.InputShapes)
+	if err != nil {
+		return nil, nil, err
+	}
+	ix := graph.NewIndex(m.GetGraph())
+	rep := &Report{Init: opts.Init, Format: opts.Format, Converted: []LayerReport{}, Skipped: []Skipped{}}
+	var plans []*layerPlan
+	for _, ci := range Classify(m, shapes) {
+		if !ci.Depthwise && ci.Group <= 1 {
+			continue // dense convs are not of interest
+		}
+		if reason := selectReason(ci, opts); reason != "" {
+			rep.Skipped = append(rep.Skipped, Skipped{Node: ci.Node, Reason: reason})
+			continue
+		}
+		p, skip, err := planLayer(ix, ci, opts, len(plans))
+		if err != nil {
+			return nil, nil, fmt.Errorf("node %q: %w", ci.Node, err)
+		}
+		if skip != "" {
+			rep.Skipped = append(rep.Skipped, Skipped{Node: ci.Node, Reason: skip})
+			continue
+		}
+		plans = append(plans, p)
+		rep.Converted = append(rep.Converted, p.report)
+	}
+	for _, r := range rep.Converted {
+		rep.Totals.ParamsBefore += r.ParamsBefore
+		rep.Totals.ParamsAfter += r.ParamsAfter
+		rep.Totals.FLOPsBefore += r.FLOPsBefore
+		rep.Totals.FLOPsAfter += r.FLOPsAfter
+	}
+	rep.Totals.Converted, rep.Totals.Skipped = len(rep.Converted), len(rep.Skipped)
+	if len(plans) == 0 {
+		why := "the model has no depthwise convolution"
+		if len(rep.Skipped) > 0 {
+			why = fmt.Sprintf("none of its %d depthwise or grouped convolutions qualifies (first: %s: %s)", len(rep.Skipped), rep.Skipped[0].Node, rep.Skipped[0].Reason)
+		}
+		rep.Warnings = append(rep.Warnings, "nothing converted: "+why+"; the model is written unchanged")
+	}
+	if opts.Init == InitImport && opts.Weights != nil {
+		rep.Warnings = append(rep.Warnings, unusedCheckpointWarnings(opts.Weights, plans)...)
+	}
+	return plans, rep, nil
+}
+
+func selectReason(ci ConvInfo, opts *Options) string {
+	switch {
+	case !ci.Candidate:
+		return ci.Reason
+	case opts.Select != nil && !opts.Select.MatchString(ci.Node):
+		return fmt.Sprintf("not selected (--select %s)", opts.Select)
+	case opts.Exclude != nil && opts.Exclude.MatchString(ci.Node):
+		return fmt.Sprintf("excluded (--exclude %s)", opts.Exclude)
+	case opts.MinKernel > 0 && maxOf(ci.Kernel) < int64(opts.MinKernel):
+		return fmt.Sprintf("kernel %v is below --min-kernel %d", ci.Kernel, opts.MinKernel)
+	}
+	return ""
+}
+
+// planLayer decides levels, kernel, stride and weights of one layer. skip is
+// non-empty when the layer is left alone for a reason worth reporting.
+func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layerPlan, skip string, err error) {
+	if len(ci.Strides) != 2 || ci.Strides[0] != ci.Strides[1] {
+		return nil, fmt.Sprintf("unequal strides %v (WTConv subsamples both axes alike)", ci.Strides), nil
+	}
+	C := int(ci.Channels)
+	p = &layerPlan{info: ci}
+	if len(ci.InputHW) == 2 && ci.InputHW[0] > 0 && ci.InputHW[1] > 0 {
+		p.hw = ci.InputHW
+	}
+	bias, err := biasOf(ix, ci.node)
+	if err != nil {
+		return nil, "", err
+	}
+	layer := wtconv.Layer{Channels: C, Stride: int(ci.Strides[0]), Bias: bias != nil, Wavelet: wtconv.DefaultWavelet}
+
+	var info checkpoint.Info
+	if opts.Init == InitImport {
+		p.prefix = weightsPrefix(ci.WeightFrom, opts.WeightsPrefix)
+		if info, err = opts.Weights.LayerInfo(p.prefix); err != nil {
+			return nil, "", fmt.Errorf("importing weights: %w", err)
+		}
+		if info.Channels != C {
+			return nil, "", fmt.Errorf("checkpoint %s: prefix %q holds a layer of %d channels, the conv has %d", opts.Weights.Path(), p.prefix, info.Channels, C)
+		}
+		if opts.Kernel != 0 && opts.Kernel != info.Kernel {
+			return nil, "", fmt.Errorf("checkpoint %s: prefix %q has kernel %d, --kernel says %d", opts.Weights.Path(), p.prefix, info.Kernel, opts.Kernel)
+		}
+		if opts.Levels != AutoLevels && opts.Levels != info.Levels {
+			return nil, "", fmt.Errorf("checkpoint %s: prefix %q has %d levels, --levels says %d", opts.Weights.Path(), p.prefix, info.Levels, opts.Levels)
+		}
+		layer.Kernel, layer.Levels, layer.Bias = info.Kernel, info.Levels, info.Bias
+	} else {
+		layer.Kernel = opts.Kernel
+		if layer.Kernel == 0 {
+			layer.Kernel = DefaultKernel
+		}
+		layer.Levels = opts.Levels
+		if layer.Levels == AutoLevels {
+			if p.hw == nil {
+				return nil, "", fmt.Errorf("levels auto needs the conv's input size, which is not static; fix the model's input with --input-shape NAME=1x3x224x224 or give --levels N")
+			}
+			layer.Levels = wtconv.AutoLevels(int(p.hw[0]), int(p.hw[1]))
+			if layer.Levels == 0 {
+				return nil, fmt.Sprintf("feature map %dx%d is too small for one wavelet level", p.hw[0], p.hw[1]), nil
+			}
+		}
+	}
+	if err := layer.Validate(); err != nil {
+		return nil, "", err
+	}
+	if p.hw != nil {
+		if err := layer.CheckLevelsFit(int(p.hw[0]), int(p.hw[1])); err != nil {
+			return nil, "", err
+		}
+	}
+	p.layer = layer
+	switch opts.Init {
+	case InitImport:
+		if p.weights, err = opts.Weights.LayerWeights(p.prefix, layer); err != nil {
+			return nil, "", fmt.Errorf("importing weights: %w", err)
+		}
+		p.newBase = true
+	default:
+		p.weights, err = waveletWeights(layer, opts, ci.Node, index)
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	p.report = layerReport(p)
+	return p, "", nil
+}
+
+// waveletWeights draws the wavelet branch for preserve and random modes; the
+// base branch stays the original conv and is not part of the result.
+func waveletWeights(l wtconv.Layer, opts *Options, node string, index int) (*wtconv.Weights, error) {
+	zeroBase := make([]float32, l.Channels*l.Kernel*l.Kernel)
+	var bias []float32
+	if l.Bias {
+		bias = make([]float32, l.Channels)
+	}
+	if opts.Init == InitRandom {
+		// Each layer draws from its own stream, derived from the seed and the
+		// node's name, so selecting other layers does not change this one.
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/%s", opts.Seed, node)
+		return wtconv.RandomWeights(l, zeroBase, bias, h.Sum64())
+	}
+	return wtconv.PreserveWeights(l, zeroBase, bias)
+}
+
+// weightsPrefix derives a checkpoint prefix from the weight's source name.
+func weightsPrefix(source string, rules []PrefixRule) string {
+	prefix := strings.TrimSuffix(source, "weight")
+	for _, r := range rules {
+		if r.From.MatchString(prefix) {
+			return r.From.ReplaceAllString(prefix, r.To)
+		}
+	}
+	return prefix
+}
+
+func layerReport(p *layerPlan) LayerReport {
+	l, ci := p.layer, p.info
+	C := int64(l.Channels)
+	kb := ci.Kernel
+	if p.newBase {
+		kb = []int64{int64(l.Kernel), int64(l.Kernel)}
+	}
+	biasN := int64(0)
+	if l.Bias {
+		biasN = C
+	}
+	origBias := int64(0)
+	if len(ci.node.GetInput()) > 2 && ci.node.GetInput()[2] != "" {
+		origBias = C
+	}
+	k := int64(l.Kernel)
+	r := LayerReport{
+		Node: ci.Node, Channels: l.Channels, BaseKernel: kb, Kernel: l.Kernel, Levels: l.Levels, Stride: l.Stride,
+		InputHW:      p.hw,
+		RFBefore:     int(maxOf(ci.Kernel)),
+		RFAfter:      max(int(maxOf(kb)), l.ReceptiveField()),
+		ParamsBefore: C*ci.Kernel[0]*ci.Kernel[1] + origBias,
+		ParamsAfter:  C*kb[0]*kb[1] + biasN + C + int64(l.Levels)*(4*C*k*k+4*C),
+		WeightsPrefix: p.prefix,
+	}
+	if p.hw != nil {
+		h, w := int(p.hw[0]), int(p.hw[1])
+		r.FLOPsBefore = wtconv.DepthwiseFLOPs(l.Channels, h, w, int(ci.Kernel[0]), int(ci.Kernel[1]), l.Stride, l.Stride)
+		c := l.FLOPs(h, w)
+		// The layer's own formula counts a k x k base; use the real one.
+		r.FLOPsAfter = c.Total - c.Base + wtconv.DepthwiseFLOPs(l.Channels, h, w, int(kb[0]), int(kb[1]), l.Stride, l.Stride)
+	}
+	return r
+}
+
+func unusedCheckpointWarnings(ck *checkpoint.Checkpoint, plans []*layerPlan) []string {
+	used := map[string]bool{}
+	for _, p := range plans {
+		used[p.prefix] = true
+	}
+	var warn []string
+	if len(plans) > 0 && len(used) < len(plans) {
+		warn = append(warn, "several convs read the same checkpoint prefix")
+	}
+	return warn
+}
+
+func maxOf(v []int64) int64 {
+	m := int64(0)
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
+}
+
