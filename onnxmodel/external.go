@@ -103,6 +103,12 @@ func loadExternalData(m *onnxpb.ModelProto, dir string) error {
 		}
 		f := files[path]
 		if f == nil {
+			// Check before opening: opening a FIFO would block.
+			if st, err := os.Stat(path); err != nil {
+				return fmt.Errorf("%s %s: %w", where, tensorLabel(t), err)
+			} else if !st.Mode().IsRegular() {
+				return fmt.Errorf("%s %s: external data location %q is not a regular file", where, tensorLabel(t), ref.location)
+			}
 			if f, err = os.Open(path); err != nil {
 				return fmt.Errorf("%s %s: %w", where, tensorLabel(t), err)
 			}
@@ -110,7 +116,7 @@ func loadExternalData(m *onnxpb.ModelProto, dir string) error {
 		}
 		st, err := f.Stat()
 		if err != nil {
-			return err
+			return fmt.Errorf("%s %s: %w", where, tensorLabel(t), err)
 		}
 		if ref.offset > st.Size() || want > st.Size()-ref.offset {
 			return fmt.Errorf("%s %s: external data [%d, %d) lies beyond the end of %s (%d bytes)",

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/wtonnx/wtonnx/onnxpb"
 )
@@ -71,13 +73,100 @@ func unmarshal(data []byte) (*onnxpb.ModelProto, error) {
 	if err := proto.Unmarshal(data, m); err != nil {
 		return nil, fmt.Errorf("not a valid ONNX model (protobuf decoding failed: %v)", err)
 	}
+	if err := checkWireTypes(m.ProtoReflect()); err != nil {
+		return nil, fmt.Errorf("not a valid ONNX model: %w", err)
+	}
 	return m, nil
+}
+
+// checkWireTypes finds fields that protobuf decoding set aside as unknown
+// although the schema knows their number: their wire type is wrong, so the
+// file is corrupt (or not an ONNX model at all). Truly unknown field numbers,
+// from newer schemas, are kept. A known number with the expected wire type
+// (a value of a closed enum this schema predates) is kept as well.
+func checkWireTypes(msg protoreflect.Message) *wireTypeError {
+	fields := msg.Descriptor().Fields()
+	b := msg.GetUnknown()
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeField(b)
+		if n < 0 {
+			return &wireTypeError{msg: string(msg.Descriptor().Name()), num: -1}
+		}
+		b = b[n:]
+		fd := fields.ByNumber(num)
+		if fd == nil {
+			continue
+		}
+		if want := wireType(fd); typ != want && !(fd.IsList() && typ == protowire.BytesType) {
+			return &wireTypeError{msg: string(msg.Descriptor().Name()), field: string(fd.Name()), num: num, got: typ, want: want}
+		}
+	}
+	var err *wireTypeError
+	msg.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Message() == nil || fd.IsMap() {
+			return true
+		}
+		if fd.IsList() {
+			l := v.List()
+			for i := 0; i < l.Len() && err == nil; i++ {
+				if err = checkWireTypes(l.Get(i).Message()); err != nil {
+					err.path = append(err.path, fmt.Sprintf("%s[%d]", fd.Name(), i))
+				}
+			}
+		} else if err = checkWireTypes(v.Message()); err != nil {
+			err.path = append(err.path, string(fd.Name()))
+		}
+		return err == nil
+	})
+	return err
+}
+
+// wireTypeError reports a field whose wire type disagrees with the schema.
+type wireTypeError struct {
+	path      []string // from the field holding the message up to the model
+	msg       string
+	field     string
+	num       protowire.Number // -1: the unknown fields could not be parsed
+	got, want protowire.Type
+}
+
+func (e *wireTypeError) Error() string {
+	at := "model"
+	for i := len(e.path) - 1; i >= 0; i-- {
+		at += "." + e.path[i]
+	}
+	if e.num < 0 {
+		return fmt.Sprintf("%s %s holds a malformed field", e.msg, at)
+	}
+	return fmt.Sprintf("field %s (number %d) of %s %s has wire type %d, the schema expects %d",
+		e.field, e.num, e.msg, at, e.got, e.want)
+}
+
+// wireType is the wire type the schema expects for a field.
+func wireType(fd protoreflect.FieldDescriptor) protowire.Type {
+	switch fd.Kind() {
+	case protoreflect.MessageKind, protoreflect.StringKind, protoreflect.BytesKind:
+		return protowire.BytesType
+	case protoreflect.GroupKind:
+		return protowire.StartGroupType
+	case protoreflect.Fixed32Kind, protoreflect.Sfixed32Kind, protoreflect.FloatKind:
+		return protowire.Fixed32Type
+	case protoreflect.Fixed64Kind, protoreflect.Sfixed64Kind, protoreflect.DoubleKind:
+		return protowire.Fixed64Type
+	}
+	return protowire.VarintType
 }
 
 // mapFile maps a file read-only so that parsing a large model does not hold a
 // second copy of it on the Go heap. release must be called once parsing is
 // done; protobuf copies what it keeps.
 func mapFile(path string) ([]byte, func(), error) {
+	// Check before opening: opening a FIFO would block.
+	if st, err := os.Stat(path); err != nil {
+		return nil, nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
