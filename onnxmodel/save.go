@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,26 +33,62 @@ type SaveOptions struct {
 // externalAlign aligns each external tensor so that runtimes can map it.
 const externalAlign = 64
 
+// Field numbers of onnx.proto that Save streams around.
+const (
+	modelGraphField       = 7
+	graphInitializerField = 5
+	tensorRawDataField    = 9
+)
+
 var marshalOpts = proto.MarshalOptions{Deterministic: true}
 
 // Marshal serializes a model deterministically, in one buffer. Save streams
-// instead and is the better choice for large models.
+// instead and is the better choice for large models; without external data
+// both give the same bytes.
 func Marshal(m *onnxpb.ModelProto) ([]byte, error) {
 	return marshalOpts.Marshal(m)
 }
 
-// Save writes m to path atomically: the file appears complete or not at all.
-// The model is not modified.
-func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) error {
+// Save writes m to path atomically: the file appears complete or not at all,
+// and a failed Save leaves no file behind (no temporary file either). The
+// model is not modified. Save refuses a tensor whose payload disagrees with
+// its dims or whose data lives in an external file that was never loaded,
+// since the file written would be unreadable.
+//
+// Without Overwrite, an existing file at path (or at the external data path)
+// is never replaced, even by a file created while Save runs.
+func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) (err error) {
 	if m == nil {
 		return errors.New("save: nil model")
 	}
-	if !opts.Overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
-		}
+	if err := checkSavable(m); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := checkDestination(path, opts.Overwrite); err != nil {
+		return err
 	}
 	dir := filepath.Dir(path)
+	var ext *externalWriter
+	if opts.ExternalDataThreshold > 0 {
+		name := opts.ExternalDataName
+		if name == "" {
+			name = filepath.Base(path) + ".data"
+		}
+		if filepath.IsAbs(name) || filepath.Clean(name) != filepath.Base(name) || name == "." || name == ".." {
+			return fmt.Errorf("save %s: external data name %q must be a plain file name", path, name)
+		}
+		if name == filepath.Base(path) {
+			return fmt.Errorf("save %s: external data name %q is the model's own name", path, name)
+		}
+		if err := checkDestination(filepath.Join(dir, name), opts.Overwrite); err != nil {
+			return err
+		}
+		if ext, err = newExternalWriter(dir, name, opts.ExternalDataThreshold, opts.Overwrite); err != nil {
+			return fmt.Errorf("save %s: %w", path, err)
+		}
+		defer ext.abort()
+	}
+
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
@@ -63,26 +100,6 @@ func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) error {
 			os.Remove(tmp.Name())
 		}
 	}()
-
-	var ext *externalWriter
-	if opts.ExternalDataThreshold > 0 {
-		name := opts.ExternalDataName
-		if name == "" {
-			name = filepath.Base(path) + ".data"
-		}
-		if filepath.IsAbs(name) || filepath.Clean(name) != filepath.Base(name) {
-			return fmt.Errorf("save %s: external data name %q must be a plain file name", path, name)
-		}
-		if ext, err = newExternalWriter(dir, name, opts.ExternalDataThreshold); err != nil {
-			return fmt.Errorf("save %s: %w", path, err)
-		}
-		defer ext.abort()
-		if !opts.Overwrite {
-			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
-				return fmt.Errorf("%s already exists (refusing to overwrite it)", filepath.Join(dir, name))
-			}
-		}
-	}
 
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := writeModel(w, m, ext); err != nil {
@@ -102,65 +119,180 @@ func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) error {
 			return fmt.Errorf("save %s: %w", path, err)
 		}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := commitFile(tmp.Name(), path, opts.Overwrite); err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
 	committed = true
+	if ext != nil {
+		ext.keep()
+	}
 	return nil
 }
 
-// writeModel streams a ModelProto: every field but the graph in one piece,
-// then the graph with its initializers marshalled one at a time, so that at
-// most one tensor's encoding is held besides the model.
-func writeModel(w io.Writer, m *onnxpb.ModelProto, ext *externalWriter) error {
-	head, err := marshalOpts.Marshal(without(m, "graph"))
-	if err != nil {
-		return err
+// checkDestination refuses a directory, and an existing file unless
+// overwrite is set.
+func checkDestination(path string, overwrite bool) error {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("save %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("save %s: it is a directory", path)
+	case !overwrite:
+		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
 	}
-	if _, err := w.Write(head); err != nil {
+	return nil
+}
+
+// commitFile moves the finished temporary file tmp to path. Without
+// overwrite it links rather than renames, so that a file that appeared at
+// path meanwhile is not replaced.
+func commitFile(tmp, path string, overwrite bool) error {
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	err := os.Link(tmp, path)
+	switch {
+	case err == nil:
+		return os.Remove(tmp)
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
+	}
+	// Hard links unsupported here: check, then rename.
+	if _, serr := os.Lstat(path); serr == nil {
+		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
+	}
+	return os.Rename(tmp, path)
+}
+
+// checkSavable refuses tensors that cannot be written as valid ONNX.
+func checkSavable(m *onnxpb.ModelProto) error {
+	return forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
+		if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+			return fmt.Errorf("%s %s refers to external data that was never loaded", where, tensorLabel(t))
+		}
+		if err := CheckTensor(t); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return nil
+	})
+}
+
+// writeModel streams a ModelProto in the same byte order as Marshal: the
+// model's fields before the graph, the graph, the fields after it. The graph
+// is written the same way around its initializers, and each initializer
+// around its raw data, which is copied straight from the tensor, so that
+// saving holds no second copy of any tensor.
+func writeModel(w io.Writer, m *onnxpb.ModelProto, ext *externalWriter) error {
+	mlo, mhi, err := split(m, modelGraphField)
+	if err != nil {
 		return err
 	}
 	g := m.GetGraph()
 	if g == nil {
-		return nil
+		return writeAll(w, mlo, mhi)
 	}
-	body, err := marshalOpts.Marshal(without(g, "initializer"))
+	glo, ghi, err := split(g, graphInitializerField)
 	if err != nil {
 		return err
 	}
-	inits := make([]*onnxpb.TensorProto, len(g.GetInitializer()))
-	total := len(body)
+	inits := make([]encodedTensor, len(g.GetInitializer()))
+	total := len(glo) + len(ghi)
 	for i, t := range g.GetInitializer() {
-		if inits[i], err = ext.place(t); err != nil {
+		placed, err := ext.place(t)
+		if err != nil {
 			return err
 		}
-		n := marshalOpts.Size(inits[i])
-		total += protowire.SizeTag(5) + protowire.SizeBytes(n)
-	}
-	var buf []byte
-	buf = protowire.AppendTag(buf, 7, protowire.BytesType)
-	buf = protowire.AppendVarint(buf, uint64(total))
-	if _, err := w.Write(buf); err != nil {
-		return err
-	}
-	if _, err := w.Write(body); err != nil {
-		return err
-	}
-	for _, t := range inits {
-		b, err := marshalOpts.Marshal(t)
-		if err != nil {
+		if inits[i], err = encodeTensor(placed); err != nil {
 			return fmt.Errorf("%s: %w", tensorLabel(t), err)
 		}
-		head := protowire.AppendTag(nil, 5, protowire.BytesType)
-		head = protowire.AppendVarint(head, uint64(len(b)))
-		if _, err := w.Write(head); err != nil {
+		total += protowire.SizeTag(graphInitializerField) + protowire.SizeBytes(inits[i].size())
+	}
+	head := protowire.AppendTag(nil, modelGraphField, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(total))
+	if err := writeAll(w, mlo, head, glo); err != nil {
+		return err
+	}
+	for _, e := range inits {
+		head := protowire.AppendTag(nil, graphInitializerField, protowire.BytesType)
+		head = protowire.AppendVarint(head, uint64(e.size()))
+		if err := writeAll(w, head); err != nil {
 			return err
 		}
+		if err := e.writeTo(w); err != nil {
+			return err
+		}
+	}
+	return writeAll(w, ghi, mhi)
+}
+
+// encodedTensor is a TensorProto encoded as the fields before raw_data, the
+// raw data itself (not copied), and the fields after it.
+type encodedTensor struct {
+	lo, hi []byte
+	raw    []byte
+	hasRaw bool
+}
+
+func encodeTensor(t *onnxpb.TensorProto) (encodedTensor, error) {
+	if t.RawData == nil {
+		b, err := marshalOpts.Marshal(t)
+		return encodedTensor{lo: b}, err
+	}
+	lo, hi, err := split(t, tensorRawDataField)
+	return encodedTensor{lo: lo, hi: hi, raw: t.RawData, hasRaw: true}, err
+}
+
+func (e encodedTensor) size() int {
+	n := len(e.lo) + len(e.hi)
+	if e.hasRaw {
+		n += protowire.SizeTag(tensorRawDataField) + protowire.SizeBytes(len(e.raw))
+	}
+	return n
+}
+
+func (e encodedTensor) writeTo(w io.Writer) error {
+	if !e.hasRaw {
+		return writeAll(w, e.lo)
+	}
+	head := protowire.AppendTag(nil, tensorRawDataField, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(len(e.raw)))
+	return writeAll(w, e.lo, head, e.raw, e.hi)
+}
+
+func writeAll(w io.Writer, bufs ...[]byte) error {
+	for _, b := range bufs {
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// split encodes the fields of msg numbered below num, and those above it
+// followed by the unknown fields: Marshal(msg) is lo, field num, hi.
+func split(msg proto.Message, num protoreflect.FieldNumber) (lo, hi []byte, err error) {
+	src := msg.ProtoReflect()
+	a, b := src.New(), src.New()
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Number() < num:
+			a.Set(fd, v)
+		case fd.Number() > num:
+			b.Set(fd, v)
+		}
+		return true
+	})
+	b.SetUnknown(src.GetUnknown())
+	if lo, err = marshalOpts.Marshal(a.Interface()); err != nil {
+		return nil, nil, err
+	}
+	if hi, err = marshalOpts.Marshal(b.Interface()); err != nil {
+		return nil, nil, err
+	}
+	return lo, hi, nil
 }
 
 // without returns a shallow copy of msg lacking one field. Unknown fields are
@@ -178,28 +310,31 @@ func without(msg proto.Message, field protoreflect.Name) proto.Message {
 	return dst.Interface()
 }
 
-// externalWriter collects large tensors into a side file.
+// externalWriter collects large tensors into a side file. The file is
+// created only when a tensor goes into it.
 type externalWriter struct {
 	dir, name string
 	threshold int64
+	overwrite bool
 	f         *os.File
 	w         *bufio.Writer
 	offset    int64
-	done      bool
+	committed bool // the file is at its final name
+	kept      bool // the model that refers to it is saved too
 }
 
-func newExternalWriter(dir, name string, threshold int64) (*externalWriter, error) {
+func newExternalWriter(dir, name string, threshold int64, overwrite bool) (*externalWriter, error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return nil, err
 	}
-	return &externalWriter{dir: dir, name: name, threshold: threshold, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &externalWriter{dir: dir, name: name, threshold: threshold, overwrite: overwrite, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
 // place returns the tensor to serialize: t itself, or a copy that refers to
 // the external file after t's data was appended to it.
 func (e *externalWriter) place(t *onnxpb.TensorProto) (*onnxpb.TensorProto, error) {
-	if e == nil || int64(len(t.GetRawData())) < e.threshold {
+	if e == nil || t.RawData == nil || int64(len(t.GetRawData())) < e.threshold {
 		return t, nil
 	}
 	if pad := (externalAlign - e.offset%externalAlign) % externalAlign; pad > 0 {
@@ -227,9 +362,14 @@ func entry(k, v string) *onnxpb.StringStringEntryProto {
 	return &onnxpb.StringStringEntryProto{Key: &k, Value: &v}
 }
 
+// commit moves the data file to its name; when no tensor went into it, no
+// file is made.
 func (e *externalWriter) commit() error {
 	if err := e.w.Flush(); err != nil {
 		return err
+	}
+	if e.offset == 0 {
+		return nil // abort removes the empty temporary file
 	}
 	if err := e.f.Sync(); err != nil {
 		return err
@@ -237,15 +377,24 @@ func (e *externalWriter) commit() error {
 	if err := e.f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(e.f.Name(), filepath.Join(e.dir, e.name)); err != nil {
+	if err := commitFile(e.f.Name(), filepath.Join(e.dir, e.name), e.overwrite); err != nil {
 		return err
 	}
-	e.done = true
+	e.committed = true
 	return nil
 }
 
+// keep marks the data file as belonging to a saved model.
+func (e *externalWriter) keep() { e.kept = true }
+
+// abort removes what a failed Save wrote: the temporary file, or the
+// committed data file when the model itself could not be saved.
 func (e *externalWriter) abort() {
-	if !e.done {
+	switch {
+	case e.kept && e.committed:
+	case e.committed:
+		os.Remove(filepath.Join(e.dir, e.name))
+	default:
 		e.f.Close()
 		os.Remove(e.f.Name())
 	}
