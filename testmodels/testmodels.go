@@ -10,6 +10,8 @@
 package testmodels
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +51,9 @@ type Meta struct {
 	// NonCandidateConvs lists the grouped Conv nodes that are not depthwise
 	// candidates, with the reason.
 	NonCandidateConvs []NonCandidate `json:"non_candidate_convs"`
+	// SHA256 maps model.onnx, input.npy and output.npy to the hex SHA-256
+	// of their content as generated.
+	SHA256 map[string]string `json:"sha256"`
 }
 
 // Depthwise describes one depthwise Conv node of a fixture.
@@ -104,6 +109,27 @@ func (f Fixture) InputPath() string { return filepath.Join(f.Dir, "input.npy") }
 
 // OutputPath is the path of output.npy: PyTorch's output for InputPath.
 func (f Fixture) OutputPath() string { return filepath.Join(f.Dir, "output.npy") }
+
+// Verify checks that the fixture's model.onnx, input.npy and output.npy
+// are the files the generator wrote (their SHA-256 matches meta.json), so a
+// test does not silently run on a fixture that something rewrote in place.
+func (f Fixture) Verify() error {
+	for _, name := range fixtureFiles {
+		path := filepath.Join(f.Dir, name)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("testmodels: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != f.Meta.SHA256[name] {
+			return fmt.Errorf("testmodels: %s has SHA-256 %s, meta.json records %s: the file was changed after generation (restore it with git, or regenerate with testmodels/gen/gen.py)",
+				path, got, f.Meta.SHA256[name])
+		}
+	}
+	return nil
+}
+
+var fixtureFiles = [...]string{"model.onnx", "input.npy", "output.npy"}
 
 // Dir returns the absolute path of the testmodels folder of the source tree
 // this package was compiled from.
@@ -203,6 +229,11 @@ func (m Meta) check(folder string) error {
 		return fmt.Errorf("model_output_dims has %d axes, output_shape %d", len(m.ModelOutputDims), len(m.OutputShape))
 	case len(m.DepthwiseDetails) != len(m.DepthwiseConvs):
 		return fmt.Errorf("%d depthwise_details for %d depthwise_convs", len(m.DepthwiseDetails), len(m.DepthwiseConvs))
+	}
+	for _, name := range fixtureFiles {
+		if len(m.SHA256[name]) != 64 {
+			return fmt.Errorf("sha256 of %s missing or malformed", name)
+		}
 	}
 	if err := dimsMatch("input", m.ModelInputDims, m.InputShape); err != nil {
 		return err

@@ -37,6 +37,9 @@ func TestAllFixtures(t *testing.T) {
 			if !filepath.IsAbs(f.Dir) {
 				t.Errorf("Dir %q is not absolute", f.Dir)
 			}
+			if err := f.Verify(); err != nil {
+				t.Error(err)
+			}
 			checkNPY(t, f.InputPath(), f.Meta.InputShape)
 			checkNPY(t, f.OutputPath(), f.Meta.OutputShape)
 			checkGraph(t, f)
@@ -349,6 +352,7 @@ func TestMetaCheck(t *testing.T) {
 		"no input":    func(m *Meta) { m.InputName = "" },
 		"dim type":    func(m *Meta) { m.ModelOutputDims[0] = true },
 		"detail name": func(m *Meta) { m.DepthwiseDetails[0].Node = "x" },
+		"no sha256":   func(m *Meta) { delete(m.SHA256, "output.npy") },
 	}
 	for name, mutate := range cases {
 		f, err := Load("constweights")
@@ -373,6 +377,35 @@ func TestBrokenMetaFile(t *testing.T) {
 	_, err := load(dir)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "meta.json")) {
 		t.Errorf("error %v does not name the file", err)
+	}
+}
+
+func TestVerifyDetectsChange(t *testing.T) {
+	f, err := Load("constweights")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the fixture with one byte of the model changed.
+	f.Dir = t.TempDir()
+	for _, name := range fixtureFiles {
+		data, err := os.ReadFile(filepath.Join(Dir(), "constweights", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(f.Dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Verify(); err != nil {
+		t.Fatalf("unchanged copy rejected: %v", err)
+	}
+	data, _ := os.ReadFile(f.ModelPath())
+	data[len(data)-1] ^= 1
+	if err := os.WriteFile(f.ModelPath(), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify(); err == nil || !strings.Contains(err.Error(), f.ModelPath()) {
+		t.Errorf("changed model: error %v", err)
 	}
 }
 

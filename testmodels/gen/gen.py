@@ -21,6 +21,7 @@ The output is deterministic: the same torch/onnx versions give byte-identical
 files.
 """
 
+import hashlib
 import json
 import os
 import sys
@@ -409,6 +410,11 @@ def torch_depthwise(module, x):
 # --------------------------------------------------------------------------
 
 
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def generate(fx):
     torch.manual_seed(fx.seed)
     gen = torch.Generator().manual_seed(fx.seed)
@@ -473,6 +479,9 @@ def generate(fx):
         "depthwise_convs": depthwise,
         "depthwise_details": details,
         "non_candidate_convs": non_candidates,
+        # Guards against in-place edits (onnx.shape_inference.infer_shapes_path
+        # without an output path, for one, rewrites the model it reads).
+        "sha256": {f: sha256(os.path.join(out_dir, f)) for f in ("model.onnx", "input.npy", "output.npy")},
     }
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=1)
