@@ -52,6 +52,13 @@ func referenceCases(t *testing.T) []refCase {
 
 func openORT(t testing.TB, m *onnxpb.ModelProto, customOps ...string) runtime.Engine {
 	t.Helper()
+	return openORTLevel(t, m, "", customOps...)
+}
+
+// openORTLevel opens m on ONNX Runtime's CPU provider, one thread, at the
+// given graph optimisation level ("" for its default, "all").
+func openORTLevel(t testing.TB, m *onnxpb.ModelProto, level string, customOps ...string) runtime.Engine {
+	t.Helper()
 	lib, err := ort.FindLibrary("")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +67,7 @@ func openORT(t testing.TB, m *onnxpb.ModelProto, customOps ...string) runtime.En
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := ort.Open(data, ort.Options{LibraryPath: lib, IntraOpThreads: 1, CustomOpLibraries: customOps})
+	e, err := ort.Open(data, ort.Options{LibraryPath: lib, IntraOpThreads: 1, GraphOptLevel: level, CustomOpLibraries: customOps})
 	if err != nil {
 		t.Fatal(err)
 	}

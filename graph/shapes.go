@@ -332,6 +332,8 @@ func (s *Shapes) inferNode(n *onnxpb.NodeProto, opset int64) {
 		}
 	case "Slice":
 		s.inferSlice(n, x, opset)
+	case "Split":
+		s.inferSplit(n, x)
 	case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin":
 		if x != nil {
 			axes, ok := s.axesOf(n, 1)
@@ -446,6 +448,38 @@ func (s *Shapes) inferSlice(n *onnxpb.NodeProto, x Shape, opset int64) {
 			sel = append(sel, v[i])
 		}
 		s.values[n.GetOutput()[0]] = sel
+	}
+}
+
+// inferSplit handles Split at every opset: sizes from the "split" attribute
+// (< 13) or input (>= 13), else equal parts (num_outputs in opset 18).
+func (s *Shapes) inferSplit(n *onnxpb.NodeProto, x Shape) {
+	if x == nil {
+		return
+	}
+	axis := norm(AttrInt(n, "axis", 0), len(x))
+	if axis < 0 || axis >= len(x) || x[axis] < 0 {
+		return
+	}
+	parts := AttrInts(n, "split", nil)
+	if parts == nil {
+		parts, _ = s.val(n, 1)
+	}
+	outs := n.GetOutput()
+	if parts == nil {
+		k := int64(len(outs))
+		size := (x[axis] + k - 1) / k
+		for i := range outs {
+			parts = append(parts, min(size, x[axis]-int64(i)*size))
+		}
+	}
+	if len(parts) != len(outs) {
+		return
+	}
+	for i, o := range outs {
+		sh := append(Shape{}, x...)
+		sh[axis] = parts[i]
+		s.dims[o] = sh
 	}
 }
 

@@ -1,0 +1,198 @@
+package convert_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"testing"
+
+	"github.com/wtonnx/wtonnx/convert"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/testmodels"
+	"github.com/wtonnx/wtonnx/tensor"
+)
+
+// TestPreserveOnFixtures converts every depthwise conv of every fixture with
+// --init preserve and checks, on ONNX Runtime, that the converted model
+// computes what the original did, and that exactly the fixture's depthwise
+// convs (as recorded from the PyTorch module) were converted.
+func TestPreserveOnFixtures(t *testing.T) {
+	fixtures, err := testmodels.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixtures {
+		t.Run(f.Name, func(t *testing.T) {
+			m, err := onnxmodel.Load(f.ModelPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, err := tensor.ReadNPY(f.InputPath())
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := convert.Options{Init: convert.InitPreserve, Levels: convert.AutoLevels}
+			if f.Meta.InputDynamic() != nil && anyTrue(f.Meta.InputDynamic()) {
+				shape := make([]int64, len(x.Shape))
+				for i, d := range x.Shape {
+					shape[i] = int64(d)
+				}
+				opts.InputShapes = map[string][]int64{f.Meta.InputName: shape}
+			}
+			conv, rep, err := convert.Convert(m, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, l := range rep.Converted {
+				got = append(got, l.Node)
+			}
+			want := append([]string{}, f.Meta.DepthwiseConvs...)
+			sort.Strings(got)
+			sort.Strings(want)
+			if len(got) != len(want) {
+				t.Fatalf("converted %d convs %v, the fixture has %d depthwise convs %v (skipped: %+v)", len(got), got, len(want), want, rep.Skipped)
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("converted %v, want %v", got, want)
+				}
+			}
+			for _, nc := range f.Meta.NonCandidateConvs {
+				found := false
+				for _, s := range rep.Skipped {
+					if s.Node == nc.Node {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("non-candidate conv %s (%s) is not reported as skipped", nc.Node, nc.Reason)
+				}
+			}
+			// With ONNX Runtime's layout and fusion passes off, both models
+			// run the same arithmetic: the zero wavelet branch adds exact
+			// zeros. With them on, ORT picks kernels per graph shape (NCHWc
+			// blocking, Conv+activation fusion), which reorders float sums.
+			for _, level := range []string{"basic", "all"} {
+				orig := runOne(t, openORTLevel(t, m, level), x)
+				conv2 := runOne(t, openORTLevel(t, conv, level), x)
+				d := maxAbsDiff(t, conv2, orig) / orig.MaxAbs()
+				t.Logf("graph optimisation %s: max abs difference / max|y| = %.3g", level, d)
+				if level == "basic" && d > 1e-6 {
+					t.Fatalf("optimisation %s: converted output differs from the original by %.3g relative (> 1e-6)", level, d)
+				}
+				if d > 1e-5 {
+					t.Fatalf("optimisation %s: converted output differs from the original by %.3g relative (> 1e-5)", level, d)
+				}
+			}
+		})
+	}
+}
+
+func anyTrue(v []bool) bool {
+	for _, b := range v {
+		if b {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDynamicShapes converts the dynamic MobileNetV2 with explicit levels and
+// checks the converted model on even and odd sizes against the original.
+func TestDynamicShapes(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "mobilenet_v2_dynamic", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 3, Levels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pres, _, err := convert.Convert(m, convert.Options{Init: convert.InitPreserve, Levels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	origE, presE, convE := openORTLevel(t, m, "basic"), openORTLevel(t, pres, "basic"), openORT(t, conv)
+	for _, hw := range [][2]int{{64, 64}, {67, 69}, {97, 96}} {
+		x := tensor.NewFloat32([]int{2, 3, hw[0], hw[1]}, nil)
+		for i := range x.F32 {
+			x.F32[i] = float32((i*7919)%200)/100 - 1
+		}
+		o := runOne(t, origE, x)
+		if d := maxAbsDiff(t, runOne(t, presE, x), o); d > 1e-6*o.MaxAbs() {
+			t.Fatalf("%v: preserve differs from the original by %.3g", hw, d)
+		}
+		c := runOne(t, convE, x)
+		if maxAbsDiff(t, c, o) == 0 {
+			t.Fatalf("%v: random wavelet weights changed nothing", hw)
+		}
+	}
+}
+
+func TestConvertIsDeterministicAndLeavesInputAlone(t *testing.T) {
+	path := filepath.Join(testmodels.Dir(), "mobilenet_v2", "model.onnx")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var outs [][]byte
+	for i := 0; i < 2; i++ {
+		m, err := onnxmodel.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 7, Levels: convert.AutoLevels})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "out"+string(rune('a'+i))+".onnx")
+		if err := onnxmodel.Save(c, p, onnxmodel.SaveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(p)
+		outs = append(outs, b)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Fatal("two conversions gave different bytes")
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Fatal("the input model file changed")
+	}
+}
+
+func TestSelectionFlags(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "mobilenet_v2", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := convert.Plan(m, convert.Options{Levels: convert.AutoLevels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := convert.Plan(m, convert.Options{Levels: convert.AutoLevels, Select: regexp.MustCompile(`features\.1/`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel.Converted) != 1 || len(all.Converted) < 10 {
+		t.Fatalf("select kept %d of %d", len(sel.Converted), len(all.Converted))
+	}
+	exc, err := convert.Plan(m, convert.Options{Levels: convert.AutoLevels, Exclude: regexp.MustCompile(`features\.1/`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exc.Converted) != len(all.Converted)-1 {
+		t.Fatalf("exclude kept %d of %d", len(exc.Converted), len(all.Converted))
+	}
+	big, err := convert.Plan(m, convert.Options{Levels: convert.AutoLevels, MinKernel: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(big.Converted) != 0 || len(big.Warnings) == 0 {
+		t.Fatalf("--min-kernel 5 on 3x3 convs converted %d, warnings %v", len(big.Converted), big.Warnings)
+	}
+}
