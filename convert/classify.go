@@ -26,8 +26,8 @@ type ConvInfo struct {
 	AutoPad    string  `json:"auto_pad,omitempty"`
 	InputHW    []int64 `json:"input_hw,omitempty"` // nil or -1 entries when not static
 	Candidate  bool    `json:"candidate"`
-	Reason     string  `json:"reason,omitempty"`       // why it is not a candidate
-	WeightName string  `json:"weight"`                 // the weight tensor the node reads
+	Reason     string  `json:"reason,omitempty"`        // why it is not a candidate
+	WeightName string  `json:"weight"`                  // the weight tensor the node reads
 	WeightFrom string  `json:"weight_source,omitempty"` // initializer or node holding the value
 
 	node   *onnxpb.NodeProto

@@ -304,11 +304,11 @@ func layerReport(p *layerPlan) LayerReport {
 	k := int64(l.Kernel)
 	r := LayerReport{
 		Node: ci.Node, Channels: l.Channels, BaseKernel: kb, Kernel: l.Kernel, Levels: l.Levels, Stride: l.Stride,
-		InputHW:      p.hw,
-		RFBefore:     int(maxOf(ci.Kernel)),
-		RFAfter:      max(int(maxOf(kb)), l.ReceptiveField()),
-		ParamsBefore: C*ci.Kernel[0]*ci.Kernel[1] + origBias,
-		ParamsAfter:  C*kb[0]*kb[1] + biasN + C + int64(l.Levels)*(4*C*k*k+4*C),
+		InputHW:       p.hw,
+		RFBefore:      int(maxOf(ci.Kernel)),
+		RFAfter:       max(int(maxOf(kb)), l.ReceptiveField()),
+		ParamsBefore:  C*ci.Kernel[0]*ci.Kernel[1] + origBias,
+		ParamsAfter:   C*kb[0]*kb[1] + biasN + C + int64(l.Levels)*(4*C*k*k+4*C),
 		WeightsPrefix: p.prefix,
 	}
 	if p.hw != nil {
@@ -340,4 +340,3 @@ func maxOf(v []int64) int64 {
 	}
 	return m
 }
-

@@ -10,8 +10,8 @@ import (
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
-	"github.com/wtonnx/wtonnx/testmodels"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels"
 )
 
 // TestPreserveOnFixtures converts every depthwise conv of every fixture with
