@@ -1,0 +1,364 @@
+package goexec
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/wtonnx/wtonnx/tensor"
+)
+
+func requireF32(t *tensor.Tensor, what string) error {
+	if t.DType != tensor.Float32 {
+		return fmt.Errorf("%s must be float32, got %v", what, t.DType)
+	}
+	return nil
+}
+
+func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
+	eps, err := b.attrs.float("epsilon", 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	if b.opset < 9 {
+		spatial, err := b.attrs.int("spatial", 1)
+		if err != nil {
+			return nil, err
+		}
+		if spatial != 1 {
+			return nil, fmt.Errorf("spatial=%d is not supported", spatial)
+		}
+	} else if b.attrs.has("spatial") {
+		return nil, fmt.Errorf("spatial exists only before opset 9")
+	}
+	if b.opset >= 14 {
+		tm, err := b.attrs.int("training_mode", 0)
+		if err != nil {
+			return nil, err
+		}
+		if tm != 0 {
+			return nil, fmt.Errorf("training_mode=1 is not supported (inference only)")
+		}
+	} else if b.attrs.has("training_mode") {
+		return nil, fmt.Errorf("training_mode exists from opset 14 on")
+	}
+	if b.opset >= 7 && b.attrs.has("is_test") {
+		return nil, fmt.Errorf("is_test exists only before opset 7")
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if err := requireF32(x, "X"); err != nil {
+			return nil, err
+		}
+		if len(x.Shape) < 2 {
+			return nil, fmt.Errorf("X has shape %v, needs rank >= 2", x.Shape)
+		}
+		c := x.Shape[1]
+		names := []string{"scale", "B", "mean", "var"}
+		for i, t := range in[1:5] {
+			if err := requireF32(t, names[i]); err != nil {
+				return nil, err
+			}
+			if t.Len() != c {
+				return nil, fmt.Errorf("%s has shape %v, needs %d values (channels)", names[i], t.Shape, c)
+			}
+		}
+		mul := make([]float32, c)
+		add := make([]float32, c)
+		for i := 0; i < c; i++ {
+			inv := 1 / math.Sqrt(float64(in[4].F32[i])+float64(eps))
+			m := float64(in[1].F32[i]) * inv
+			mul[i] = float32(m)
+			add[i] = float32(float64(in[2].F32[i]) - float64(in[3].F32[i])*m)
+		}
+		out := tensor.NewFloat32(x.Shape, nil)
+		plane := tensor.NumElements(x.Shape[2:])
+		n := x.Shape[0]
+		parallelFor(rc.threads, n*c, max(1, 16384/max(plane, 1)), func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				ch := p % c
+				m, a := mul[ch], add[ch]
+				src := x.F32[p*plane : p*plane+plane]
+				dst := out.F32[p*plane : p*plane+plane]
+				for i, v := range src {
+					dst[i] = v*m + a
+				}
+			}
+		})
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+func buildLayerNorm(b *buildCtx) (kernelFunc, error) {
+	axis, err := b.attrs.int("axis", -1)
+	if err != nil {
+		return nil, err
+	}
+	eps, err := b.attrs.float("epsilon", 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := b.attrs.int("stash_type", 1); err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, scale := in[0], in[1]
+		var bias *tensor.Tensor
+		if len(in) > 2 {
+			bias = in[2]
+		}
+		if err := requireF32(x, "X"); err != nil {
+			return nil, err
+		}
+		ax, err := normAxis(axis, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		rows := tensor.NumElements(x.Shape[:ax])
+		norm := tensor.NumElements(x.Shape[ax:])
+		// Scale and B broadcast unidirectionally to the normalised shape.
+		expand := func(t *tensor.Tensor, what string) ([]float32, error) {
+			if t == nil {
+				return nil, nil
+			}
+			if err := requireF32(t, what); err != nil {
+				return nil, err
+			}
+			if t.Len() == norm {
+				return t.F32, nil
+			}
+			bs, err := broadcastShape(x.Shape[ax:], t.Shape)
+			if err != nil || !tensor.SameShape(bs, x.Shape[ax:]) {
+				return nil, fmt.Errorf("%s of shape %v does not broadcast to %v", what, t.Shape, x.Shape[ax:])
+			}
+			full := make([]float32, norm)
+			stridedCopy(full, t.F32, x.Shape[ax:], expandStrides(t.Shape, x.Shape[ax:]), 0)
+			return full, nil
+		}
+		sc, err := expand(scale, "Scale")
+		if err != nil {
+			return nil, err
+		}
+		bi, err := expand(bias, "B")
+		if err != nil {
+			return nil, err
+		}
+		out := tensor.NewFloat32(x.Shape, nil)
+		statShape := append([]int(nil), x.Shape...)
+		for i := ax; i < len(statShape); i++ {
+			statShape[i] = 1
+		}
+		mean := tensor.NewFloat32(statShape, nil)
+		istd := tensor.NewFloat32(statShape, nil)
+		parallelFor(rc.threads, rows, max(1, 4096/max(norm, 1)), func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				src := x.F32[r*norm : r*norm+norm]
+				dst := out.F32[r*norm : r*norm+norm]
+				var s float64
+				for _, v := range src {
+					s += float64(v)
+				}
+				mu := s / float64(norm)
+				var q float64
+				for _, v := range src {
+					d := float64(v) - mu
+					q += d * d
+				}
+				inv := 1 / math.Sqrt(q/float64(norm)+float64(eps))
+				mean.F32[r] = float32(mu)
+				istd.F32[r] = float32(inv)
+				for i, v := range src {
+					y := (float64(v) - mu) * inv * float64(sc[i])
+					if bi != nil {
+						y += float64(bi[i])
+					}
+					dst[i] = float32(y)
+				}
+			}
+		})
+		return []*tensor.Tensor{out, mean, istd}, nil
+	}, nil
+}
+
+// expandStrides gives the strides of a (right-aligned) broadcast of shape
+// from to shape to.
+func expandStrides(from, to []int) []int {
+	st := make([]int, len(to))
+	fs := stridesOf(from)
+	for i := range to {
+		j := i - (len(to) - len(from))
+		if j >= 0 && from[j] != 1 {
+			st[i] = fs[j]
+		}
+	}
+	return st
+}
+
+func buildSoftmax(b *buildCtx) (kernelFunc, error) {
+	def := int64(1)
+	if b.opset >= 13 {
+		def = -1
+	}
+	axis, err := b.attrs.int("axis", def)
+	if err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if err := requireF32(x, "input"); err != nil {
+			return nil, err
+		}
+		r := len(x.Shape)
+		if r == 0 {
+			return nil, fmt.Errorf("input is a scalar")
+		}
+		ax, err := normAxis(axis, r)
+		if err != nil {
+			return nil, err
+		}
+		var outer, n, inner int
+		if b.opset < 13 {
+			// Flatten to [prod(:axis), prod(axis:)] and normalise rows.
+			outer, n, inner = tensor.NumElements(x.Shape[:ax]), tensor.NumElements(x.Shape[ax:]), 1
+		} else {
+			outer, n, inner = tensor.NumElements(x.Shape[:ax]), x.Shape[ax], tensor.NumElements(x.Shape[ax+1:])
+		}
+		out := tensor.NewFloat32(x.Shape, nil)
+		parallelFor(rc.threads, outer*inner, max(1, 4096/max(n, 1)), func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				o, i := t/inner, t%inner
+				base := o*n*inner + i
+				m := float32(math.Inf(-1))
+				for k := 0; k < n; k++ {
+					m = max(m, x.F32[base+k*inner])
+				}
+				var s float64
+				for k := 0; k < n; k++ {
+					e := math.Exp(float64(x.F32[base+k*inner] - m))
+					out.F32[base+k*inner] = float32(e)
+					s += e
+				}
+				inv := 1 / s
+				for k := 0; k < n; k++ {
+					out.F32[base+k*inner] = float32(float64(out.F32[base+k*inner]) * inv)
+				}
+			}
+		})
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+func buildReduceMean(b *buildCtx) (kernelFunc, error) {
+	keep, err := b.attrs.int("keepdims", 1)
+	if err != nil {
+		return nil, err
+	}
+	noop, err := b.attrs.int("noop_with_empty_axes", 0)
+	if err != nil {
+		return nil, err
+	}
+	if b.opset < 18 && b.attrs.has("noop_with_empty_axes") {
+		return nil, fmt.Errorf("noop_with_empty_axes exists from opset 18 on")
+	}
+	attrAxes, fromInput, err := axesSource(b, 18)
+	if err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if err := requireF32(x, "data"); err != nil {
+			return nil, err
+		}
+		axes := attrAxes
+		if fromInput {
+			if axes, err = int64s(in[1], "axes"); err != nil {
+				return nil, err
+			}
+		}
+		if len(axes) == 0 && noop != 0 {
+			return []*tensor.Tensor{alias(x, x.Shape)}, nil
+		}
+		return []*tensor.Tensor{reduceMean(x, axes, keep != 0)}, nil
+	}, nil
+}
+
+func reduceMean(x *tensor.Tensor, axes []int64, keep bool) *tensor.Tensor {
+	r := len(x.Shape)
+	red := make([]bool, r)
+	if len(axes) == 0 {
+		for i := range red {
+			red[i] = true
+		}
+	}
+	for _, a := range axes {
+		if ax, err := normAxis(a, r); err == nil {
+			red[ax] = true
+		}
+	}
+	var shape, kept []int
+	for i, d := range x.Shape {
+		if red[i] {
+			if keep {
+				shape = append(shape, 1)
+			}
+			kept = append(kept, 1)
+		} else {
+			shape = append(shape, d)
+			kept = append(kept, d)
+		}
+	}
+	if shape == nil {
+		shape = []int{}
+	}
+	acc := make([]float64, tensor.NumElements(kept))
+	// Strides into acc for every input axis (0 on reduced axes).
+	ks := stridesOf(kept)
+	for i := range ks {
+		if red[i] {
+			ks[i] = 0
+		}
+	}
+	count := 1
+	for i, d := range x.Shape {
+		if red[i] {
+			count *= d
+		}
+	}
+	if len(x.F32) > 0 {
+		inner := x.Shape[r-1]
+		is := ks[r-1]
+		pos := make([]int, r)
+		off := 0
+		for o := 0; o < len(x.F32); o += inner {
+			row := x.F32[o : o+inner]
+			if is == 0 {
+				var s float64
+				for _, v := range row {
+					s += float64(v)
+				}
+				acc[off] += s
+			} else {
+				for i, v := range row {
+					acc[off+i] += float64(v)
+				}
+			}
+			for k := r - 2; k >= 0; k-- {
+				pos[k]++
+				off += ks[k]
+				if pos[k] < x.Shape[k] {
+					break
+				}
+				off -= ks[k] * x.Shape[k]
+				pos[k] = 0
+			}
+		}
+	}
+	out := tensor.NewFloat32(shape, nil)
+	for i, s := range acc {
+		if count == 0 {
+			out.F32[i] = float32(math.NaN())
+		} else {
+			out.F32[i] = float32(s / float64(count))
+		}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+package goexec
+
+// Blocked, packed single-precision matrix multiplication.
+//
+// C[m x n] (+)= alpha * A[m x k] * B[k x n], where A and B are addressed
+// through row and column strides (so transposed operands need no copy) and C
+// is row-major with leading dimension ldc. The operands are packed into
+// MR-row panels of A and NR-column panels of B (zero-padded at the edges) so
+// that the micro-kernel streams through contiguous memory; blocks of
+// gemmKC x gemmNC of B and gemmMC x gemmKC of A keep the working set in cache.
+
+const (
+	gemmKC = 256
+	gemmMC = 96  // multiple of gemmMR
+	gemmNC = 512 // multiple of gemmNR
+)
+
+type gemmArgs struct {
+	m, n, k    int
+	a          []float32
+	rsA, csA   int
+	b          []float32
+	rsB, csB   int
+	c          []float32
+	ldc        int
+	alpha      float32
+	accumulate bool // C += product instead of C = product
+}
+
+// sgemm computes the product using up to threads goroutines.
+func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
+	if g.m == 0 || g.n == 0 {
+		return
+	}
+	if g.k == 0 {
+		if !g.accumulate {
+			for i := 0; i < g.m; i++ {
+				clear(g.c[i*g.ldc : i*g.ldc+g.n])
+			}
+		}
+		return
+	}
+	mt := (g.m + gemmMC - 1) / gemmMC
+	nc := gemmNC
+	if nt := (g.n + nc - 1) / nc; mt*nt < 2*threads && g.n > gemmNR {
+		// Split the columns finer so that every thread has work.
+		want := (2*threads + mt - 1) / mt
+		nc = (g.n + want - 1) / want
+		nc = (nc + gemmNR - 1) / gemmNR * gemmNR
+		if nc < 4*gemmNR {
+			nc = 4 * gemmNR
+		}
+	}
+	nt := (g.n + nc - 1) / nc
+	parallelFor(threads, mt*nt, 1, func(lo, hi int) {
+		bufA := pool.get(gemmMC * gemmKC)
+		bufB := pool.get(gemmKC * nc)
+		for t := lo; t < hi; t++ {
+			i0 := (t / nt) * gemmMC
+			j0 := (t % nt) * nc
+			gemmBlock(g, i0, min(gemmMC, g.m-i0), j0, min(nc, g.n-j0), bufA, bufB)
+		}
+		pool.put(bufA)
+		pool.put(bufB)
+	})
+}
+
+// gemmBlock computes C[i0:i0+mc, j0:j0+nc].
+func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
+	var tile [gemmMR * gemmNR]float32
+	for p0 := 0; p0 < g.k; p0 += gemmKC {
+		kc := min(gemmKC, g.k-p0)
+		packB(g, p0, kc, j0, nc, bufB)
+		packA(g, i0, mc, p0, kc, bufA)
+		acc := g.accumulate || p0 > 0
+		for jr := 0; jr < nc; jr += gemmNR {
+			nr := min(gemmNR, nc-jr)
+			bp := bufB[jr*kc : jr*kc+kc*gemmNR]
+			for ir := 0; ir < mc; ir += gemmMR {
+				mr := min(gemmMR, mc-ir)
+				ap := bufA[ir*kc : ir*kc+kc*gemmMR]
+				off := (i0+ir)*g.ldc + j0 + jr
+				if mr == gemmMR && nr == gemmNR {
+					microKernel(kc, ap, bp, g.c[off:], g.ldc, acc)
+					continue
+				}
+				// Edge tile: compute into a full temporary tile.
+				if acc {
+					for i := 0; i < mr; i++ {
+						copy(tile[i*gemmNR:i*gemmNR+nr], g.c[off+i*g.ldc:off+i*g.ldc+nr])
+					}
+				}
+				microKernel(kc, ap, bp, tile[:], gemmNR, acc)
+				for i := 0; i < mr; i++ {
+					copy(g.c[off+i*g.ldc:off+i*g.ldc+nr], tile[i*gemmNR:i*gemmNR+nr])
+				}
+			}
+		}
+	}
+}
+
+// packA stores alpha*A[i0:i0+mc, p0:p0+kc] as MR-row panels: panel r holds,
+// for each k, the MR values of rows r*MR..r*MR+MR-1.
+func packA(g *gemmArgs, i0, mc, p0, kc int, dst []float32) {
+	a, rs, cs := g.a, g.rsA, g.csA
+	alpha := g.alpha
+	for ir := 0; ir < mc; ir += gemmMR {
+		panel := dst[ir*kc : ir*kc+kc*gemmMR]
+		mr := min(gemmMR, mc-ir)
+		if mr == gemmMR && cs == 1 {
+			for i := 0; i < gemmMR; i++ {
+				row := a[(i0+ir+i)*rs+p0 : (i0+ir+i)*rs+p0+kc]
+				if alpha == 1 {
+					for p, v := range row {
+						panel[p*gemmMR+i] = v
+					}
+				} else {
+					for p, v := range row {
+						panel[p*gemmMR+i] = alpha * v
+					}
+				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			base := (p0+p)*cs + (i0+ir)*rs
+			out := panel[p*gemmMR : p*gemmMR+gemmMR]
+			for i := 0; i < mr; i++ {
+				out[i] = alpha * a[base+i*rs]
+			}
+			for i := mr; i < gemmMR; i++ {
+				out[i] = 0
+			}
+		}
+	}
+}
+
+// packB stores B[p0:p0+kc, j0:j0+nc] as NR-column panels: panel c holds,
+// for each k, the NR values of columns c*NR..c*NR+NR-1.
+func packB(g *gemmArgs, p0, kc, j0, nc int, dst []float32) {
+	b, rs, cs := g.b, g.rsB, g.csB
+	for jr := 0; jr < nc; jr += gemmNR {
+		panel := dst[jr*kc : jr*kc+kc*gemmNR]
+		nr := min(gemmNR, nc-jr)
+		if nr == gemmNR && cs == 1 {
+			for p := 0; p < kc; p++ {
+				src := b[(p0+p)*rs+j0+jr : (p0+p)*rs+j0+jr+gemmNR]
+				copy(panel[p*gemmNR:p*gemmNR+gemmNR], src)
+			}
+			continue
+		}
+		if nr == gemmNR && rs == 1 {
+			for j := 0; j < gemmNR; j++ {
+				col := b[(j0+jr+j)*cs+p0 : (j0+jr+j)*cs+p0+kc]
+				for p, v := range col {
+					panel[p*gemmNR+j] = v
+				}
+			}
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			base := (p0+p)*rs + (j0+jr)*cs
+			out := panel[p*gemmNR : p*gemmNR+gemmNR]
+			for j := 0; j < nr; j++ {
+				out[j] = b[base+j*cs]
+			}
+			for j := nr; j < gemmNR; j++ {
+				out[j] = 0
+			}
+		}
+	}
+}
