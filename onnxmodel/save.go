@@ -167,17 +167,29 @@ func commitFile(tmp, path string, overwrite bool) error {
 	return os.Rename(tmp, path)
 }
 
-// checkSavable refuses tensors that cannot be written as valid ONNX.
+// checkSavable refuses tensors that cannot be written as valid ONNX. The
+// main graph's initializers are checked by writeModel as it streams them.
 func checkSavable(m *onnxpb.ModelProto) error {
+	streamed := map[*onnxpb.TensorProto]bool{}
+	for _, t := range m.GetGraph().GetInitializer() {
+		streamed[t] = true
+	}
 	return forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
-		if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-			return fmt.Errorf("%s %s refers to external data that was never loaded", where, tensorLabel(t))
+		if streamed[t] {
+			return nil
 		}
-		if err := CheckTensor(t); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		return nil
+		return checkSavableTensor(t, where)
 	})
+}
+
+func checkSavableTensor(t *onnxpb.TensorProto, where string) error {
+	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		return fmt.Errorf("%s %s refers to external data that was never loaded", where, tensorLabel(t))
+	}
+	if err := CheckTensor(t); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
 }
 
 // writeModel streams a ModelProto in the same byte order as Marshal: the
@@ -201,6 +213,9 @@ func writeModel(w io.Writer, m *onnxpb.ModelProto, ext *externalWriter) error {
 	inits := make([]encodedTensor, len(g.GetInitializer()))
 	total := len(glo) + len(ghi)
 	for i, t := range g.GetInitializer() {
+		if err := checkSavableTensor(t, "graph "+quote(g.GetName())+" initializer"); err != nil {
+			return err
+		}
 		placed, err := ext.place(t)
 		if err != nil {
 			return err
