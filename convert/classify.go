@@ -111,7 +111,7 @@ func candidateReason(ix *graph.Index, n *onnxpb.NodeProto, ci ConvInfo, wshape g
 	case ci.Group == 1:
 		return "not grouped (a dense convolution)"
 	case wshape[1] == 1 && ci.OutChans != ci.Group && ci.Channels == ci.Group:
-		return fmt.Sprintf("depthwise with channel multiplier %d (output channels %d != input channels %d)", ci.OutChans/ci.Group, ci.OutChans, ci.Channels)
+		return fmt.Sprintf("grouped but not depthwise: channel multiplier %d (output channels %d != input channels %d)", ci.OutChans/ci.Group, ci.OutChans, ci.Channels)
 	case !ci.Depthwise:
 		return fmt.Sprintf("grouped but not depthwise (group %d, %d input channels, %d output channels)", ci.Group, ci.Channels, ci.OutChans)
 	}

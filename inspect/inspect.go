@@ -1,0 +1,132 @@
+// Package inspect summarises an ONNX model for people and scripts: IR and
+// opsets, inputs and outputs with shapes, an operator histogram, and every
+// depthwise or grouped convolution with its geometry, feature-map size and
+// whether it can become a WTConv layer (and if not, why).
+package inspect
+
+import (
+	"sort"
+	"strconv"
+
+	"github.com/wtonnx/wtonnx/convert"
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxpb"
+)
+
+// Tensor describes a graph input or output.
+type Tensor struct {
+	Name  string   `json:"name"`
+	DType string   `json:"dtype"`
+	Dims  []string `json:"dims"` // a number, a symbolic name, or "?"
+}
+
+// OpCount is one row of the operator histogram.
+type OpCount struct {
+	Op    string `json:"op"`
+	Count int    `json:"count"`
+}
+
+// Opset is one operator-set import.
+type Opset struct {
+	Domain  string `json:"domain"`
+	Version int64  `json:"version"`
+}
+
+// Summary is what Inspect reports. Its JSON form is stable: fields are only
+// ever added.
+type Summary struct {
+	IRVersion  int64              `json:"ir_version"`
+	Opsets     []Opset            `json:"opsets"`
+	Producer   string             `json:"producer,omitempty"`
+	Inputs     []Tensor           `json:"inputs"`
+	Outputs    []Tensor           `json:"outputs"`
+	Nodes      int                `json:"nodes"`
+	Operators  []OpCount          `json:"operators"`
+	Convs      []convert.ConvInfo `json:"convs"` // depthwise and grouped convs
+	Depthwise  int                `json:"depthwise"`
+	Candidates int                `json:"candidates"`
+}
+
+// Inspect summarises m; shapes fix dynamic input dims for shape inference.
+func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) {
+	inferred, err := graph.InferShapes(m, shapes)
+	if err != nil {
+		return nil, err
+	}
+	g := m.GetGraph()
+	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}}
+	for _, op := range m.GetOpsetImport() {
+		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
+	}
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	for _, in := range g.GetInput() {
+		if !inits[in.GetName()] {
+			s.Inputs = append(s.Inputs, describe(in))
+		}
+	}
+	for _, out := range g.GetOutput() {
+		s.Outputs = append(s.Outputs, describe(out))
+	}
+	hist := map[string]int{}
+	for _, n := range g.GetNode() {
+		op := n.GetOpType()
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			op = d + "." + op
+		}
+		hist[op]++
+	}
+	for op, c := range hist {
+		s.Operators = append(s.Operators, OpCount{op, c})
+	}
+	sort.Slice(s.Operators, func(i, j int) bool {
+		if s.Operators[i].Count != s.Operators[j].Count {
+			return s.Operators[i].Count > s.Operators[j].Count
+		}
+		return s.Operators[i].Op < s.Operators[j].Op
+	})
+	for _, ci := range convert.Classify(m, inferred) {
+		if ci.Group <= 1 {
+			continue
+		}
+		s.Convs = append(s.Convs, ci)
+		if ci.Depthwise {
+			s.Depthwise++
+		}
+		if ci.Candidate {
+			s.Candidates++
+		}
+	}
+	return s, nil
+}
+
+func producer(m *onnxpb.ModelProto) string {
+	p := m.GetProducerName()
+	if v := m.GetProducerVersion(); v != "" {
+		p += " " + v
+	}
+	return p
+}
+
+func describe(vi *onnxpb.ValueInfoProto) Tensor {
+	t := Tensor{Name: vi.GetName(), DType: "?", Dims: []string{}}
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return t
+	}
+	t.DType = onnxpb.TensorProto_DataType(tt.GetElemType()).String()
+	for _, d := range tt.GetShape().GetDim() {
+		switch v := d.GetValue().(type) {
+		case *onnxpb.TensorShapeProto_Dimension_DimValue:
+			t.Dims = append(t.Dims, strconv.FormatInt(v.DimValue, 10))
+		case *onnxpb.TensorShapeProto_Dimension_DimParam:
+			t.Dims = append(t.Dims, v.DimParam)
+		default:
+			t.Dims = append(t.Dims, "?")
+		}
+	}
+	return t
+}
