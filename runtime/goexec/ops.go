@@ -131,7 +131,7 @@ func defaultOpNames() []string {
 		"Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
 		"HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Log",
 		"MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Pad", "Pow", "PRelu", "Reciprocal",
-		"ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt",
+		"ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt",
 		"Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
 	}
 }
@@ -214,6 +214,10 @@ func defaultOp(op string) *opSpec {
 		return spec(4, 1, 1<<20, []string{"axis"}, buildConcat)
 	case "Slice":
 		return spec(1, 1, 5, []string{"starts", "ends", "axes"}, buildSlice)
+	case "Split":
+		s := spec(2, 1, 2, []string{"axis", "split", "num_outputs"}, buildSplit)
+		s.maxOt = 1 << 20
+		return s
 	case "Gather":
 		return spec(1, 2, 2, []string{"axis"}, buildGather)
 	case "Expand":

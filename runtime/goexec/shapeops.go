@@ -962,3 +962,80 @@ func padCopy[T float32 | int64](dst, src []T, shape, st []int, idx [][]int, fill
 		}
 	}
 }
+
+func buildSplit(b *buildCtx) (kernelFunc, error) {
+	axis, err := b.attrs.int("axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	var attrSplit []int64
+	if b.opset < 13 {
+		if b.numIn() > 1 {
+			return nil, fmt.Errorf("split is an attribute before opset 13, not an input")
+		}
+		if attrSplit, err = b.attrs.ints("split", nil); err != nil {
+			return nil, err
+		}
+	} else if b.attrs.has("split") {
+		return nil, fmt.Errorf("split is an input from opset 13 on, not an attribute")
+	}
+	numOut, err := b.attrs.int("num_outputs", 0)
+	if err != nil {
+		return nil, err
+	}
+	if b.attrs.has("num_outputs") && b.opset < 18 {
+		return nil, fmt.Errorf("num_outputs exists from opset 18 on")
+	}
+	outs := len(b.node.GetOutput())
+	if numOut != 0 && numOut != int64(outs) {
+		return nil, fmt.Errorf("num_outputs=%d but the node has %d outputs", numOut, outs)
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		ax, err := normAxis(axis, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		d := x.Shape[ax]
+		split := attrSplit
+		if len(in) > 1 && in[1] != nil {
+			if split, err = int64s(in[1], "split"); err != nil {
+				return nil, err
+			}
+		}
+		if split == nil {
+			// Equal parts; from opset 18 the last may be smaller.
+			part := (d + outs - 1) / outs
+			if b.opset < 18 && d%outs != 0 {
+				return nil, fmt.Errorf("axis %d of size %d does not split into %d equal parts", ax, d, outs)
+			}
+			for i := 0; i < outs; i++ {
+				split = append(split, int64(min(part, max(0, d-i*part))))
+			}
+		}
+		if len(split) != outs {
+			return nil, fmt.Errorf("split %v has %d parts for %d outputs", split, len(split), outs)
+		}
+		var sum int64
+		for _, v := range split {
+			if v < 0 {
+				return nil, fmt.Errorf("split %v has a negative part", split)
+			}
+			sum += v
+		}
+		if sum != int64(d) {
+			return nil, fmt.Errorf("split %v sums to %d, axis %d has size %d", split, sum, ax, d)
+		}
+		res := make([]*tensor.Tensor, outs)
+		var off int64
+		for i, v := range split {
+			r, err := sliceTensor(x, []int64{off}, []int64{off + v}, []int64{int64(ax)}, nil)
+			if err != nil {
+				return nil, err
+			}
+			res[i] = r[0]
+			off += v
+		}
+		return res, nil
+	}, nil
+}
