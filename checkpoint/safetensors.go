@@ -145,7 +145,7 @@ func ParseSafetensors(name string, data []byte) (*Checkpoint, error) {
 			return nil, fmt.Errorf("%s: tensor %q: data_offsets [%d, %d] overlap tensor %q (which ends at %d)", name, s.name, s.begin, s.end, prev, pos)
 		}
 		if s.begin > pos {
-			return nil, fmt.Errorf("%s: tensor %q: data starts at %d, leaving bytes %d..%d unused after %s", name, s.name, s.begin, pos, s.begin, describePrev(prev))
+			return nil, fmt.Errorf("%s: tensor %q: data starts at %d, leaving bytes [%d, %d) unused after %s", name, s.name, s.begin, pos, s.begin, describePrev(prev))
 		}
 		pos, prev = s.end, s.name
 	}
