@@ -144,6 +144,21 @@ func (c *Checkpoint) Float32(name string) (*tensor.Tensor, error) {
 	return t, nil
 }
 
+// Tensors decodes every tensor into a map name -> tensor (floating-point
+// data as float32, int64 as int64); a tensor of another dtype is an error
+// naming it.
+func (c *Checkpoint) Tensors() (map[string]*tensor.Tensor, error) {
+	out := make(map[string]*tensor.Tensor, len(c.entries))
+	for _, name := range c.Names() {
+		t, err := c.Tensor(name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
 // ParseNPZ parses a NumPy .npz archive held in data; name is used in error
 // messages. Every member must be a valid .npy array; members of a dtype
 // tensor.DecodeNPY does not read (float32, float64, int32, int64) are kept
@@ -156,6 +171,11 @@ func ParseNPZ(name string, data []byte) (*Checkpoint, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a valid .npz archive: %w", name, err)
+	}
+	for _, zf := range zr.File {
+		if zf.Name == "data.pkl" || strings.HasSuffix(zf.Name, "/data.pkl") {
+			return nil, fmt.Errorf("%s: a PyTorch .pt/.pth archive (member %q), not a NumPy .npz: save the state_dict with safetensors or numpy.savez", name, zf.Name)
+		}
 	}
 	ck := &Checkpoint{path: name, format: "npz", entries: map[string]*entry{}}
 	for _, zf := range zr.File {

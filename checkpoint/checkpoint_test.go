@@ -277,7 +277,7 @@ func TestMalformedSafetensors(t *testing.T) {
 		{"empty file", nil, "shorter than the 8-byte header length"},
 		{"truncated header length", good[:5], "shorter than the 8-byte header length"},
 		{"header beyond file", good[:30], "runs past the end of the file"},
-		{"header over limit", rawST(nil, nil)[:0:0], ""}, // replaced below
+		{"header over limit", append(binary.LittleEndian.AppendUint64(nil, MaxHeaderBytes+1), "{}"...), "exceeds the 104857600-byte limit"},
 		{"bad JSON", rawST([]byte(`{"a": {"dtype": "F32",`), nil), "not valid JSON"},
 		{"not an object", rawST([]byte(`[1,2]`), nil), "not a JSON object"},
 		{"offsets out of range", buildST(t, okT, setEntry("b", "data_offsets", []int{8, 24})), `tensor "b": data_offsets [8, 24] out of range (data section has 20 bytes)`},
@@ -301,13 +301,7 @@ func TestMalformedSafetensors(t *testing.T) {
 		{"bad metadata", buildST(t, okT, func(h map[string]any) { h["__metadata__"] = map[string]any{"x": 1} }), "__metadata__ must map strings to strings"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			data := tc.data
-			if tc.name == "header over limit" {
-				data = binary.LittleEndian.AppendUint64(nil, MaxHeaderBytes+1)
-				data = append(data, "{}"...)
-				tc.want = "exceeds the 104857600-byte limit"
-			}
-			path := writeTemp(t, "bad.safetensors", data)
+			path := writeTemp(t, "bad.safetensors", tc.data)
 			ck, err := Open(path)
 			if err == nil {
 				t.Fatalf("opened a malformed file: %v", ck.Names())
@@ -502,6 +496,11 @@ func TestMalformedNPZ(t *testing.T) {
 	if _, err := Open(p); err == nil || !strings.Contains(err.Error(), `tensor "x"`) || !strings.Contains(err.Error(), "needs 324 data bytes, the member holds 16") {
 		t.Errorf("short member: %v", err)
 	}
+	// A PyTorch zip checkpoint is recognised, not misread.
+	p = writeTemp(t, "model.pth", zipOf(t, map[string][]byte{"archive/data.pkl": []byte("\x80\x02"), "archive/data/0": make([]byte, 8)}))
+	if _, err := Open(p); err == nil || !strings.Contains(err.Error(), "a PyTorch .pt/.pth archive") {
+		t.Errorf("torch checkpoint: %v", err)
+	}
 	// A member that is not .npy at all.
 	p = writeTemp(t, "junk.npz", zipOf(t, map[string][]byte{"x.npy": []byte("hello")}))
 	if _, err := Open(p); err == nil || !strings.Contains(err.Error(), `tensor "x": not a valid .npy array`) {
@@ -516,6 +515,10 @@ func TestMalformedNPZ(t *testing.T) {
 	x, err := ck.Float32("x")
 	if err != nil || x.F32[3] != 4 || !tensor.SameShape(x.Shape, []int{2, 2}) {
 		t.Errorf("round trip: %v %v", x, err)
+	}
+	all, err := ck.Tensors()
+	if err != nil || len(all) != 1 || all["x"].F32[2] != 3 {
+		t.Errorf("Tensors() = %v, %v", all, err)
 	}
 }
 
