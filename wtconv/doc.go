@@ -1,7 +1,7 @@
 // Package wtconv is the mathematics of one WTConv layer, the wavelet
 // convolution of "Wavelet Convolutions for Large Receptive Fields" (Finder et
-// al., ECCV 2024), exactly as /work/shared/spec/wtconv.md (shared/spec in the
-// project) defines it.
+// al., ECCV 2024), exactly as the project spec shared/spec/wtconv.md (beside the
+// repository) defines it.
 //
 // It holds the layer description ([Layer]) with its parameter count, cost and
 // receptive field, the wavelet filters ([Wavelet]), the trainable tensors
