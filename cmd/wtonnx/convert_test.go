@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const refDir = "../../../shared/reference/wtconv-official"
+
+// runCLI runs the command line in-process.
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestConvertBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.onnx")
+	if err := os.WriteFile(garbage, []byte("this is not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	existing := filepath.Join(dir, "exists.onnx")
+	if err := os.WriteFile(existing, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	even := filepath.Join(refDir, "even_c6_k5_l2")
+	basic := filepath.Join(refDir, "basic_c4_k3_l1")
+	src := filepath.Join(even, "source.onnx")
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"missing model", []string{"convert", filepath.Join(dir, "nope.onnx")}, "nope.onnx"},
+		{"corrupt model", []string{"convert", garbage}, "not a valid ONNX model"},
+		{"levels zero", []string{"convert", src, "--levels", "0"}, "--levels"},
+		{"levels word", []string{"convert", src, "--levels", "many"}, "--levels"},
+		{"unknown init", []string{"convert", src, "--init", "magic"}, "unknown init"},
+		{"unknown format", []string{"convert", src, "--format", "fused"}, "unknown format"},
+		{"import without weights", []string{"convert", src, "--init", "import"}, "needs a weights file"},
+		{"weights without import", []string{"convert", src, "--weights", filepath.Join(even, "weights.safetensors")}, "--init import"},
+		{"missing checkpoint", []string{"convert", src, "--init", "import", "--weights", filepath.Join(dir, "none.safetensors")}, "none.safetensors"},
+		{"checkpoint of another layer", []string{"convert", src, "--init", "import", "--weights", filepath.Join(basic, "weights.safetensors")}, "channels"},
+		{"checkpoint levels disagree", []string{"convert", src, "--init", "import", "--levels", "3", "--weights", filepath.Join(even, "weights.safetensors")}, "levels"},
+		{"checkpoint prefix absent", []string{"convert", src, "--init", "import", "--weights-prefix", `^layer\.=other.`, "--weights", filepath.Join(even, "weights.safetensors")}, "other."},
+		{"levels too deep for the size", []string{"convert", src, "--levels", "6"}, "level"},
+		{"bad regex", []string{"convert", src, "--select", "("}, "--select"},
+		{"bad input shape", []string{"convert", src, "--input-shape", "x=1xAx3"}, "input shape"},
+		{"output exists", []string{"convert", src, "-o", existing}, "already exists"},
+		{"output is input", []string{"convert", src, "-o", src, "--force"}, "is the input"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".onnx")
+			args := c.args
+			if !contains(args, "-o") {
+				args = append(args, "-o", out)
+			}
+			code, _, stderr := runCLI(args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
+			}
+			if !strings.Contains(stderr, c.want) {
+				t.Fatalf("stderr %q does not mention %q", stderr, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Fatalf("an output file was written")
+			}
+		})
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "keep" {
+		t.Fatal("an existing file was overwritten")
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	if len(leftovers) > 0 {
+		t.Fatalf("temporary files left behind: %v", leftovers)
+	}
+}
+
+func contains(v []string, s string) bool {
+	for _, x := range v {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConvertNoCandidateCopiesInput(t *testing.T) {
+	src := "../../testmodels/regnet/model.onnx"
+	out := filepath.Join(t.TempDir(), "regnet.onnx")
+	code, stdout, stderr := runCLI("convert", src, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "nothing converted") || !strings.Contains(stderr, "grouped but not depthwise") {
+		t.Fatalf("warning missing or without reason: %q", stderr)
+	}
+	a, _ := os.ReadFile(src)
+	b, _ := os.ReadFile(out)
+	if !bytes.Equal(a, b) {
+		t.Fatal("the unchanged model is not a byte copy of the input")
+	}
+	if !strings.Contains(stdout, "Left as they are") {
+		t.Fatalf("summary does not list the skipped convs: %s", stdout)
+	}
+}
+
+func TestConvertDryRunWritesNothing(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.onnx")
+	code, stdout, stderr := runCLI("convert", "../../testmodels/mobilenet_v2/model.onnx", "-o", out, "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, `"converted": [`) {
+		t.Fatalf("no JSON plan: %s", stdout)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("dry run wrote a file")
+	}
+}
+
+func TestInspectJSON(t *testing.T) {
+	code, stdout, stderr := runCLI("inspect", "../../testmodels/mobilenet_v2/model.onnx", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{`"ir_version"`, `"candidates": 17`, `"convs"`} {
+		if !strings.Contains(stdout, want) {
+			t.Fatalf("JSON lacks %s", want)
+		}
+	}
+	code, _, stderr = runCLI("inspect", "../../testmodels/nope.onnx")
+	if code != 2 || !strings.Contains(stderr, "nope.onnx") {
+		t.Fatalf("missing model: exit %d, %q", code, stderr)
+	}
+}
