@@ -1,7 +1,11 @@
-.PHONY: setup ort
+.PHONY: setup deps ort test test-go test-race test-fuzz test-checker demo
 
-# setup prepares everything the tests need that is not in the repository.
-setup: ort
+# setup prepares everything the tests need that is not in the repository:
+# Debian packages, the ONNX Runtime library and the custom-op library.
+setup: deps ort customop
+
+deps:
+	./scripts/install-deps.sh
 
 # ort caches the ONNX Runtime 1.30.0 CPU library at .cache/onnxruntime/
 # (see scripts/fetch-onnxruntime.sh; set WTONNX_ORT_TARBALL to reuse a
@@ -58,3 +62,24 @@ $(CUSTOMOP_OUT)/asan/wtconv_kernel_test: customop/test/wtconv_kernel_test.c cust
 customop-asan-test: customop-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test ../shared/reference/wtconv-official
+
+# ---------------------------------------------------------------------------
+# test: everything CI runs (README's test command).
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
+RACE_PKGS := ./runtime/... ./verify/... ./bench/... ./customop/...
+FUZZTIME ?= 15s
+
+test: setup
+	go vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(MAKE) test-go test-race test-fuzz customop-asan-test
+
+test-go:
+	go test $(GO_TEST_FLAGS) ./...
+
+test-race:
+	go test -race $(GO_TEST_FLAGS) $$(go list $(RACE_PKGS) 2>/dev/null)
+
+test-fuzz:
+	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./onnxmodel
+	go test -run='^$$' -fuzz='^FuzzOpenSafetensors$$' -fuzztime=$(FUZZTIME) ./checkpoint
