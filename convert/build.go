@@ -29,6 +29,8 @@ type builder struct {
 	shared  map[string]string
 	removed []string // tensors the replaced nodes read, to prune at the end
 	haar    wtconv.Wavelet
+	// functions records the model-local functions emitted so far.
+	functions map[string]bool
 }
 
 func newBuilder(m *onnxpb.ModelProto, format Format) (*builder, error) {
@@ -48,9 +50,12 @@ func newBuilder(m *onnxpb.ModelProto, format Format) (*builder, error) {
 func (b *builder) replace(p *layerPlan) error {
 	var nodes []*onnxpb.NodeProto
 	var err error
-	if b.format == FormatCustomOp {
+	switch b.format {
+	case FormatCustomOp:
 		nodes, err = b.fusedLayer(p)
-	} else {
+	case FormatFunction:
+		nodes, err = b.functionLayer(p)
+	default:
 		nodes, err = b.opsLayer(p)
 	}
 	if err != nil {
@@ -71,8 +76,15 @@ func (b *builder) replace(p *layerPlan) error {
 
 func (b *builder) finish() error {
 	graph.Prune(b.g, b.removed)
-	if b.format == FormatCustomOp {
+	switch b.format {
+	case FormatCustomOp:
 		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(CustomDomain), Version: ptr(int64(CustomVersion))})
+	case FormatFunction:
+		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(FunctionDomain), Version: ptr(int64(1))})
+		if b.m.GetIrVersion() < 8 {
+			// Model-local functions arrived with IR 8.
+			b.m.IrVersion = ptr(int64(8))
+		}
 	}
 	return graph.Sort(b.g)
 }

@@ -117,7 +117,7 @@ func TestImportReproducesOfficialModule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, format := range []convert.Format{convert.FormatOps, convert.FormatCustomOp} {
+			for _, format := range []convert.Format{convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp} {
 				m, rep, err := convert.Convert(src, convert.Options{
 					Levels: rc.L, Kernel: rc.K, Init: convert.InitImport, Weights: ck, Format: format,
 				})

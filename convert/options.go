@@ -30,6 +30,9 @@ type Format string
 const (
 	// FormatOps emits standard ONNX operators only (the portable default).
 	FormatOps Format = "ops"
+	// FormatFunction emits one node per layer that calls a model-local ONNX
+	// function whose body is the standard-operator form.
+	FormatFunction Format = "function"
 	// FormatCustomOp emits one ai.wtonnx WTConv node per layer, executed by
 	// wtonnx's fused custom-operator library (or the Go engine).
 	FormatCustomOp Format = "customop"
@@ -130,9 +133,9 @@ func (o *Options) check() error {
 	switch o.Format {
 	case "":
 		o.Format = FormatOps
-	case FormatOps, FormatCustomOp:
+	case FormatOps, FormatFunction, FormatCustomOp:
 	default:
-		return fmt.Errorf("unknown format %q (want ops or customop)", o.Format)
+		return fmt.Errorf("unknown format %q (want ops, function or customop)", o.Format)
 	}
 	if o.Levels != AutoLevels && (o.Levels < 1 || o.Levels > 10) {
 		return fmt.Errorf("levels %d: want auto or 1..10", o.Levels)
