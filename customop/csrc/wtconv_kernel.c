@@ -81,103 +81,178 @@ static void level_sizes(int64_t levels, int64_t h, int64_t w, int64_t *hs, int64
 	}
 }
 
+/* padded returns the float count of an h x w plane with a k-1 zero border
+ * split (k-1)/2 before and the rest after, on both axes. */
+static inline size_t padded(int64_t h, int64_t w, int64_t k)
+{
+	return (size_t)(h + k - 1) * (size_t)(w + k - 1);
+}
+
 size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
 {
 	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
-	int64_t levels = layer->levels;
+	const int64_t levels = layer->levels, k = layer->ksize;
 	level_sizes(levels, h, w, hs, ws);
-	size_t n = (size_t)w; /* output row */
+	size_t n = padded(h, w, k);             /* padded input plane */
+	n += (size_t)h * (size_t)(w + k - 1);   /* base branch */
 	for (int64_t i = 1; i <= levels; i++)
-		n += 4 * (size_t)hs[i] * (size_t)ws[i]; /* Y_i */
+		n += 4 * (size_t)hs[i] * (size_t)(ws[i] + k - 1); /* Y_i */
 	if (levels >= 1)
-		n += 4 * (size_t)hs[1] * (size_t)ws[1]; /* T_a */
+		n += 4 * padded(hs[1], ws[1], k); /* T_a */
 	if (levels >= 2)
-		n += 4 * (size_t)hs[2] * (size_t)ws[2]; /* T_b */
+		n += 4 * padded(hs[2], ws[2], k); /* T_b */
 	return n;
 }
 
 /*
- * dwconv_row computes row y of the stride-1 "same" cross-correlation of the
- * h x w plane in with the k x k kernel kern: zero padding (k-1)/2 before and
- * the rest after, on both axes. out receives w floats.
+ * The helpers below are always inlined into wtconv_plane, which is compiled
+ * once per target in WTCONV_CLONES, so that each copy gets the wider vector
+ * instructions of its target.
  */
-static void dwconv_row(const float *restrict in, int64_t h, int64_t w, const float *restrict kern, int64_t k,
-		       int64_t y, float *restrict out)
+#define WTCONV_INLINE static inline __attribute__((always_inline))
+
+/* zero_border clears the k-1 border of a padded h x w plane (row stride
+ * w + k - 1), leaving the interior alone. */
+WTCONV_INLINE void zero_border(float *restrict p, int64_t h, int64_t w, int64_t k)
 {
-	const int64_t pad = (k - 1) / 2;
-	memset(out, 0, (size_t)w * sizeof(float));
-	for (int64_t ky = 0; ky < k; ky++) {
-		const int64_t iy = y + ky - pad;
-		if (iy < 0 || iy >= h)
-			continue;
-		const float *restrict irow = in + iy * w;
+	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
+	memset(p, 0, (size_t)(pb * ps) * sizeof(float));
+	memset(p + (pb + h) * ps, 0, (size_t)(pa * ps) * sizeof(float));
+	for (int64_t y = pb; y < pb + h; y++) {
+		float *row = p + y * ps;
+		for (int64_t x = 0; x < pb; x++)
+			row[x] = 0.0f;
+		for (int64_t x = pb + w; x < ps; x++)
+			row[x] = 0.0f;
+	}
+}
+
+/*
+ * The convolutions run on zero-padded planes (row stride ps = w + k - 1, the
+ * interior at row and column (k-1)/2) and treat a plane as one long row:
+ * output i = y * ps + x is sum_{ky,kx} kern[ky][kx] * pad[i + ky*ps + kx],
+ * which for x < w is the "same" cross-correlation at (y, x); the k-1 outputs
+ * per row with x >= w are computed and ignored. One long loop vectorizes
+ * far better than many short rows (a deep level's rows are a few pixels
+ * wide). The outputs are i in [0, n) with n = (h-1)*ps + w, which reads no
+ * further than the padded plane's last element.
+ *
+ * conv_lin_k writes (add + sum) * mul to out[i]. With K a compile-time
+ * constant the taps unroll and the sum stays in registers.
+ */
+WTCONV_INLINE void conv_lin_k(const float *restrict pad, int64_t ps, int64_t n, const float *restrict kern,
+			      const int K, float add, float mul, float *restrict out)
+{
+	float wk[K * K];
+	for (int t = 0; t < K * K; t++)
+		wk[t] = kern[t];
+	for (int64_t i = 0; i < n; i++) {
+		float acc = 0.0f;
+		for (int ky = 0; ky < K; ky++)
+			for (int kx = 0; kx < K; kx++)
+				acc += wk[ky * K + kx] * pad[i + ky * ps + kx];
+		out[i] = (acc + add) * mul;
+	}
+}
+
+/* conv_lin_any is conv_lin_k for any k: tap by tap over the whole plane. */
+WTCONV_INLINE void conv_lin_any(const float *restrict pad, int64_t ps, int64_t n, const float *restrict kern,
+				int64_t k, float add, float mul, float *restrict out)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = 0.0f;
+	for (int64_t ky = 0; ky < k; ky++)
 		for (int64_t kx = 0; kx < k; kx++) {
 			const float wv = kern[ky * k + kx];
-			const int64_t off = kx - pad;
-			const int64_t x0 = off < 0 ? -off : 0;
-			const int64_t x1 = off > 0 ? w - off : w;
-			const float *restrict src = irow + off;
-			for (int64_t x = x0; x < x1; x++)
-				out[x] += wv * src[x];
+			const float *restrict src = pad + ky * ps + kx;
+			for (int64_t i = 0; i < n; i++)
+				out[i] += wv * src[i];
 		}
-	}
+	for (int64_t i = 0; i < n; i++)
+		out[i] = (out[i] + add) * mul;
 }
 
-/* dwconv_plane writes scale * ("same" conv of in with kern) to out (h x w). */
-static void dwconv_plane(const float *restrict in, int64_t h, int64_t w, const float *restrict kern, int64_t k,
-			 float scale, float *restrict out)
+/* conv_plane: (add + "same" conv of the padded h x w plane) * mul into out,
+ * row stride w + k - 1. */
+WTCONV_INLINE void conv_plane(const float *restrict pad, int64_t h, int64_t w, const float *restrict kern,
+			      int64_t k, float add, float mul, float *restrict out)
 {
-	for (int64_t y = 0; y < h; y++) {
-		float *restrict orow = out + y * w;
-		dwconv_row(in, h, w, kern, k, y, orow);
-		for (int64_t x = 0; x < w; x++)
-			orow[x] *= scale;
+	if (h <= 0 || w <= 0)
+		return;
+	const int64_t ps = w + k - 1, n = (h - 1) * ps + w;
+	switch (k) {
+	case 3:
+		conv_lin_k(pad, ps, n, kern, 3, add, mul, out);
+		break;
+	case 5:
+		conv_lin_k(pad, ps, n, kern, 5, add, mul, out);
+		break;
+	case 7:
+		conv_lin_k(pad, ps, n, kern, 7, add, mul, out);
+		break;
+	default:
+		conv_lin_any(pad, ps, n, kern, k, add, mul, out);
+		break;
 	}
 }
 
 /*
- * haar_analysis transforms the hp x wp plane src into four hc x wc bands
- * (hc = ceil(hp/2), wc = ceil(wp/2)) stored one after the other in t, padding
- * an odd last row or column with zeros.
+ * haar_analysis transforms the hp x wp plane src (row stride sstride) into
+ * four hc x wc bands (hc = ceil(hp/2), wc = ceil(wp/2)), padding an odd last
+ * row or column with zeros. Band b's element (y, x) goes to
+ * t + b * tband + (y + off) * tstride + x + off, i.e. into the interior of
+ * four padded planes.
  */
-static void haar_analysis(const float *restrict src, int64_t hp, int64_t wp, float *restrict t, int64_t hc,
-			  int64_t wc)
+WTCONV_INLINE void haar_analysis(const float *restrict src, int64_t sstride, int64_t hp, int64_t wp,
+				 float *restrict t, size_t tband, int64_t tstride, int64_t off, int64_t hc,
+				 int64_t wc)
 {
-	const size_t bs = (size_t)hc * (size_t)wc;
-	float *restrict t0 = t, *restrict t1 = t + bs, *restrict t2 = t + 2 * bs, *restrict t3 = t + 3 * bs;
+	float *restrict t0 = t, *restrict t1 = t + tband, *restrict t2 = t + 2 * tband, *restrict t3 = t + 3 * tband;
 	const int64_t wfull = wp / 2;
 	for (int64_t yy = 0; yy < hc; yy++) {
-		const float *r0 = src + 2 * yy * wp;
+		const float *restrict r0 = src + 2 * yy * sstride;
 		const int has_r1 = 2 * yy + 1 < hp;
-		const float *r1 = has_r1 ? r0 + wp : r0;
-		const int64_t o = yy * wc;
-		for (int64_t xx = 0; xx < wc; xx++) {
-			const int64_t x0 = 2 * xx;
-			const int has_x1 = xx < wfull;
-			const float a = r0[x0];
-			const float b = has_x1 ? r0[x0 + 1] : 0.0f;
-			const float c = has_r1 ? r1[x0] : 0.0f;
-			const float d = (has_r1 && has_x1) ? r1[x0 + 1] : 0.0f;
-			t0[o + xx] = (a + b + c + d) * 0.5f;
-			t1[o + xx] = (a + b - c - d) * 0.5f;
-			t2[o + xx] = (a - b + c - d) * 0.5f;
-			t3[o + xx] = (a - b - c + d) * 0.5f;
+		const float *restrict r1 = has_r1 ? r0 + sstride : r0;
+		const int64_t o = (yy + off) * tstride + off;
+		if (has_r1) {
+			for (int64_t xx = 0; xx < wfull; xx++) {
+				const float a = r0[2 * xx], b = r0[2 * xx + 1], c = r1[2 * xx], d = r1[2 * xx + 1];
+				t0[o + xx] = (a + b + c + d) * 0.5f;
+				t1[o + xx] = (a + b - c - d) * 0.5f;
+				t2[o + xx] = (a - b + c - d) * 0.5f;
+				t3[o + xx] = (a - b - c + d) * 0.5f;
+			}
+		} else {
+			for (int64_t xx = 0; xx < wfull; xx++) {
+				const float a = r0[2 * xx], b = r0[2 * xx + 1];
+				t0[o + xx] = (a + b) * 0.5f;
+				t1[o + xx] = (a + b) * 0.5f;
+				t2[o + xx] = (a - b) * 0.5f;
+				t3[o + xx] = (a - b) * 0.5f;
+			}
+		}
+		if (wc > wfull) { /* odd width: b = d = 0 */
+			const float a = r0[2 * wfull], c = has_r1 ? r1[2 * wfull] : 0.0f;
+			t0[o + wfull] = (a + c) * 0.5f;
+			t1[o + wfull] = (a - c) * 0.5f;
+			t2[o + wfull] = (a + c) * 0.5f;
+			t3[o + wfull] = (a - c) * 0.5f;
 		}
 	}
 }
 
 /*
- * synth_row adds row p of the inverse Haar transform of the four hc x wc bands
- * at yb (one after the other), cropped to wp columns, to dst.
+ * synth_row adds row p of the inverse Haar transform of the four hc x wc
+ * bands at yb (row stride ys, band stride bs), cropped to wp columns, to dst.
  */
-static void synth_row(const float *restrict yb, int64_t hc, int64_t wc, int64_t p, int64_t wp, float *restrict dst)
+WTCONV_INLINE void synth_row(const float *restrict yb, int64_t ys, size_t bs, int64_t p, int64_t wp,
+			     float *restrict dst)
 {
-	const size_t bs = (size_t)hc * (size_t)wc;
 	const int64_t yy = p >> 1;
-	const float *restrict l = yb + yy * wc;
-	const float *restrict b1 = yb + bs + yy * wc;
-	const float *restrict b2 = yb + 2 * bs + yy * wc;
-	const float *restrict b3 = yb + 3 * bs + yy * wc;
+	const float *restrict l = yb + yy * ys;
+	const float *restrict b1 = yb + bs + yy * ys;
+	const float *restrict b2 = yb + 2 * bs + yy * ys;
+	const float *restrict b3 = yb + 3 * bs + yy * ys;
 	const int64_t pairs = wp / 2;
 	if ((p & 1) == 0) {
 		for (int64_t xx = 0; xx < pairs; xx++) {
@@ -198,71 +273,98 @@ static void synth_row(const float *restrict yb, int64_t hc, int64_t wc, int64_t 
 	}
 }
 
+/* Function multiversioning: on x86-64 with GCC, wtconv_plane is compiled for
+ * the baseline target and for x86-64-v3 (AVX2 + FMA) and v4 (AVX-512), and
+ * the dynamic loader picks the best one for the running CPU. Define
+ * WTCONV_NO_CLONES to build the baseline only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(WTCONV_NO_CLONES)
+#define WTCONV_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define WTCONV_CLONES
+#endif
+
+WTCONV_CLONES
 void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t h, int64_t w, float *y,
 		  float *scratch)
 {
 	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
+	const int64_t pb = (k - 1) / 2;
 	const size_t kk = (size_t)k * (size_t)k;
-	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
+	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1], ys[WTCONV_MAX_LEVELS + 1];
 	float *yl[WTCONV_MAX_LEVELS + 1];
 	level_sizes(levels, h, w, hs, ws);
+	ys[0] = w + k - 1; /* row stride of padded planes and of conv outputs */
+	for (int64_t i = 1; i <= levels; i++)
+		ys[i] = ws[i] + k - 1;
 
-	/* Carve the scratch buffer. */
+	/* Carve the scratch buffer (layout as in wtconv_scratch_floats). */
 	float *p = scratch;
-	float *row = p;
-	p += w;
+	float *xpad = p;
+	p += padded(h, w, k);
+	float *base = p;
+	p += (size_t)h * (size_t)ys[0];
 	for (int64_t i = 1; i <= levels; i++) {
 		yl[i] = p;
-		p += 4 * (size_t)hs[i] * (size_t)ws[i];
+		p += 4 * (size_t)hs[i] * (size_t)ys[i];
 	}
 	float *tbuf[2] = {NULL, NULL};
 	if (levels >= 1) {
 		tbuf[0] = p;
-		p += 4 * (size_t)hs[1] * (size_t)ws[1];
+		p += 4 * padded(hs[1], ws[1], k);
 	}
 	if (levels >= 2)
 		tbuf[1] = p;
 
+	/* The input plane, zero-padded. */
+	zero_border(xpad, h, w, k);
+	for (int64_t r = 0; r < h; r++)
+		memcpy(xpad + (r + pb) * ys[0] + pb, x + r * w, (size_t)w * sizeof(float));
+
 	/* Analysis: level i transforms X_{i-1} (x itself, then band 0 of the
-	 * previous level's unconvolved bands) and convolves each band. */
+	 * previous level's unconvolved bands) into four zero-padded bands and
+	 * convolves and scales each into Y_i. */
 	const float *src = x;
+	int64_t sstride = w;
 	for (int64_t i = 1; i <= levels; i++) {
 		float *t = tbuf[(i - 1) & 1];
 		const int64_t hc = hs[i], wc = ws[i];
-		const size_t bs = (size_t)hc * (size_t)wc;
-		haar_analysis(src, hs[i - 1], ws[i - 1], t, hc, wc);
+		const size_t tband = padded(hc, wc, k), bs = (size_t)hc * (size_t)ys[i];
+		for (int b = 0; b < 4; b++)
+			zero_border(t + b * tband, hc, wc, k);
+		haar_analysis(src, sstride, hs[i - 1], ws[i - 1], t, tband, ys[i], pb, hc, wc);
 		const float *wk = layer->wavelet_weight + ((size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c) * kk;
 		const float *sc = layer->wavelet_scale + (size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c;
 		for (int b = 0; b < 4; b++)
-			dwconv_plane(t + b * bs, hc, wc, wk + b * kk, k, sc[b], yl[i] + b * bs);
-		src = t; /* band 0, unconvolved */
+			conv_plane(t + b * tband, hc, wc, wk + b * kk, k, 0.0f, sc[b], yl[i] + b * bs);
+		src = t + pb * ys[i] + pb; /* band 0, unconvolved */
+		sstride = ys[i];
 	}
 
 	/* Synthesis of levels L..2 into band 0 of the level above. */
 	for (int64_t i = levels; i >= 2; i--) {
-		float *dst = yl[i - 1];
+		const size_t bs = (size_t)hs[i] * (size_t)ys[i];
 		for (int64_t r = 0; r < hs[i - 1]; r++)
-			synth_row(yl[i], hs[i], ws[i], r, ws[i - 1], dst + r * ws[i - 1]);
+			synth_row(yl[i], ys[i], bs, r, ws[i - 1], yl[i - 1] + r * ys[i - 1]);
 	}
 
-	/* Base branch plus level-1 synthesis, only on the rows that are kept. */
-	const float *bk = layer->base_weight + (size_t)c * kk;
-	const float bscale = layer->base_scale[c];
-	const float bias = layer->base_bias != NULL ? layer->base_bias[c] : 0.0f;
+	/* Base branch: base_scale * (conv + bias), over the whole plane. */
+	conv_plane(xpad, h, w, layer->base_weight + (size_t)c * kk, k,
+		   layer->base_bias != NULL ? layer->base_bias[c] : 0.0f, layer->base_scale[c], base);
+
+	/* Add the level-1 synthesis on the rows that are kept and subsample. */
 	const int64_t ho = wtconv_out_size(h, s), wo = wtconv_out_size(w, s);
+	const size_t bs1 = levels >= 1 ? (size_t)hs[1] * (size_t)ys[1] : 0;
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
-		dwconv_row(x, h, w, bk, k, r, row);
-		for (int64_t q = 0; q < w; q++)
-			row[q] = bscale * (row[q] + bias);
+		float *brow = base + r * ys[0];
 		if (levels >= 1)
-			synth_row(yl[1], hs[1], ws[1], r, w, row);
+			synth_row(yl[1], ys[1], bs1, r, w, brow);
 		float *orow = y + oy * wo;
 		if (s == 1) {
-			memcpy(orow, row, (size_t)w * sizeof(float));
+			memcpy(orow, brow, (size_t)w * sizeof(float));
 		} else {
 			for (int64_t ox = 0; ox < wo; ox++)
-				orow[ox] = row[ox * s];
+				orow[ox] = brow[ox * s];
 		}
 	}
 }
