@@ -187,15 +187,15 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		customOps: opts.CustomOpLibraries, libDir: filepath.Dir(loaded), version: version,
 	}
 	for i, cand := range candidates {
-		sess, so, err := sc.create(cand)
-		if err == nil {
+		var sess *onnxruntime.DynamicAdvancedSession
+		var so *onnxruntime.SessionOptions
+		if sess, so, err = sc.create(cand); err == nil {
 			e.session, e.options, e.ep = sess, so, cand
 			e.name = "ort/" + cand
 			return e, nil
 		}
-		last := i == len(candidates)-1
-		if last || ep != EPAuto {
-			return nil, err
+		if i == len(candidates)-1 {
+			break
 		}
 		if opts.Logf != nil {
 			reason := firstLine(err)
@@ -206,7 +206,7 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 			opts.Logf("ort: %s execution provider unavailable (%s); trying %s", epLabel(cand), reason, epLabel(candidates[i+1]))
 		}
 	}
-	panic("unreachable")
+	return nil, err
 }
 
 func graphOptLevel(s string) (onnxruntime.GraphOptimizationLevel, error) {
