@@ -1,0 +1,295 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/tensor"
+)
+
+// Verdicts of a Result.
+const (
+	VerdictPass = "pass"
+	VerdictFail = "fail"
+)
+
+// Model labels used in Subject.Model.
+const (
+	ModelLabelA = "A"
+	ModelLabelB = "B"
+)
+
+// Options configures Run.
+type Options struct {
+	// ModelA is the model to check; ModelB, when set, a second model with
+	// the same inputs and outputs (an original and its conversion).
+	ModelA string
+	ModelB string
+	// Engines lists the engines to run ("ort", "go"); empty means both.
+	Engines []string
+	// EP, DeviceID and Threads configure the engines (see EngineOptions).
+	EP       string
+	DeviceID int
+	Threads  int
+	// Tolerance is the comparison tolerance; the zero value demands
+	// equality.
+	Tolerance Tolerance
+	Inputs    InputSpec
+	// Localize also compares every intermediate float tensor and reports
+	// the first node whose output diverges (see Localization).
+	Localize bool
+	// ORTLibrary and CustomOpLibrary locate the native libraries ("" means
+	// their FindLibrary defaults).
+	ORTLibrary      string
+	CustomOpLibrary string
+	// Logf receives one-line notes.
+	Logf func(format string, args ...any)
+}
+
+// Result is the outcome of Run. Its JSON form is stable:
+//
+//	{
+//	  "verdict": "pass" | "fail",
+//	  "model_a": PATH, "model_b": PATH (omitted with one model),
+//	  "tolerance": {"atol": F, "rtol": F},
+//	  "inputs": [{"name", "dtype", "shape": [N...], "source"}],
+//	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F}],
+//	  "comparisons": [{
+//	    "a": {"model", "engine"}, "b": {"model", "engine"}, "pass": BOOL,
+//	    "outputs": [OutputStats...]}],
+//	  "localizations": [Localization...] (only with Localize)
+//	}
+//
+// The verdict is "pass" exactly when every comparison passes; localization
+// does not change it.
+type Result struct {
+	Verdict       string         `json:"verdict"`
+	ModelA        string         `json:"model_a"`
+	ModelB        string         `json:"model_b,omitempty"`
+	Tolerance     Tolerance      `json:"tolerance"`
+	Inputs        []InputInfo    `json:"inputs"`
+	Runs          []RunInfo      `json:"runs"`
+	Comparisons   []Comparison   `json:"comparisons"`
+	Localizations []Localization `json:"localizations,omitempty"`
+}
+
+// Subject is one model on one engine.
+type Subject struct {
+	Model  string `json:"model"`  // "A" or "B"
+	Engine string `json:"engine"` // the engine's Name(): "ort/cpu", "go", ...
+}
+
+func (s Subject) String() string { return s.Model + "[" + s.Engine + "]" }
+
+// RunInfo records one inference.
+type RunInfo struct {
+	Subject
+	Seconds float64 `json:"seconds"`
+}
+
+// Comparison holds the outputs of subject A compared with those of subject
+// B, B being the reference of the relative tolerance.
+type Comparison struct {
+	A       Subject       `json:"a"`
+	B       Subject       `json:"b"`
+	Pass    bool          `json:"pass"`
+	Outputs []OutputStats `json:"outputs"`
+}
+
+// Run loads the models, runs them on every engine with the same inputs and
+// compares the outputs.
+//
+// With one model, every pair of engines is compared (the first listed is
+// "a"). With two, A is compared with B on each engine, and B is compared
+// across engines. An error means the check could not be made; outputs that
+// differ are reported in the Result, not as an error.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	engines, err := normEngines(opts.Engines)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ModelA == "" {
+		return nil, fmt.Errorf("no model given")
+	}
+	if opts.ModelB == "" && len(engines) < 2 {
+		return nil, fmt.Errorf("one model on one engine (%s) leaves nothing to compare: give a second model or a second engine", engines[0])
+	}
+	ma, err := LoadModel(opts.ModelA)
+	if err != nil {
+		return nil, err
+	}
+	models := []*Model{ma}
+	if opts.ModelB != "" {
+		mb, err := LoadModel(opts.ModelB)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, mb)
+	}
+	inputs, infos, err := makeInputs(ma.Proto, opts.Inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.ModelA, err)
+	}
+	if len(models) == 2 {
+		if err := sameInputs(ma, models[1]); err != nil {
+			return nil, err
+		}
+	}
+	eo := EngineOptions{
+		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
+		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary,
+		Logf: dedupLogf(opts.Logf),
+	}
+
+	res := &Result{ModelA: opts.ModelA, ModelB: opts.ModelB, Tolerance: opts.Tolerance, Inputs: infos}
+	// outs[model][engine]
+	outs := make([][]map[string]*tensor.Tensor, len(models))
+	subjects := make([][]Subject, len(models))
+	for mi, m := range models {
+		outs[mi] = make([]map[string]*tensor.Tensor, len(engines))
+		subjects[mi] = make([]Subject, len(engines))
+		for ei, kind := range engines {
+			label := ModelLabelA
+			if mi == 1 {
+				label = ModelLabelB
+			}
+			out, name, secs, err := runOnce(ctx, kind, m, eo, inputs, nil)
+			if err != nil {
+				return nil, err
+			}
+			subj := Subject{Model: label, Engine: name}
+			outs[mi][ei], subjects[mi][ei] = out, subj
+			res.Runs = append(res.Runs, RunInfo{Subject: subj, Seconds: secs})
+		}
+	}
+
+	add := func(am, ae, bm, be int) {
+		stats := Compare(outs[am][ae], outs[bm][be], opts.Tolerance)
+		res.Comparisons = append(res.Comparisons, Comparison{
+			A: subjects[am][ae], B: subjects[bm][be], Pass: AllPass(stats), Outputs: stats,
+		})
+	}
+	if len(models) == 2 {
+		for ei := range engines {
+			add(0, ei, 1, ei)
+		}
+	}
+	last := len(models) - 1
+	for i := range engines {
+		for j := i + 1; j < len(engines); j++ {
+			add(last, i, last, j)
+		}
+	}
+	res.Verdict = VerdictPass
+	for _, c := range res.Comparisons {
+		if !c.Pass {
+			res.Verdict = VerdictFail
+		}
+	}
+
+	if opts.Localize {
+		locs, err := localizeAll(ctx, models, engines, eo, inputs, opts.Tolerance)
+		if err != nil {
+			return nil, fmt.Errorf("localize: %w", err)
+		}
+		res.Localizations = locs
+	}
+	return res, nil
+}
+
+// runOnce opens m on one engine, runs it once and closes it.
+func runOnce(ctx context.Context, kind string, m *Model, eo EngineOptions, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, float64, error) {
+	e, err := OpenEngine(kind, m, eo)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	defer e.Close()
+	start := time.Now()
+	out, err := e.Run(ctx, inputs, names)
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("%s on %s: %w", m.label(), e.Name(), err)
+	}
+	return out, e.Name(), secs, nil
+}
+
+func normEngines(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return []string{EngineORT, EngineGo}, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range in {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if e != EngineORT && e != EngineGo {
+			return nil, fmt.Errorf("unknown engine %q (want %s or %s)", e, EngineORT, EngineGo)
+		}
+		if seen[e] {
+			return nil, fmt.Errorf("engine %q is listed twice", e)
+		}
+		seen[e] = true
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// sameInputs checks that B takes the inputs A does: the same names, element
+// types and fixed dimensions.
+func sameInputs(a, b *Model) error {
+	ia, ib := ModelInputs(a.Proto), ModelInputs(b.Proto)
+	names := func(infos []runtime.TensorInfo) string {
+		n := make([]string, len(infos))
+		for i, x := range infos {
+			n[i] = x.Name
+		}
+		sort.Strings(n)
+		return strings.Join(n, ", ")
+	}
+	if names(ia) != names(ib) {
+		return fmt.Errorf("the models take different inputs: %s has %s, %s has %s", a.label(), names(ia), b.label(), names(ib))
+	}
+	byName := make(map[string]runtime.TensorInfo, len(ib))
+	for _, x := range ib {
+		byName[x.Name] = x
+	}
+	for _, x := range ia {
+		y := byName[x.Name]
+		if x.DType != y.DType {
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, typeName(x.DType), a.label(), typeName(y.DType), b.label())
+		}
+		if x.Dims == nil || y.Dims == nil {
+			continue
+		}
+		differ := len(x.Dims) != len(y.Dims)
+		for i := 0; !differ && i < len(x.Dims); i++ {
+			differ = x.Dims[i] >= 0 && y.Dims[i] >= 0 && x.Dims[i] != y.Dims[i]
+		}
+		if differ {
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, declString(x), a.label(), declString(y), b.label())
+		}
+	}
+	return nil
+}
+
+// dedupLogf passes each distinct note on once.
+func dedupLogf(logf func(string, ...any)) func(string, ...any) {
+	if logf == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	return func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		if seen[s] {
+			return
+		}
+		seen[s] = true
+		logf("%s", s)
+	}
+}
