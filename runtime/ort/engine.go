@@ -360,7 +360,10 @@ func (e *Engine) Provider() string { return e.ep }
 // Version returns the ONNX Runtime version of the loaded library.
 func (e *Engine) Version() string { return e.version }
 
-// Inputs describes the graph inputs a Run must feed, in graph order.
+// Inputs describes the graph inputs a Run must feed, in graph order. Graph
+// inputs backed by an initializer are not listed, as ONNX Runtime does not
+// ask for them. Dims is nil when the model leaves the rank unknown and empty
+// for a scalar.
 func (e *Engine) Inputs() []runtime.TensorInfo { return cloneInfos(e.inputs) }
 
 // Outputs describes the graph outputs, in graph order.
@@ -404,7 +407,8 @@ func (e *Engine) Close() error {
 // Run feeds every graph input and returns the requested graph outputs (all
 // of them when outputs is nil). ONNX Runtime computes every graph output of
 // the session on each call; unrequested ones are dropped. Cancelling ctx
-// stops a running inference.
+// stops a running inference. float32 and int64 input storage is handed to
+// ONNX Runtime without a copy: do not modify it while Run is in progress.
 func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outputs []string) (map[string]*tensor.Tensor, error) {
 	if ctx == nil {
 		ctx = context.Background()
