@@ -1,0 +1,269 @@
+package wtconvgraph_test
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/checkpoint"
+	"github.com/wtonnx/wtonnx/convert"
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels"
+	"github.com/wtonnx/wtonnx/wtconv"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
+)
+
+var formats = []convert.Format{convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp}
+
+func wantForm(f convert.Format) wtconvgraph.Form {
+	switch f {
+	case convert.FormatCustomOp:
+		return wtconvgraph.FormFused
+	case convert.FormatFunction:
+		return wtconvgraph.FormFunction
+	}
+	return wtconvgraph.FormOps
+}
+
+func find(t *testing.T, m *onnxpb.ModelProto) []wtconvgraph.Layer {
+	t.Helper()
+	shapes, err := graph.InferShapes(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := wtconvgraph.Find(m, shapes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ls
+}
+
+// TestFindRecoversImportedOfficialLayers converts the authors' cases with
+// their weights imported, recovers the layer from each form, and checks that
+// the weights are the checkpoint's and that the reference forward on the
+// recovered layer reproduces the official module's output.
+func TestFindRecoversImportedOfficialLayers(t *testing.T) {
+	dirs, _ := filepath.Glob("../../shared/reference/wtconv-official/*/case.json")
+	if len(dirs) < 3 {
+		t.Fatalf("found %d reference cases; is ../shared beside the repository?", len(dirs))
+	}
+	for _, p := range dirs {
+		dir := filepath.Dir(p)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c struct {
+				C, K, L, S, N, H, W int
+				Bias                bool
+			}
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			src, err := onnxmodel.Load(filepath.Join(dir, "source.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := wtconv.Layer{Channels: c.C, Kernel: c.K, Levels: c.L, Stride: c.S, Bias: c.Bias, Wavelet: wtconv.DefaultWavelet}
+			wantW, err := ck.LayerWeights("layer.", want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, _ := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
+			y, _ := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
+			for _, f := range formats {
+				m, _, err := convert.Convert(src, convert.Options{Levels: c.L, Kernel: c.K, Init: convert.InitImport, Weights: ck, Format: f})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ls := find(t, m)
+				if len(ls) != 1 {
+					t.Fatalf("%s: found %d layers, want 1", f, len(ls))
+				}
+				l := ls[0]
+				if l.Form != wantForm(f) || l.Layer != want || l.BaseKernel != [2]int{c.K, c.K} {
+					t.Fatalf("%s: found %s %+v base %v, want %+v", f, l.Form, l.Layer, l.BaseKernel, want)
+				}
+				if !reflect.DeepEqual(l.Weights, wantW) {
+					t.Errorf("%s: recovered weights differ from the checkpoint's", f)
+				}
+				if l.InputHW == nil || l.InputHW[0] != int64(c.H) || l.Output != "y" || l.Input != "x" {
+					t.Errorf("%s: input %q %v, output %q", f, l.Input, l.InputHW, l.Output)
+				}
+				el, ew := l.Embedded()
+				got, _, _, err := wtconv.Forward(el, ew, x.F32, c.N, c.H, c.W)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tol := 1e-5 * y.MaxAbs()
+				for i := range got {
+					if d := math.Abs(float64(got[i] - y.F32[i])); d > tol {
+						t.Fatalf("%s: output[%d] = %g, the official module gives %g", f, i, got[i], y.F32[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFindConvNeXtForms converts the ConvNeXt fixture (7x7 depthwise convs
+// become 7x7 base + 5x5 wavelet convs) in every form and checks that the
+// recovered layers agree with the converter's report and with each other.
+func TestFindConvNeXtForms(t *testing.T) {
+	fx, err := testmodels.Load("convnext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := onnxmodel.Load(fx.ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(find(t, src)); n != 0 {
+		t.Fatalf("the original model has %d WTConv layers", n)
+	}
+	var ref []wtconvgraph.Layer
+	for _, f := range formats {
+		m, rep, err := convert.Convert(src, convert.Options{Levels: convert.AutoLevels, Init: convert.InitRandom, Seed: 3, Format: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls := find(t, m)
+		if len(ls) != len(rep.Converted) || len(ls) != len(fx.Meta.DepthwiseConvs) {
+			t.Fatalf("%s: found %d layers, converted %d", f, len(ls), len(rep.Converted))
+		}
+		for i, l := range ls {
+			r := rep.Converted[i]
+			if l.Name != r.Node || l.Layer.Levels != r.Levels || l.Layer.Channels != r.Channels || l.Layer.Stride != r.Stride {
+				t.Errorf("%s: layer %d is %s %+v, report %+v", f, i, l.Name, l.Layer, r)
+			}
+			if f == convert.FormatOps {
+				// Standard ops keep the 7x7 base and 5x5 wavelet kernels: the
+				// costs are the report's.
+				hw := l.InputHW
+				if l.BaseKernel != [2]int{7, 7} || l.Layer.Kernel != 5 || l.Params() != r.ParamsAfter ||
+					l.FLOPs(int(hw[0]), int(hw[1])).Total != r.FLOPsAfter || l.ReceptiveField() != r.RFAfter {
+					t.Errorf("%s: %s: base %v k %d params %d flops %d rf %d; report %+v", f, l.Name, l.BaseKernel, l.Layer.Kernel,
+						l.Params(), l.FLOPs(int(hw[0]), int(hw[1])).Total, l.ReceptiveField(), r)
+				}
+				if len(l.FixedTensors) == 0 || !strings.HasPrefix(l.Nodes[0], l.Name+"/wtconv/add") {
+					t.Errorf("%s: nodes %v fixed %v", l.Name, l.Nodes, l.FixedTensors)
+				}
+			} else if l.Layer.Kernel != 7 || l.BaseKernel != [2]int{7, 7} {
+				t.Errorf("%s: %s: one kernel size 7 expected, got k %d base %v", f, l.Name, l.Layer.Kernel, l.BaseKernel)
+			}
+		}
+		if ref == nil {
+			ref = ls
+			continue
+		}
+		for i := range ls {
+			al, aw := ref[i].Embedded()
+			bl, bw := ls[i].Embedded()
+			if al != bl || !reflect.DeepEqual(aw, bw) {
+				t.Errorf("%s: layer %s differs from the ops form's once embedded", f, ls[i].Name)
+			}
+		}
+	}
+}
+
+func TestFindErrors(t *testing.T) {
+	fx, err := testmodels.Load("convnext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := onnxmodel.Load(fx.ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := func(f convert.Format) *onnxpb.ModelProto {
+		m, _, err := convert.Convert(src, convert.Options{Levels: 2, Init: convert.InitRandom, Format: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	node := func(m *onnxpb.ModelProto, suffix string) *onnxpb.NodeProto {
+		for _, n := range m.GetGraph().GetNode() {
+			if strings.HasSuffix(n.GetName(), suffix) {
+				return n
+			}
+		}
+		t.Fatalf("no node ending %s", suffix)
+		return nil
+	}
+	init := func(m *onnxpb.ModelProto, name string) *onnxpb.TensorProto {
+		for _, x := range m.GetGraph().GetInitializer() {
+			if x.GetName() == name {
+				return x
+			}
+		}
+		t.Fatalf("no initializer %s", name)
+		return nil
+	}
+	first := fx.Meta.DepthwiseConvs[0]
+	cases := []struct {
+		name   string
+		format convert.Format
+		edit   func(m *onnxpb.ModelProto)
+		want   string
+	}{
+		{"level conv weight shape", convert.FormatOps, func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv/level1/conv")
+			w := init(m, n.GetInput()[1])
+			v, _ := onnxmodel.Float32s(w)
+			*w = *onnxmodel.NewFloat32Tensor(w.GetName(), []int64{int64(len(v) / 25), 1, 25}, v)
+		}, "level 1 conv"},
+		{"analysis filter not Haar", convert.FormatOps, func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv/level2/analysis")
+			w := init(m, n.GetInput()[1])
+			v, _ := onnxmodel.Float32s(w)
+			v[1] = -v[1]
+			*w = *onnxmodel.NewFloat32Tensor(w.GetName(), w.GetDims(), v)
+		}, "not the Haar filter"},
+		{"base renamed", convert.FormatOps, func(m *onnxpb.ModelProto) {
+			node(m, first+"/wtconv/base").Name = proto.String("elsewhere")
+		}, "no base conv"},
+		{"scale reads something else", convert.FormatOps, func(m *onnxpb.ModelProto) {
+			node(m, first+"/wtconv/level1/scale_1").Input[0] = "x"
+		}, "no scale node"},
+		{"fused input missing", convert.FormatCustomOp, func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv")
+			n.Input = n.Input[:5]
+		}, "5 inputs"},
+		{"fused levels attribute", convert.FormatCustomOp, func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv")
+			for _, a := range n.GetAttribute() {
+				if a.GetName() == "levels" {
+					a.I = proto.Int64(3)
+				}
+			}
+		}, "wavelet_weight"},
+		{"fused scale not constant", convert.FormatCustomOp, func(m *onnxpb.ModelProto) {
+			node(m, first+"/wtconv").Input[5] = "input"
+		}, "wavelet_scale"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := conv(tc.format)
+			tc.edit(m)
+			_, err := wtconvgraph.Find(m, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), first) {
+				t.Fatalf("error %v, want one naming %s and saying %q", err, first, tc.want)
+			}
+		})
+	}
+}
