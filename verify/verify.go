@@ -138,7 +138,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%s: %w", opts.ModelA, err)
 	}
 	if len(models) == 2 {
-		if err := sameInputs(ma, models[1]); err != nil {
+		if err := CheckSameInputs(ma, models[1]); err != nil {
 			return nil, err
 		}
 	}
@@ -240,9 +240,9 @@ func normEngines(in []string) ([]string, error) {
 	return out, nil
 }
 
-// sameInputs checks that B takes the inputs A does: the same names, element
-// types and fixed dimensions.
-func sameInputs(a, b *Model) error {
+// CheckSameInputs checks that b takes the inputs a does: the same names,
+// element types and fixed dimensions.
+func CheckSameInputs(a, b *Model) error {
 	ia, ib := ModelInputs(a.Proto), ModelInputs(b.Proto)
 	names := func(infos []runtime.TensorInfo) string {
 		n := make([]string, len(infos))

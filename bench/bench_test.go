@@ -1,0 +1,216 @@
+package bench_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wtonnx/wtonnx/bench"
+	"github.com/wtonnx/wtonnx/convert"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/testmodels"
+	"github.com/wtonnx/wtonnx/verify"
+)
+
+func ortLib(t testing.TB) string {
+	t.Helper()
+	lib, err := ort.FindLibrary("")
+	if err != nil {
+		t.Fatalf("ONNX Runtime is needed: %v", err)
+	}
+	return lib
+}
+
+func fixture(t testing.TB, name string) testmodels.Fixture {
+	t.Helper()
+	f, err := testmodels.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func converted(t testing.TB, name string) string {
+	t.Helper()
+	m, err := onnxmodel.Load(fixture(t, name).ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 1, Levels: convert.AutoLevels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name+"-wt.onnx")
+	if err := onnxmodel.Save(c, path, onnxmodel.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestStats(t *testing.T) {
+	ms := func(v ...float64) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x * float64(time.Millisecond))
+		}
+		return out
+	}
+	l := bench.Stats(ms(5, 1, 4, 2, 3, 10, 6, 7, 9, 8))
+	want := bench.Latency{Min: 1, Median: 5.5, P90: 9, Mean: 5.5, Max: 10, Stddev: math.Sqrt(82.5 / 9)}
+	if math.Abs(l.Stddev-want.Stddev) > 1e-9 {
+		t.Errorf("stddev %v, want %v", l.Stddev, want.Stddev)
+	}
+	l.Stddev = want.Stddev
+	if l != want {
+		t.Errorf("stats %+v, want %+v", l, want)
+	}
+	if l := bench.Stats(ms(3)); l.Min != 3 || l.Median != 3 || l.P90 != 3 || l.Stddev != 0 {
+		t.Errorf("one sample: %+v", l)
+	}
+	if l := bench.Stats(nil); l != (bench.Latency{}) {
+		t.Errorf("no samples: %+v", l)
+	}
+}
+
+// A converted model measured against its original, on both engines.
+func TestRunVs(t *testing.T) {
+	f := fixture(t, "constweights")
+	wt := converted(t, "constweights")
+	for _, engine := range []string{"ort", "go"} {
+		t.Run(engine, func(t *testing.T) {
+			var steps []int
+			res, err := bench.Run(context.Background(), bench.Options{
+				Model: wt, Vs: f.ModelPath(), Engine: engine, Threads: 1,
+				Warmup: 2, Iters: 5,
+				Inputs:     verify.InputSpec{Seed: 1},
+				ORTLibrary: ortLib(t),
+				Progress: func(i, n int) {
+					if n != 7 {
+						t.Errorf("progress total %d, want 7", n)
+					}
+					steps = append(steps, i)
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(steps) != "[1 2 3 4 5 6 7]" {
+				t.Errorf("progress steps %v", steps)
+			}
+			wantEngine := map[string]string{"ort": "ort/cpu", "go": "go"}[engine]
+			if res.Engine != wantEngine || res.Iters != 5 || res.Warmup != 2 || res.Threads != 1 {
+				t.Errorf("header %+v", res)
+			}
+			if len(res.Models) != 2 || res.Models[0].Role != bench.RoleModel || res.Models[1].Role != bench.RoleVs ||
+				res.Models[0].Path != wt || res.Models[1].Path != f.ModelPath() {
+				t.Fatalf("models %+v", res.Models)
+			}
+			for _, m := range res.Models {
+				l := m.Latency
+				if !(l.Min > 0 && l.Min <= l.Median && l.Median <= l.P90 && l.P90 <= l.Max && l.Min <= l.Mean && l.Mean <= l.Max) {
+					t.Errorf("%s: latency %+v out of order", m.Role, l)
+				}
+				if m.Batch != 1 || math.Abs(m.Throughput-1000/l.Median) > 1e-9*m.Throughput {
+					t.Errorf("%s: batch %d throughput %v for median %v ms", m.Role, m.Batch, m.Throughput, l.Median)
+				}
+				if m.GoAllocBytesPerRun < 8*16*16*4 {
+					t.Errorf("%s: %v bytes allocated per run, less than the output alone", m.Role, m.GoAllocBytesPerRun)
+				}
+				if m.OpenSeconds <= 0 {
+					t.Errorf("%s: open time %v", m.Role, m.OpenSeconds)
+				}
+			}
+			if r := res.Models[0].Latency.Median / res.Models[1].Latency.Median; math.Abs(res.MedianRatio-r) > 1e-12 {
+				t.Errorf("median ratio %v, want %v", res.MedianRatio, r)
+			}
+			mem := res.Memory
+			if mem.VmHWMBeforeBytes <= 0 || mem.VmHWMAfterBytes < mem.VmHWMBeforeBytes || mem.VmRSSAfterBytes <= 0 || mem.GoHeapPeakBytes == 0 {
+				t.Errorf("memory %+v", mem)
+			}
+
+			data, err := json.Marshal(res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back bench.Result
+			if err := json.Unmarshal(data, &back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(&back, res) {
+				t.Errorf("JSON round trip changed the result: %s", data)
+			}
+			for _, key := range []string{`"latency_ms":{"min":`, `"median_ratio":`, `"vm_hwm_after_bytes":`, `"throughput_per_s":`} {
+				if !strings.Contains(string(data), key) {
+					t.Errorf("JSON lacks %s: %s", key, data)
+				}
+			}
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	f := fixture(t, "constweights")
+	for _, c := range []struct {
+		name string
+		opts bench.Options
+		want string
+	}{
+		{"no iterations", bench.Options{Model: f.ModelPath()}, "at least 1"},
+		{"negative warm-up", bench.Options{Model: f.ModelPath(), Iters: 1, Warmup: -1}, "negative"},
+		{"unknown engine", bench.Options{Model: f.ModelPath(), Iters: 1, Engine: "tvm"}, `"tvm"`},
+		{"vs with other inputs", bench.Options{Model: f.ModelPath(), Vs: fixture(t, "mobilenet_v2").ModelPath(), Iters: 1, Engine: "go"}, "different inputs"},
+		{"missing model", bench.Options{Model: "/nonexistent/m.onnx", Iters: 1}, "/nonexistent/m.onnx"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := bench.Run(context.Background(), c.opts)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one mentioning %s", err, c.want)
+			}
+		})
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := bench.Run(ctx, bench.Options{Model: f.ModelPath(), Iters: 3, Engine: "go"})
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("cancelled run: %v", err)
+	}
+}
+
+// BenchmarkEngines times one inference of the fixtures on each engine, one
+// thread: go test ./bench -bench Engines -benchtime 20x
+func BenchmarkEngines(b *testing.B) {
+	lib := ortLib(b)
+	for _, name := range []string{"mobilenet_v2", "convnext"} {
+		f := fixture(b, name)
+		for _, kind := range []string{"ort", "go"} {
+			b.Run(name+"/"+kind, func(b *testing.B) {
+				m, err := verify.LoadModel(f.ModelPath())
+				if err != nil {
+					b.Fatal(err)
+				}
+				e, err := verify.OpenEngine(kind, m, verify.EngineOptions{Threads: 1, ORTLibrary: lib})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer e.Close()
+				in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": f.InputPath()}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := e.Run(context.Background(), in, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
