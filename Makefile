@@ -43,7 +43,8 @@ $(CUSTOMOP_LIB): $(CUSTOMOP_SRC) $(CUSTOMOP_HDR) go.mod
 
 # customop-asan builds an AddressSanitizer + UBSan variant of the library and
 # the C test driver that calls the kernel directly (no ONNX Runtime).
-customop-asan: $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_OUT)/asan/wtconv_kernel_test
+customop-asan: $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_OUT)/asan/wtconv_kernel_test \
+	$(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline
 
 $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so: $(CUSTOMOP_SRC) $(CUSTOMOP_HDR) go.mod
 	@inc='$(CUSTOMOP_ORT_INC)'; test -f "$$inc/onnxruntime_c_api.h" || { \
@@ -57,11 +58,20 @@ $(CUSTOMOP_OUT)/asan/wtconv_kernel_test: customop/test/wtconv_kernel_test.c cust
 	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) -Icustomop/csrc \
 		-o $@ customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c -lm
 
+# The same driver with the baseline code path only (no AVX2/AVX-512 clones),
+# which CPUs without AVX2 run.
+$(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline: customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c $(CUSTOMOP_HDR)
+	@mkdir -p $(CUSTOMOP_OUT)/asan
+	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -DWTCONV_NO_CLONES -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) \
+		-Icustomop/csrc -o $@ customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c -lm
+
 # customop-asan-test runs the driver on the reference cases in
 # ../shared/reference/wtconv-official and on edge cases.
 customop-asan-test: customop-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test ../shared/reference/wtconv-official
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline ../shared/reference/wtconv-official
 
 # ---------------------------------------------------------------------------
 # test: everything CI runs (README's test command).

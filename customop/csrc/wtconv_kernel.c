@@ -97,10 +97,8 @@ size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
 	n += (size_t)h * (size_t)(w + k - 1);   /* base branch */
 	for (int64_t i = 1; i <= levels; i++)
 		n += 4 * (size_t)hs[i] * (size_t)(ws[i] + k - 1); /* Y_i */
-	if (levels >= 1)
-		n += 4 * padded(hs[1], ws[1], k); /* T_a */
-	if (levels >= 2)
-		n += 4 * padded(hs[2], ws[2], k); /* T_b */
+	for (int64_t i = 1; i <= levels; i++)
+		n += 4 * padded(hs[i], ws[i], k); /* T_i */
 	return n;
 }
 
@@ -110,22 +108,6 @@ size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
  * instructions of its target.
  */
 #define WTCONV_INLINE static inline __attribute__((always_inline))
-
-/* zero_border clears the k-1 border of a padded h x w plane (row stride
- * w + k - 1), leaving the interior alone. */
-WTCONV_INLINE void zero_border(float *restrict p, int64_t h, int64_t w, int64_t k)
-{
-	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
-	memset(p, 0, (size_t)(pb * ps) * sizeof(float));
-	memset(p + (pb + h) * ps, 0, (size_t)(pa * ps) * sizeof(float));
-	for (int64_t y = pb; y < pb + h; y++) {
-		float *row = p + y * ps;
-		for (int64_t x = 0; x < pb; x++)
-			row[x] = 0.0f;
-		for (int64_t x = pb + w; x < ps; x++)
-			row[x] = 0.0f;
-	}
-}
 
 /*
  * The convolutions run on zero-padded planes (row stride ps = w + k - 1, the
@@ -137,21 +119,58 @@ WTCONV_INLINE void zero_border(float *restrict p, int64_t h, int64_t w, int64_t 
  * wide). The outputs are i in [0, n) with n = (h-1)*ps + w, which reads no
  * further than the padded plane's last element.
  *
- * conv_lin_k writes (add + sum) * mul to out[i]. With K a compile-time
- * constant the taps unroll and the sum stays in registers.
+ * conv_lin_k writes (add + sum) * mul to out[i] for a compile-time K: the
+ * taps unroll, and blocks of 16 outputs are summed in two 8-float vectors
+ * (GCC vector extensions: AVX in the x86-64-v3/v4 clones, pairs of SSE
+ * registers in the baseline), which share each weight broadcast. The last
+ * block is placed to end at n, overlapping the previous one (recomputing an
+ * output gives the same value); planes of fewer than 16 outputs run scalar.
+ * Every output sums its taps in the same order, so the split never changes
+ * a result.
  */
+typedef float wtconv_v8 __attribute__((vector_size(32)));
+
+/* Unaligned 8-float loads and stores (macros: GCC warns about passing AVX
+ * vectors by value in the baseline target, even to inlined functions). */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(wtconv_v8))
+#define STORE8(p, v) memcpy((p), &(v), sizeof(wtconv_v8))
+
 WTCONV_INLINE void conv_lin_k(const float *restrict pad, int64_t ps, int64_t n, const float *restrict kern,
 			      const int K, float add, float mul, float *restrict out)
 {
 	float wk[K * K];
 	for (int t = 0; t < K * K; t++)
 		wk[t] = kern[t];
-	for (int64_t i = 0; i < n; i++) {
-		float acc = 0.0f;
-		for (int ky = 0; ky < K; ky++)
-			for (int kx = 0; kx < K; kx++)
-				acc += wk[ky * K + kx] * pad[i + ky * ps + kx];
-		out[i] = (acc + add) * mul;
+	if (n < 16) {
+		for (int64_t i = 0; i < n; i++) {
+			float acc = 0.0f;
+			for (int ky = 0; ky < K; ky++)
+				for (int kx = 0; kx < K; kx++)
+					acc += wk[ky * K + kx] * pad[i + ky * ps + kx];
+			out[i] = (acc + add) * mul;
+		}
+		return;
+	}
+	const wtconv_v8 vadd = {add, add, add, add, add, add, add, add};
+	const wtconv_v8 vmul = {mul, mul, mul, mul, mul, mul, mul, mul};
+	for (int64_t i0 = 0; i0 < n; i0 += 16) {
+		const int64_t i = i0 + 16 <= n ? i0 : n - 16;
+		wtconv_v8 a0 = {0}, a1 = {0};
+		for (int ky = 0; ky < K; ky++) {
+			const float *restrict r = pad + i + ky * ps;
+			for (int kx = 0; kx < K; kx++) {
+				const float wv = wk[ky * K + kx];
+				wtconv_v8 x0, x1;
+				LOAD8(x0, r + kx);
+				LOAD8(x1, r + kx + 8);
+				a0 += wv * x0;
+				a1 += wv * x1;
+			}
+		}
+		a0 = (a0 + vadd) * vmul;
+		a1 = (a1 + vadd) * vmul;
+		STORE8(out + i, a0);
+		STORE8(out + i + 8, a1);
 	}
 }
 
@@ -242,11 +261,12 @@ WTCONV_INLINE void haar_analysis(const float *restrict src, int64_t sstride, int
 }
 
 /*
- * synth_row adds row p of the inverse Haar transform of the four hc x wc
- * bands at yb (row stride ys, band stride bs), cropped to wp columns, to dst.
+ * synth_row writes src + row p of the inverse Haar transform of the four
+ * hc x wc bands at yb (row stride ys, band stride bs), cropped to wp columns,
+ * to dst (dst may be src).
  */
 WTCONV_INLINE void synth_row(const float *restrict yb, int64_t ys, size_t bs, int64_t p, int64_t wp,
-			     float *restrict dst)
+			     const float *src, float *dst)
 {
 	const int64_t yy = p >> 1;
 	const float *restrict l = yb + yy * ys;
@@ -257,19 +277,23 @@ WTCONV_INLINE void synth_row(const float *restrict yb, int64_t ys, size_t bs, in
 	if ((p & 1) == 0) {
 		for (int64_t xx = 0; xx < pairs; xx++) {
 			const float u = l[xx] + b1[xx];
-			dst[2 * xx] += (u + b2[xx] + b3[xx]) * 0.5f;
-			dst[2 * xx + 1] += (u - b2[xx] - b3[xx]) * 0.5f;
+			const float e = src[2 * xx] + (u + b2[xx] + b3[xx]) * 0.5f;
+			const float o = src[2 * xx + 1] + (u - b2[xx] - b3[xx]) * 0.5f;
+			dst[2 * xx] = e;
+			dst[2 * xx + 1] = o;
 		}
 		if (wp & 1)
-			dst[wp - 1] += (l[pairs] + b1[pairs] + b2[pairs] + b3[pairs]) * 0.5f;
+			dst[wp - 1] = src[wp - 1] + (l[pairs] + b1[pairs] + b2[pairs] + b3[pairs]) * 0.5f;
 	} else {
 		for (int64_t xx = 0; xx < pairs; xx++) {
 			const float u = l[xx] - b1[xx];
-			dst[2 * xx] += (u + b2[xx] - b3[xx]) * 0.5f;
-			dst[2 * xx + 1] += (u - b2[xx] + b3[xx]) * 0.5f;
+			const float e = src[2 * xx] + (u + b2[xx] - b3[xx]) * 0.5f;
+			const float o = src[2 * xx + 1] + (u - b2[xx] + b3[xx]) * 0.5f;
+			dst[2 * xx] = e;
+			dst[2 * xx + 1] = o;
 		}
 		if (wp & 1)
-			dst[wp - 1] += (l[pairs] - b1[pairs] + b2[pairs] - b3[pairs]) * 0.5f;
+			dst[wp - 1] = src[wp - 1] + (l[pairs] - b1[pairs] + b2[pairs] - b3[pairs]) * 0.5f;
 	}
 }
 
@@ -307,16 +331,13 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 		yl[i] = p;
 		p += 4 * (size_t)hs[i] * (size_t)ys[i];
 	}
-	float *tbuf[2] = {NULL, NULL};
-	if (levels >= 1) {
-		tbuf[0] = p;
-		p += 4 * padded(hs[1], ws[1], k);
+	float *tl[WTCONV_MAX_LEVELS + 1];
+	for (int64_t i = 1; i <= levels; i++) {
+		tl[i] = p;
+		p += 4 * padded(hs[i], ws[i], k);
 	}
-	if (levels >= 2)
-		tbuf[1] = p;
 
-	/* The input plane, zero-padded. */
-	zero_border(xpad, h, w, k);
+	/* The input plane, inside its zero border. */
 	for (int64_t r = 0; r < h; r++)
 		memcpy(xpad + (r + pb) * ys[0] + pb, x + r * w, (size_t)w * sizeof(float));
 
@@ -326,11 +347,9 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	const float *src = x;
 	int64_t sstride = w;
 	for (int64_t i = 1; i <= levels; i++) {
-		float *t = tbuf[(i - 1) & 1];
+		float *t = tl[i];
 		const int64_t hc = hs[i], wc = ws[i];
 		const size_t tband = padded(hc, wc, k), bs = (size_t)hc * (size_t)ys[i];
-		for (int b = 0; b < 4; b++)
-			zero_border(t + b * tband, hc, wc, k);
 		haar_analysis(src, sstride, hs[i - 1], ws[i - 1], t, tband, ys[i], pb, hc, wc);
 		const float *wk = layer->wavelet_weight + ((size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c) * kk;
 		const float *sc = layer->wavelet_scale + (size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c;
@@ -344,7 +363,7 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	for (int64_t i = levels; i >= 2; i--) {
 		const size_t bs = (size_t)hs[i] * (size_t)ys[i];
 		for (int64_t r = 0; r < hs[i - 1]; r++)
-			synth_row(yl[i], ys[i], bs, r, ws[i - 1], yl[i - 1] + r * ys[i - 1]);
+			synth_row(yl[i], ys[i], bs, r, ws[i - 1], yl[i - 1] + r * ys[i - 1], yl[i - 1] + r * ys[i - 1]);
 	}
 
 	/* Base branch: base_scale * (conv + bias), over the whole plane. */
@@ -357,12 +376,15 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
 		float *brow = base + r * ys[0];
-		if (levels >= 1)
-			synth_row(yl[1], ys[1], bs1, r, w, brow);
 		float *orow = y + oy * wo;
 		if (s == 1) {
-			memcpy(orow, brow, (size_t)w * sizeof(float));
+			if (levels >= 1)
+				synth_row(yl[1], ys[1], bs1, r, w, brow, orow);
+			else
+				memcpy(orow, brow, (size_t)w * sizeof(float));
 		} else {
+			if (levels >= 1)
+				synth_row(yl[1], ys[1], bs1, r, w, brow, brow);
 			for (int64_t ox = 0; ox < wo; ox++)
 				orow[ox] = brow[ox * s];
 		}
@@ -379,7 +401,7 @@ int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t
 	const size_t out_plane = (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride);
 	if (n <= 0 || C <= 0 || in_plane == 0)
 		return 0;
-	float *scratch = malloc(wtconv_scratch_floats(layer, h, w) * sizeof(float));
+	float *scratch = calloc(wtconv_scratch_floats(layer, h, w), sizeof(float));
 	if (scratch == NULL) {
 		if (msg != NULL && msglen > 0)
 			snprintf(msg, msglen, "cannot allocate scratch memory for a %lld x %lld plane", (long long)h,

@@ -63,8 +63,13 @@ size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w);
 /* wtconv_plane computes one (batch, channel) plane: x is the h x w input
  * plane of channel c, y the ceil(h/s) x ceil(w/s) output plane, scratch holds
  * at least wtconv_scratch_floats(layer, h, w) floats. The size rule must hold
- * (see wtconv_check_size). Planes may be computed concurrently with separate
- * scratch buffers. */
+ * (see wtconv_check_size).
+ *
+ * The scratch buffer must be zero-filled before its first use (calloc): it
+ * holds zero-padded planes whose borders wtconv_plane never writes, so one
+ * buffer serves any number of planes of the same layer and size without
+ * clearing again. Planes may be computed concurrently with separate scratch
+ * buffers. */
 void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t h, int64_t w, float *y,
 		  float *scratch);
 

@@ -318,7 +318,9 @@ static void run_chunk(void *arg, size_t chunk)
 	const size_t end = (chunk + 1) * job->planes / job->chunks;
 	if (begin >= end)
 		return;
-	float *scratch = malloc(job->scratch_floats * sizeof(float));
+	/* Zero-filled: wtconv_plane relies on the padding borders being zero
+	 * and never writes them. */
+	float *scratch = calloc(job->scratch_floats, sizeof(float));
 	if (scratch == NULL) {
 		__atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
 		return;
