@@ -277,12 +277,19 @@ func buildReduceMean(b *buildCtx) (kernelFunc, error) {
 		if len(axes) == 0 && noop != 0 {
 			return []*tensor.Tensor{alias(x, x.Shape)}, nil
 		}
-		return []*tensor.Tensor{reduceMean(x, axes, keep != 0)}, nil
+		out, err := reduceMean(x, axes, keep != 0)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{out}, nil
 	}, nil
 }
 
-func reduceMean(x *tensor.Tensor, axes []int64, keep bool) *tensor.Tensor {
+func reduceMean(x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, error) {
 	r := len(x.Shape)
+	if r == 0 {
+		return x.Clone(), nil
+	}
 	red := make([]bool, r)
 	if len(axes) == 0 {
 		for i := range red {
@@ -290,9 +297,11 @@ func reduceMean(x *tensor.Tensor, axes []int64, keep bool) *tensor.Tensor {
 		}
 	}
 	for _, a := range axes {
-		if ax, err := normAxis(a, r); err == nil {
-			red[ax] = true
+		ax, err := normAxis(a, r)
+		if err != nil {
+			return nil, err
 		}
+		red[ax] = true
 	}
 	var shape, kept []int
 	for i, d := range x.Shape {
@@ -360,5 +369,5 @@ func reduceMean(x *tensor.Tensor, axes []int64, keep bool) *tensor.Tensor {
 			out.F32[i] = float32(s / float64(count))
 		}
 	}
-	return out
+	return out, nil
 }
