@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	goruntime "runtime"
 	"runtime/metrics"
 	"sort"
 	"strconv"
@@ -325,18 +326,16 @@ func procStatus(field string) int64 {
 	return 0
 }
 
-const (
-	metricAllocs = "/gc/heap/allocs:bytes"
-	metricLive   = "/memory/classes/heap/objects:bytes"
-)
+const metricLive = "/memory/classes/heap/objects:bytes"
 
+// heapAllocs is the cumulative count of bytes allocated on the Go heap.
+// runtime.ReadMemStats is used rather than runtime/metrics because it
+// flushes the per-P caches, so small allocations are counted too; it stops
+// the world briefly, so it is called outside the timed section.
 func heapAllocs() uint64 {
-	s := []metrics.Sample{{Name: metricAllocs}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return s[0].Value.Uint64()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.TotalAlloc
 }
 
 // heapSampler records the largest Go heap (live and not yet collected

@@ -142,7 +142,11 @@ func openORT(m *Model, ep string, opts EngineOptions) (runtime.Engine, error) {
 		IntraOpThreads:    opts.Threads,
 		CustomOpLibraries: libs,
 		Logf: func(format string, args ...any) {
-			notes = append(notes, strings.TrimPrefix(fmt.Sprintf(format, args...), "ort: "))
+			note := strings.TrimPrefix(fmt.Sprintf(format, args...), "ort: ")
+			if i := strings.LastIndex(note, "; trying "); i >= 0 {
+				note = note[:i]
+			}
+			notes = append(notes, note)
 		},
 	}
 	var (

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wtonnx/wtonnx/bench"
+)
+
+type benchOptions struct {
+	Model, Vs string
+	Engine    string
+	engineFlags
+	inputFlags
+	Warmup, Iters int
+	JSON          bool
+}
+
+func newBenchCmd() *cobra.Command {
+	opts := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench MODEL.onnx [--vs OTHER.onnx]",
+		Short: "Measure latency, throughput and memory of a model",
+		Long: `Run a model repeatedly and report its latency (min, median, p90, mean),
+throughput (batch / median) and the process's peak memory.
+
+--vs OTHER.onnx measures a second model with the same inputs in the same run,
+alternating inference by inference, and reports the ratio of the medians
+(MODEL / OTHER: below 1, MODEL is faster).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			return runBench(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Vs, "vs", "", "a second model to measure alongside")
+	f.StringVar(&opts.Engine, "engine", "ort", "engine: ort (ONNX Runtime) or go (pure Go)")
+	opts.engineFlags.add(f)
+	opts.inputFlags.add(f)
+	f.IntVar(&opts.Warmup, "warmup", 3, "unmeasured inferences first")
+	f.IntVar(&opts.Iters, "iters", 20, "measured inferences (of each model)")
+	f.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer) error {
+	spec, err := opts.spec()
+	if err != nil {
+		return err
+	}
+	eo := opts.options(stderr)
+	bo := bench.Options{
+		Model: opts.Model, Vs: opts.Vs, Engine: opts.Engine,
+		EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads,
+		Warmup: opts.Warmup, Iters: opts.Iters, Inputs: spec,
+		ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary, Logf: eo.Logf,
+	}
+	if bar := newBar(stderr, "benchmarking"); bar != nil {
+		bo.Progress = func(i, n int) {
+			bar.ChangeMax(n)
+			_ = bar.Set(i)
+		}
+		defer bar.Finish()
+	}
+	res, err := bench.Run(ctx, bo)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return writeJSON(stdout, res)
+	}
+	threads := "default threads"
+	if res.Threads > 0 {
+		threads = fmt.Sprintf("%d threads", res.Threads)
+	}
+	fmt.Fprintf(stdout, "%s, %s, %d warm-up + %d measured inferences", res.Engine, threads, res.Warmup, res.Iters)
+	if len(res.Models) == 2 {
+		fmt.Fprint(stdout, " of each model, interleaved")
+	}
+	fmt.Fprintln(stdout)
+	for _, in := range res.Inputs {
+		fmt.Fprintf(stdout, "input %s %s %s (%s)\n", in.Name, in.DType, shapeString(in.Shape), in.Source)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "MODEL\tMIN ms\tMEDIAN ms\tP90 ms\tMEAN ms\tTHROUGHPUT/s\tGO ALLOC/RUN\tOPEN s\t")
+	for _, m := range res.Models {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%s\t%.2f\t\n", filepath.Base(m.Path),
+			m.Latency.Min, m.Latency.Median, m.Latency.P90, m.Latency.Mean, m.Throughput, fmtBytes(float64(m.GoAllocBytesPerRun)), m.OpenSeconds)
+	}
+	tw.Flush()
+	if len(res.Models) == 2 {
+		fmt.Fprintf(stdout, "median %s / %s = %.3f\n", filepath.Base(res.Models[0].Path), filepath.Base(res.Models[1].Path), res.MedianRatio)
+	}
+	mem := res.Memory
+	if mem.VmHWMAfterBytes > 0 {
+		fmt.Fprintf(stdout, "memory: peak RSS %s (%s before opening), RSS now %s, Go heap peak %s\n",
+			fmtBytes(float64(mem.VmHWMAfterBytes)), fmtBytes(float64(mem.VmHWMBeforeBytes)), fmtBytes(float64(mem.VmRSSAfterBytes)), fmtBytes(float64(mem.GoHeapPeakBytes)))
+	} else {
+		fmt.Fprintf(stdout, "memory: Go heap peak %s (no /proc/self/status here)\n", fmtBytes(float64(mem.GoHeapPeakBytes)))
+	}
+	return nil
+}
+
+func fmtBytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", b)
+}

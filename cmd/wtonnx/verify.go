@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wtonnx/wtonnx/verify"
+)
+
+type verifyOptions struct {
+	ModelA, ModelB string
+	Engines        string
+	engineFlags
+	inputFlags
+	Atol, Rtol float64
+	Localize   bool
+	JSON       bool
+}
+
+func newVerifyCmd() *cobra.Command {
+	opts := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify A.onnx [B.onnx]",
+		Short: "Check that engines, or an original and its conversion, compute the same",
+		Long: `Feed the same inputs to one model on several engines (every pair is
+compared), or to two models with the same inputs (typically an original and its
+conversion) on each engine (A against B per engine, and B across engines).
+An element differs when |a-b| > atol + rtol*|b|, b being the second of the pair.
+
+--localize marks every intermediate tensor as an output and names the first
+node, in topological order, whose output differs beyond tolerance (for one
+model: between the first two engines; for two models with the same tensor
+names: between A and B on each engine).
+
+Exit status: 0 when everything is within tolerance, 1 when something is not
+(the report says what), 2 when the check could not be made.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ModelA = args[0]
+			if len(args) == 2 {
+				opts.ModelB = args[1]
+			}
+			return runVerify(cmd.Context(), opts, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Engines, "engines", "ort,go", "comma-separated engines: ort, go")
+	opts.engineFlags.add(f)
+	opts.inputFlags.add(f)
+	f.Float64Var(&opts.Atol, "atol", verify.DefaultTolerance.Atol, "absolute tolerance")
+	f.Float64Var(&opts.Rtol, "rtol", verify.DefaultTolerance.Rtol, "relative tolerance (relative to the reference, the second of each pair)")
+	f.BoolVar(&opts.Localize, "localize", false, "find the first node whose output diverges")
+	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func runVerify(ctx context.Context, opts *verifyOptions, stdout, stderr io.Writer) error {
+	spec, err := opts.spec()
+	if err != nil {
+		return err
+	}
+	if opts.Atol < 0 || opts.Rtol < 0 {
+		return fmt.Errorf("tolerances must not be negative (--atol %g, --rtol %g)", opts.Atol, opts.Rtol)
+	}
+	var engines []string
+	for _, e := range strings.Split(opts.Engines, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			engines = append(engines, e)
+		}
+	}
+	if len(engines) == 0 {
+		return fmt.Errorf("--engines: no engine given")
+	}
+	eo := opts.options(stderr)
+	res, err := verify.Run(ctx, verify.Options{
+		ModelA: opts.ModelA, ModelB: opts.ModelB, Engines: engines,
+		EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads,
+		Tolerance: verify.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol},
+		Inputs:    spec, Localize: opts.Localize,
+		ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary,
+		Logf: eo.Logf,
+	})
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		if err := writeJSON(stdout, res); err != nil {
+			return err
+		}
+	} else {
+		printVerify(stdout, res)
+	}
+	if res.Verdict != verify.VerdictPass {
+		return &exitError{code: 1, err: errors.New("outputs differ beyond tolerance")}
+	}
+	return nil
+}
+
+func printVerify(w io.Writer, res *verify.Result) {
+	fmt.Fprintf(w, "A: %s\n", res.ModelA)
+	if res.ModelB != "" {
+		fmt.Fprintf(w, "B: %s\n", res.ModelB)
+	}
+	fmt.Fprintf(w, "tolerance: |a-b| <= %g + %g*|b|\n", res.Tolerance.Atol, res.Tolerance.Rtol)
+	for _, in := range res.Inputs {
+		fmt.Fprintf(w, "input %s %s %s (%s)\n", in.Name, in.DType, shapeString(in.Shape), in.Source)
+	}
+	for _, c := range res.Comparisons {
+		fmt.Fprintf(w, "\n%s vs %s: %s\n", c.A, c.B, passWord(c.Pass))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  OUTPUT\tSHAPE\tMAX ABS\tMAX REL\tMEAN ABS\tCOSINE\tOUTSIDE\tMAX |B|\t")
+		for _, s := range c.Outputs {
+			if s.Message != "" {
+				fmt.Fprintf(tw, "  %s\t%s\t\t\t\t\t\t\t\n", s.Name, s.Message)
+				continue
+			}
+			outside := fmt.Sprintf("%d (%.3g%%)", s.Outside, 100*s.OutsideShare)
+			if s.NonFiniteMismatches > 0 {
+				outside += fmt.Sprintf(", %d NaN/Inf", s.NonFiniteMismatches)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%.3g\t%.3g\t%.3g\t%.9f\t%s\t%.3g\t\n", s.Name, shapeString(s.ShapeA),
+				s.MaxAbsError, s.MaxRelError, s.MeanAbsError, s.CosineSimilarity, outside, s.MaxAbsB)
+		}
+		tw.Flush()
+	}
+	for _, l := range res.Localizations {
+		fmt.Fprintf(w, "\nlocalize %s vs %s: ", l.A, l.B)
+		if !l.Diverged {
+			fmt.Fprintf(w, "all %d intermediate tensors agree within tolerance\n", l.TensorsCompared)
+			continue
+		}
+		t := l.Tensor
+		fmt.Fprintf(w, "first divergent node %s, position %d in topological order\n", l.Node.Label(), l.Node.Position)
+		fmt.Fprintf(w, "  output %s: max abs error %.3g, %d of %d elements (%.3g%%) outside tolerance",
+			t.Name, t.MaxAbsError, t.Outside, t.Elements, 100*t.OutsideShare)
+		if t.Message != "" {
+			fmt.Fprintf(w, " (%s)", t.Message)
+		}
+		fmt.Fprintln(w)
+		for _, in := range l.Node.Inputs {
+			if e, ok := l.InputMaxAbsError[in]; ok {
+				fmt.Fprintf(w, "  input %s: max abs error %.3g\n", in, e)
+			}
+		}
+	}
+	fmt.Fprintf(w, "\nverdict: %s\n", strings.ToUpper(res.Verdict))
+}
+
+func passWord(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
