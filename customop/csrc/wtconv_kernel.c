@@ -88,18 +88,76 @@ static inline size_t padded(int64_t h, int64_t w, int64_t k)
 	return (size_t)(h + k - 1) * (size_t)(w + k - 1);
 }
 
+/* The scratch buffer of one plane, carved into its parts. */
+typedef struct plane_layout {
+	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
+	int64_t ys[WTCONV_MAX_LEVELS + 1]; /* row stride of padded planes and conv outputs */
+	float *xpad;                       /* the input plane inside a zero border */
+	float *base;                       /* base branch, h rows of stride ys[0] */
+	float *yl[WTCONV_MAX_LEVELS + 1];  /* Y_i: 4 bands of hs[i] rows of stride ys[i] */
+	float *tl[WTCONV_MAX_LEVELS + 1];  /* T_i: 4 padded unconvolved bands */
+	size_t floats;                     /* total size */
+} plane_layout;
+
+/* carve computes the layout for an h x w plane; with scratch NULL only the
+ * sizes (and offsets from NULL, unused) are meaningful. */
+static void carve(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch, plane_layout *pl)
+{
+	const int64_t levels = layer->levels, k = layer->ksize;
+	level_sizes(levels, h, w, pl->hs, pl->ws);
+	pl->ys[0] = w + k - 1;
+	for (int64_t i = 1; i <= levels; i++)
+		pl->ys[i] = pl->ws[i] + k - 1;
+	size_t off = 0;
+#define WTCONV_TAKE(ptr, n)                                                                                  \
+	do {                                                                                                 \
+		(ptr) = scratch != NULL ? scratch + off : NULL;                                              \
+		off += (n);                                                                                  \
+	} while (0)
+	WTCONV_TAKE(pl->xpad, padded(h, w, k));
+	WTCONV_TAKE(pl->base, (size_t)h * (size_t)pl->ys[0]);
+	for (int64_t i = 1; i <= levels; i++)
+		WTCONV_TAKE(pl->yl[i], 4 * (size_t)pl->hs[i] * (size_t)pl->ys[i]);
+	for (int64_t i = 1; i <= levels; i++)
+		WTCONV_TAKE(pl->tl[i], 4 * padded(pl->hs[i], pl->ws[i], k));
+#undef WTCONV_TAKE
+	pl->floats = off;
+}
+
 size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
 {
-	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
-	const int64_t levels = layer->levels, k = layer->ksize;
-	level_sizes(levels, h, w, hs, ws);
-	size_t n = padded(h, w, k);             /* padded input plane */
-	n += (size_t)h * (size_t)(w + k - 1);   /* base branch */
-	for (int64_t i = 1; i <= levels; i++)
-		n += 4 * (size_t)hs[i] * (size_t)(ws[i] + k - 1); /* Y_i */
-	for (int64_t i = 1; i <= levels; i++)
-		n += 4 * padded(hs[i], ws[i], k); /* T_i */
-	return n;
+	plane_layout pl;
+	carve(layer, h, w, NULL, &pl);
+	return pl.floats;
+}
+
+/* zero_border clears the k-1 border of a padded h x w plane (row stride
+ * w + k - 1), leaving the interior alone. */
+static void zero_border(float *p, int64_t h, int64_t w, int64_t k)
+{
+	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
+	memset(p, 0, (size_t)(pb * ps) * sizeof(float));
+	memset(p + (pb + h) * ps, 0, (size_t)(pa * ps) * sizeof(float));
+	for (int64_t y = pb; y < pb + h; y++) {
+		float *row = p + y * ps;
+		for (int64_t x = 0; x < pb; x++)
+			row[x] = 0.0f;
+		for (int64_t x = pb + w; x < ps; x++)
+			row[x] = 0.0f;
+	}
+}
+
+void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch)
+{
+	plane_layout pl;
+	carve(layer, h, w, scratch, &pl);
+	const int64_t k = layer->ksize;
+	zero_border(pl.xpad, h, w, k);
+	for (int64_t i = 1; i <= layer->levels; i++) {
+		const size_t band = padded(pl.hs[i], pl.ws[i], k);
+		for (int b = 0; b < 4; b++)
+			zero_border(pl.tl[i] + b * band, pl.hs[i], pl.ws[i], k);
+	}
 }
 
 /*
@@ -314,28 +372,11 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
 	const int64_t pb = (k - 1) / 2;
 	const size_t kk = (size_t)k * (size_t)k;
-	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1], ys[WTCONV_MAX_LEVELS + 1];
-	float *yl[WTCONV_MAX_LEVELS + 1];
-	level_sizes(levels, h, w, hs, ws);
-	ys[0] = w + k - 1; /* row stride of padded planes and of conv outputs */
-	for (int64_t i = 1; i <= levels; i++)
-		ys[i] = ws[i] + k - 1;
-
-	/* Carve the scratch buffer (layout as in wtconv_scratch_floats). */
-	float *p = scratch;
-	float *xpad = p;
-	p += padded(h, w, k);
-	float *base = p;
-	p += (size_t)h * (size_t)ys[0];
-	for (int64_t i = 1; i <= levels; i++) {
-		yl[i] = p;
-		p += 4 * (size_t)hs[i] * (size_t)ys[i];
-	}
-	float *tl[WTCONV_MAX_LEVELS + 1];
-	for (int64_t i = 1; i <= levels; i++) {
-		tl[i] = p;
-		p += 4 * padded(hs[i], ws[i], k);
-	}
+	plane_layout pl;
+	carve(layer, h, w, scratch, &pl);
+	const int64_t *hs = pl.hs, *ws = pl.ws, *ys = pl.ys;
+	float *const *yl = pl.yl, *const *tl = pl.tl;
+	float *xpad = pl.xpad, *base = pl.base;
 
 	/* The input plane, inside its zero border. */
 	for (int64_t r = 0; r < h; r++)
@@ -401,13 +442,14 @@ int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t
 	const size_t out_plane = (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride);
 	if (n <= 0 || C <= 0 || in_plane == 0)
 		return 0;
-	float *scratch = calloc(wtconv_scratch_floats(layer, h, w), sizeof(float));
+	float *scratch = malloc(wtconv_scratch_floats(layer, h, w) * sizeof(float));
 	if (scratch == NULL) {
 		if (msg != NULL && msglen > 0)
 			snprintf(msg, msglen, "cannot allocate scratch memory for a %lld x %lld plane", (long long)h,
 				 (long long)w);
 		return -2;
 	}
+	wtconv_scratch_init(layer, h, w, scratch);
 	for (int64_t b = 0; b < n; b++)
 		for (int64_t c = 0; c < C; c++) {
 			const size_t plane = (size_t)b * (size_t)C + (size_t)c;

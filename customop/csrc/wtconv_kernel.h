@@ -60,16 +60,21 @@ int wtconv_check_size(int64_t levels, int64_t h, int64_t w, char *msg, size_t ms
  * size rule must hold. */
 size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w);
 
+/* wtconv_scratch_init zeroes the padding borders inside a scratch buffer of
+ * wtconv_scratch_floats(layer, h, w) floats (a zero-filled buffer needs no
+ * init). */
+void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch);
+
 /* wtconv_plane computes one (batch, channel) plane: x is the h x w input
  * plane of channel c, y the ceil(h/s) x ceil(w/s) output plane, scratch holds
  * at least wtconv_scratch_floats(layer, h, w) floats. The size rule must hold
  * (see wtconv_check_size).
  *
- * The scratch buffer must be zero-filled before its first use (calloc): it
- * holds zero-padded planes whose borders wtconv_plane never writes, so one
- * buffer serves any number of planes of the same layer and size without
- * clearing again. Planes may be computed concurrently with separate scratch
- * buffers. */
+ * The scratch buffer must be prepared once by wtconv_scratch_init (for the
+ * same layer and size): it holds zero-padded planes whose borders
+ * wtconv_plane never writes, so one buffer serves any number of planes of
+ * that layer and size without clearing again. Planes may be computed
+ * concurrently with separate scratch buffers. */
 void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t h, int64_t w, float *y,
 		  float *scratch);
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "onnxruntime_c_api.h"
 #include "wtconv_kernel.h"
@@ -53,6 +54,7 @@ static uint32_t lib_api_version;
 static OrtCustomOp lib_op;
 static OrtCustomOpDomain *lib_domain;
 static char lib_error[256];
+static size_t lib_max_chunks; /* work items per Compute: 4 per online CPU */
 
 /* ------------------------------------------------------------------------ */
 /* Kernel state.                                                             */
@@ -318,13 +320,12 @@ static void run_chunk(void *arg, size_t chunk)
 	const size_t end = (chunk + 1) * job->planes / job->chunks;
 	if (begin >= end)
 		return;
-	/* Zero-filled: wtconv_plane relies on the padding borders being zero
-	 * and never writes them. */
-	float *scratch = calloc(job->scratch_floats, sizeof(float));
+	float *scratch = malloc(job->scratch_floats * sizeof(float));
 	if (scratch == NULL) {
 		__atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
 		return;
 	}
+	wtconv_scratch_init(job->layer, job->h, job->w, scratch);
 	const size_t C = (size_t)job->layer->channels;
 	for (size_t p = begin; p < end; p++)
 		wtconv_plane(job->layer, (int64_t)(p % C), job->x + p * job->in_plane, job->h, job->w,
@@ -443,9 +444,9 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 		.scratch_floats = wtconv_scratch_floats(&layer, H, W),
 		.failed = 0,
 	};
-	/* A few chunks per likely thread keep the pool balanced while each
-	 * chunk allocates its scratch only once. */
-	job.chunks = job.planes < 64 ? job.planes : 64;
+	/* A few chunks per CPU keep the pool balanced while each chunk
+	 * allocates and prepares its scratch only once. */
+	job.chunks = job.planes < lib_max_chunks ? job.planes : lib_max_chunks;
 	st = api->KernelContext_ParallelFor(ctx, run_chunk, job.chunks, 0, &job);
 	if (st != NULL)
 		return st;
@@ -607,6 +608,9 @@ static void lib_init_with_base(void)
 			 ver, WTCONV_MIN_API, ORT_API_VERSION);
 		return;
 	}
+
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	lib_max_chunks = 4 * (size_t)(ncpu >= 1 && ncpu <= 4096 ? ncpu : 16);
 
 	OrtCustomOp *op = &lib_op;
 	memset(op, 0, sizeof *op);
