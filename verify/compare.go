@@ -128,64 +128,13 @@ func CompareTensors(name string, a, b *tensor.Tensor, tol Tolerance) OutputStats
 	}
 	n := a.Len()
 	s.Elements = n
-	var (
-		sumAbs, dot, na2, nb2 float64
-		finite                int
-		worst                 = -1
-	)
-	at := func(t *tensor.Tensor, i int) float64 {
-		if t.DType == tensor.Int64 {
-			return float64(t.I64[i])
-		}
-		return float64(t.F32[i])
+	var acc accum
+	if a.DType == tensor.Int64 {
+		acc = accumulate(&s, a.I64, b.I64, tol)
+	} else {
+		acc = accumulate(&s, a.F32, b.F32, tol)
 	}
-	for i := 0; i < n; i++ {
-		x, y := at(a, i), at(b, i)
-		xNaN, yNaN := math.IsNaN(x), math.IsNaN(y)
-		xInf, yInf := math.IsInf(x, 0), math.IsInf(y, 0)
-		if xNaN {
-			s.NaNA++
-		}
-		if yNaN {
-			s.NaNB++
-		}
-		if xInf {
-			s.InfA++
-		}
-		if yInf {
-			s.InfB++
-		}
-		if xNaN || yNaN || xInf || yInf {
-			same := (xNaN && yNaN) || (xInf && yInf && x == y)
-			if !same {
-				s.NonFiniteMismatches++
-				s.Outside++
-			}
-			continue
-		}
-		finite++
-		d := math.Abs(x - y)
-		ay := math.Abs(y)
-		sumAbs += d
-		if d > s.MaxAbsError || worst < 0 {
-			s.MaxAbsError = d
-			worst = i
-		}
-		if ay > s.MaxAbsB {
-			s.MaxAbsB = ay
-		}
-		if ay > 0 {
-			if r := d / ay; r > s.MaxRelError {
-				s.MaxRelError = r
-			}
-		}
-		if d > tol.Atol+tol.Rtol*ay {
-			s.Outside++
-		}
-		dot += x * y
-		na2 += x * x
-		nb2 += y * y
-	}
+	sumAbs, dot, na2, nb2, finite, worst := acc.sumAbs, acc.dot, acc.na2, acc.nb2, acc.finite, acc.worst
 	if finite > 0 {
 		s.MeanAbsError = sumAbs / float64(finite)
 	}
@@ -226,4 +175,60 @@ func AllPass(stats []OutputStats) bool {
 		}
 	}
 	return true
+}
+
+type accum struct {
+	sumAbs, dot, na2, nb2 float64
+	finite, worst         int
+}
+
+// accumulate walks the elements once, filling the maxima and counts of s and
+// returning the sums the other statistics need.
+func accumulate[T float32 | int64](s *OutputStats, xa, xb []T, tol Tolerance) accum {
+	acc := accum{worst: -1}
+	for i := range xa {
+		x, y := float64(xa[i]), float64(xb[i])
+		if x-x != 0 || y-y != 0 { // NaN or Inf on either side
+			xNaN, yNaN := math.IsNaN(x), math.IsNaN(y)
+			xInf, yInf := math.IsInf(x, 0), math.IsInf(y, 0)
+			if xNaN {
+				s.NaNA++
+			}
+			if yNaN {
+				s.NaNB++
+			}
+			if xInf {
+				s.InfA++
+			}
+			if yInf {
+				s.InfB++
+			}
+			if !(xNaN && yNaN) && !(xInf && yInf && x == y) {
+				s.NonFiniteMismatches++
+				s.Outside++
+			}
+			continue
+		}
+		acc.finite++
+		d := math.Abs(x - y)
+		ay := math.Abs(y)
+		acc.sumAbs += d
+		if d > s.MaxAbsError || acc.worst < 0 {
+			s.MaxAbsError = d
+			acc.worst = i
+		}
+		if ay > s.MaxAbsB {
+			s.MaxAbsB = ay
+		}
+		if ay > 0 && d > s.MaxRelError*ay {
+			s.MaxRelError = d / ay
+		}
+		if d > tol.Atol+tol.Rtol*ay {
+			s.Outside++
+		}
+		acc.dot += x * y
+		acc.na2 += x * x
+		acc.nb2 += y * y
+	}
+	return acc
 }

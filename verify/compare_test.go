@@ -102,3 +102,18 @@ func ExampleCompareTensors() {
 	fmt.Printf("pass=%v outside=%d max_abs=%.4f worst=%v\n", s.Pass, s.Outside, s.MaxAbsError, s.WorstIndex)
 	// Output: pass=false outside=1 max_abs=0.0010 worst=[1]
 }
+
+// BenchmarkCompareTensors compares two 1x96x112x112 activations.
+func BenchmarkCompareTensors(b *testing.B) {
+	shape := []int{1, 96, 112, 112}
+	x := tensor.NewFloat32(shape, nil)
+	y := tensor.NewFloat32(shape, nil)
+	for i := range x.F32 {
+		x.F32[i] = float32(i%251) * 0.01
+		y.F32[i] = x.F32[i] + 1e-6
+	}
+	b.SetBytes(int64(8 * len(x.F32)))
+	for b.Loop() {
+		verify.CompareTensors("act", x, y, verify.DefaultTolerance)
+	}
+}
