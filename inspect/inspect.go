@@ -1,7 +1,10 @@
 // Package inspect summarises an ONNX model for people and scripts: IR and
 // opsets, inputs and outputs with shapes, an operator histogram, and every
 // depthwise or grouped convolution with its geometry, feature-map size and
-// whether it can become a WTConv layer (and if not, why).
+// whether it can become a WTConv layer (and if not, why); and the cost
+// table of its WTConv layers and depthwise convs (parameters, FLOPs on the
+// actual feature maps, theoretical receptive fields) with model totals,
+// which Compare sets side by side for a model and its converted form.
 package inspect
 
 import (
@@ -45,6 +48,9 @@ type Summary struct {
 	Convs      []convert.ConvInfo `json:"convs"` // depthwise and grouped convs
 	Depthwise  int                `json:"depthwise"`
 	Candidates int                `json:"candidates"`
+	// Costs is the cost table: every WTConv layer and every depthwise conv
+	// outside one, with parameters, FLOPs and receptive field, and totals.
+	Costs *Costs `json:"costs,omitempty"`
 }
 
 // Inspect summarises m; shapes fix dynamic input dims for shape inference.
@@ -99,6 +105,9 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 		if ci.Candidate {
 			s.Candidates++
 		}
+	}
+	if s.Costs, err = ModelCosts(m, inferred); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
