@@ -261,6 +261,17 @@ func TestMalformed(t *testing.T) {
 			s.attrs = append(s.attrs, stringAttr("wavelet", "db2"))
 			return s
 		}, x, []string{"wavelet", `"db2"`, "db1"}},
+		{"long_unknown_wavelet", func() nodeSpec {
+			s := base()
+			s.attrs = append(s.attrs, stringAttr("wavelet", strings.Repeat("sym", 100)))
+			return s
+		}, x, []string{"wavelet", `"symsym`, `only "db1"`}},
+		{"explicit_db1_ok_but_bad_x", func() nodeSpec {
+			s := base()
+			s.attrs = append(s.attrs, stringAttr("wavelet", "db1"), intAttr("stride", 2))
+			s.xDims = nil
+			return s
+		}, randomInput(1, 4, 12, 1, 5), []string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
 		{"wrong_rank", func() nodeSpec { s := base(); s.xDims = nil; return s },
 			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), []string{"X", "rank 4", "[4,12,12]"}},
 		{"missing_levels", func() nodeSpec { s := base(); s.attrs = nil; return s }, x,

@@ -63,7 +63,7 @@ typedef struct wtconv_kernel {
 	const OrtApi *api;
 	int64_t levels;
 	int64_t stride;
-	char node[128]; /* node name, for messages */
+	char *node; /* node name, for messages */
 } wtconv_kernel;
 
 static OrtStatus *errorf(const OrtApi *api, OrtErrorCode code, const char *fmt, ...)
@@ -111,6 +111,52 @@ static int attr_exists_as_other_type(const OrtApi *api, const OrtKernelInfo *inf
 	return 0;
 }
 
+/* node_name returns a malloc'd copy of the node's name, "(unnamed)" when it
+ * has none, NULL when out of memory. */
+static char *node_name(const OrtApi *api, const OrtKernelInfo *info)
+{
+	size_t size = 0;
+	OrtStatus *st = api->KernelInfo_GetNodeName(info, NULL, &size);
+	char *name = NULL;
+	if (st == NULL && size > 1 && (name = malloc(size)) != NULL) {
+		st = api->KernelInfo_GetNodeName(info, name, &size);
+		if (st == NULL)
+			return name;
+	}
+	if (st != NULL)
+		api->ReleaseStatus(st);
+	free(name);
+	return strdup("(unnamed)");
+}
+
+/* get_string_attr reads a string attribute into a malloc'd buffer (*out);
+ * *out stays NULL when the attribute is absent. */
+static OrtStatus *get_string_attr(const OrtApi *api, const OrtKernelInfo *info, const char *node, const char *name,
+				  char **out)
+{
+	*out = NULL;
+	size_t size = 0;
+	OrtStatus *st = api->KernelInfoGetAttribute_string(info, name, NULL, &size);
+	if (st != NULL) {
+		api->ReleaseStatus(st);
+		if (attr_exists_as_other_type(api, info, name, 0))
+			return errorf(api, ORT_INVALID_ARGUMENT, "WTConv node '%s': attribute '%s' must be a string",
+				      node, name);
+		return NULL;
+	}
+	char *buf = malloc(size + 1);
+	if (buf == NULL)
+		return api->CreateStatus(ORT_FAIL, "WTConv: out of memory reading an attribute");
+	st = api->KernelInfoGetAttribute_string(info, name, buf, &size);
+	if (st != NULL) {
+		free(buf);
+		return st;
+	}
+	buf[size] = '\0'; /* size counts the terminating NUL already; be safe */
+	*out = buf;
+	return NULL;
+}
+
 /* get_int_attr reads an int attribute; *found is 0 when it is absent. */
 static OrtStatus *get_int_attr(const OrtApi *api, const OrtKernelInfo *info, const char *node, const char *name,
 			       int64_t *out, int *found)
@@ -136,12 +182,12 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
 	if (k == NULL)
 		return api->CreateStatus(ORT_FAIL, "WTConv: out of memory creating the kernel");
 	k->api = api;
-	size_t size = sizeof k->node;
-	OrtStatus *st = api->KernelInfo_GetNodeName(info, k->node, &size);
-	if (st != NULL) {
-		api->ReleaseStatus(st);
-		snprintf(k->node, sizeof k->node, "?");
+	k->node = node_name(api, info);
+	if (k->node == NULL) {
+		free(k);
+		return api->CreateStatus(ORT_FAIL, "WTConv: out of memory creating the kernel");
 	}
+	OrtStatus *st;
 
 	int found;
 	st = get_int_attr(api, info, k->node, "levels", &k->levels, &found);
@@ -168,39 +214,22 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
 		goto fail;
 	}
 
-	char wavelet[64];
-	size = sizeof wavelet;
-	st = api->KernelInfoGetAttribute_string(info, "wavelet", wavelet, &size);
-	if (st != NULL) {
-		api->ReleaseStatus(st);
-		st = NULL;
-		size_t need = 0;
-		OrtStatus *st2 = api->KernelInfoGetAttribute_string(info, "wavelet", NULL, &need);
-		if (st2 == NULL) {
-			/* present but longer than any supported name */
-			st = errorf(api, ORT_INVALID_ARGUMENT,
-				    "WTConv node '%s': attribute 'wavelet' (%zu bytes) is not supported; only \"db1\" "
-				    "(Haar) is",
-				    k->node, need);
-			goto fail;
-		}
-		api->ReleaseStatus(st2);
-		if (attr_exists_as_other_type(api, info, "wavelet", 0)) {
-			st = errorf(api, ORT_INVALID_ARGUMENT, "WTConv node '%s': attribute 'wavelet' must be a string",
-				    k->node);
-			goto fail;
-		}
-		snprintf(wavelet, sizeof wavelet, "db1");
-	}
-	if (strcmp(wavelet, "db1") != 0) {
+	char *wavelet = NULL;
+	st = get_string_attr(api, info, k->node, "wavelet", &wavelet);
+	if (st != NULL)
+		goto fail;
+	if (wavelet != NULL && strcmp(wavelet, "db1") != 0) {
 		st = errorf(api, ORT_INVALID_ARGUMENT,
-			    "WTConv node '%s': attribute 'wavelet' is \"%s\"; only \"db1\" (Haar) is supported", k->node,
-			    wavelet);
+			    "WTConv node '%s': attribute 'wavelet' is \"%.100s\"; only \"db1\" (Haar) is supported",
+			    k->node, wavelet);
+		free(wavelet);
 		goto fail;
 	}
+	free(wavelet);
 	*kernel = k;
 	return NULL;
 fail:
+	free(k->node);
 	free(k);
 	return st;
 }
@@ -458,7 +487,10 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 
 static void ORT_API_CALL destroy_kernel(void *kernel)
 {
-	free(kernel);
+	wtconv_kernel *k = kernel;
+	if (k != NULL)
+		free(k->node);
+	free(k);
 }
 
 /* Legacy entry points, never used because CreateKernelV2/KernelComputeV2 are
