@@ -2,20 +2,23 @@
  * wtconv_kernel.c - the fused WTConv layer, one (batch, channel) plane at a
  * time. See wtconv_kernel.h for the interface and layouts.
  *
- * Per plane, everything stays in one small scratch buffer:
+ * Per plane, everything stays in one small scratch buffer (plane_layout):
  *
- *   Y_i  (i = 1..L)  the four convolved and scaled bands of level i,
- *                    4 * h_i * w_i floats each, h_i = ceil(h_{i-1} / 2);
- *   T_a, T_b         ping-pong buffers for the unconvolved Haar bands of the
- *                    current level (band 0 of level i is the input of level
- *                    i+1, so two buffers alternate);
- *   row              one full-resolution output row.
+ *   xpad             the input plane inside a zero border of k-1 (split
+ *                    (k-1)/2 before, the rest after) for the base conv;
+ *   base             base_scale * (base conv + bias), row stride w + k - 1;
+ *   T_i (i = 1..L)   the four unconvolved Haar bands of level i, each inside
+ *                    its own zero border (band 0 is the next level's input);
+ *   Y_i (i = 1..L)   the four convolved and scaled bands of level i,
+ *                    h_i = ceil(h_{i-1} / 2) rows each.
  *
+ * The borders are zeroed once per buffer (wtconv_scratch_init) and never
+ * written afterwards, so a buffer serves every plane of a layer and size.
  * Synthesis runs from the deepest level up and adds each level's cropped
  * inverse transform straight into band 0 (LL) of the level above, which has
- * exactly the cropped size. Level 1 is synthesised row by row into the output
- * row that already holds base_scale * (base conv + bias); stride subsampling
- * then keeps every s-th row and column, and only the kept rows are computed.
+ * exactly the cropped size. Level 1 is synthesised row by row onto the base
+ * branch while writing the output; stride subsampling keeps every s-th row
+ * and column of the full-resolution result.
  */
 #include "wtconv_kernel.h"
 
