@@ -74,6 +74,26 @@ customop-asan-test: customop-asan
 		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline ../shared/reference/wtconv-official
 
 # ---------------------------------------------------------------------------
+# demo: the main job on a bundled model (README's first command). Converts
+# the ConvNeXt fixture's 7x7 depthwise convs to WTConv and checks the result.
+WTONNX := .cache/bin/wtonnx
+DEMO := .cache/demo
+DEMO_MODEL := testmodels/convnext/model.onnx
+
+demo: setup
+	go build -o $(WTONNX) ./cmd/wtonnx
+	@mkdir -p $(DEMO)
+	$(WTONNX) inspect $(DEMO_MODEL)
+	@echo; echo "== preserve: the converted model computes exactly what the original did"
+	$(WTONNX) convert $(DEMO_MODEL) -o $(DEMO)/convnext_wtconv.onnx --force
+	$(WTONNX) verify $(DEMO_MODEL) $(DEMO)/convnext_wtconv.onnx
+	@echo; echo "== random wavelet weights: standard-op form vs fused custom operator, on ONNX Runtime and the Go engine"
+	$(WTONNX) convert $(DEMO_MODEL) -o $(DEMO)/convnext_wtconv_ops.onnx --init random --seed 1 --force
+	$(WTONNX) convert $(DEMO_MODEL) -o $(DEMO)/convnext_wtconv_fused.onnx --init random --seed 1 --format customop --force
+	$(WTONNX) verify $(DEMO)/convnext_wtconv_ops.onnx $(DEMO)/convnext_wtconv_fused.onnx
+	$(WTONNX) bench $(DEMO)/convnext_wtconv_ops.onnx --vs $(DEMO)/convnext_wtconv_fused.onnx --iters 30
+
+# ---------------------------------------------------------------------------
 # test: everything CI runs (README's test command).
 GO_TEST_FLAGS ?= -count=1 -timeout 30m
 RACE_PKGS := ./runtime/... ./verify/... ./bench/... ./customop/...
