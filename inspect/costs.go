@@ -327,3 +327,25 @@ func Compare(before, after *Costs) *Comparison {
 	}
 	return c
 }
+
+// CompareFiles loads an original model and its converted form and compares
+// their cost tables; shapes fix dynamic input dims of both.
+func CompareFiles(original, converted string, shapes map[string][]int64) (*Comparison, error) {
+	var tables [2]*Costs
+	for i, path := range []string{original, converted} {
+		m, err := onnxmodel.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		s, err := graph.InferShapes(m, shapes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if tables[i], err = ModelCosts(m, s); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	c := Compare(tables[0], tables[1])
+	c.Original, c.Converted = original, converted
+	return c, nil
+}

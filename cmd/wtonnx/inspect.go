@@ -16,6 +16,7 @@ import (
 
 type inspectOptions struct {
 	Model       string
+	Vs          string
 	InputShapes []string
 	JSON        bool
 }
@@ -23,18 +24,25 @@ type inspectOptions struct {
 func newInspectCmd() *cobra.Command {
 	opts := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect MODEL",
-		Short: "Summarise a model and list its depthwise convolutions",
+		Use:   "inspect MODEL [--vs CONVERTED]",
+		Short: "Summarise a model and list its depthwise convolutions and their costs",
 		Long: `Print the model's IR and opsets, inputs and outputs, an operator histogram and
 every depthwise or grouped convolution: channels, kernel, stride, padding,
 dilation, feature-map size, and whether it can become a WTConv layer (if not,
-why).`,
+why). Then the cost table: every WTConv layer and remaining depthwise conv with
+its parameters, FLOPs (multiply-accumulates on its feature map, by the paper's
+formulas) and theoretical receptive field, and model totals.
+
+With --vs CONVERTED, compare MODEL (the original) with its converted form
+layer by layer instead: parameters, FLOPs and receptive field before and
+after.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
 			return runInspect(opts, cmd.OutOrStdout())
 		},
 	}
+	cmd.Flags().StringVar(&opts.Vs, "vs", "", "compare with this converted model, layer by layer")
 	cmd.Flags().StringArrayVar(&opts.InputShapes, "input-shape", nil, "fix a dynamic input's shape, NAME=1x3x224x224 (repeatable)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON for scripts")
 	return cmd
@@ -44,6 +52,17 @@ func runInspect(opts *inspectOptions, out io.Writer) error {
 	shapes, err := parseInputShapes(opts.InputShapes)
 	if err != nil {
 		return err
+	}
+	if opts.Vs != "" {
+		c, err := inspect.CompareFiles(opts.Model, opts.Vs, shapes)
+		if err != nil {
+			return err
+		}
+		if opts.JSON {
+			return writeJSON(out, c)
+		}
+		printComparison(out, c)
+		return nil
 	}
 	m, err := onnxmodel.Load(opts.Model)
 	if err != nil {
@@ -125,6 +144,118 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 			dims(c.Pads, ","), dims(c.Dilations, ","), dims(c.InputHW, "x"), verdict)
 	}
 	tw.Flush()
+	printCosts(out, s.Costs)
+}
+
+func printCosts(out io.Writer, c *inspect.Costs) {
+	if c == nil {
+		return
+	}
+	fmt.Fprintf(out, "\nCosts: %d WTConv layers, %d depthwise convs\n", c.Totals.WTConv, c.Totals.Depthwise)
+	if len(c.Layers) > 0 {
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LAYER\tKIND\tINPUT\tPARAMS\tFLOPS\tRF")
+		for _, r := range c.Layers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\n", r.Node, layerKind(&r), dims(r.InputHW, "x"), count(r.Params), flops(r.FLOPs), r.ReceptiveField)
+		}
+		tw.Flush()
+	}
+	t := c.Totals
+	fmt.Fprintf(out, "  layers: %s params, %s FLOPs; model: %s params, %s multiply-accumulates", count(t.Params), flops(t.FLOPs), count(t.ModelParams), flops(t.ModelFLOPs))
+	if t.UnknownFLOPs > 0 {
+		fmt.Fprintf(out, " (%d nodes of unknown size left out)", t.UnknownFLOPs)
+	}
+	fmt.Fprintln(out)
+}
+
+// layerKind is "dw 7x7" or "wtconv 7x7+5x5 L3 ops".
+func layerKind(r *inspect.LayerCost) string {
+	k := fmt.Sprintf("%dx%d", r.Kernel[0], r.Kernel[1])
+	if r.Kind == inspect.KindDepthwise {
+		s := "dw " + k
+		if r.Stride > 1 {
+			s += fmt.Sprintf(" /%d", r.Stride)
+		}
+		if r.Dilation > 1 {
+			s += fmt.Sprintf(" dil %d", r.Dilation)
+		}
+		return s
+	}
+	if r.WaveletKernel != r.Kernel[0] || r.WaveletKernel != r.Kernel[1] {
+		k += fmt.Sprintf("+%dx%d", r.WaveletKernel, r.WaveletKernel)
+	}
+	s := fmt.Sprintf("wtconv %s L%d", k, r.Levels)
+	if r.Stride > 1 {
+		s += fmt.Sprintf(" /%d", r.Stride)
+	}
+	return s + " " + r.Form
+}
+
+func printComparison(out io.Writer, c *inspect.Comparison) {
+	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers\n\n", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  LAYER\tINPUT\tBEFORE\tAFTER\tPARAMS\tFLOPS\tRF")
+	side := func(r *inspect.LayerCost) string {
+		if r == nil {
+			return "-"
+		}
+		return layerKind(r)
+	}
+	pair := func(a, b *inspect.LayerCost, f func(*inspect.LayerCost) string) string {
+		x, y := "-", "-"
+		if a != nil {
+			x = f(a)
+		}
+		if b != nil {
+			y = f(b)
+		}
+		return x + " -> " + y
+	}
+	for _, p := range c.Layers {
+		in := p.Before
+		if in == nil {
+			in = p.After
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, dims(in.InputHW, "x"), side(p.Before), side(p.After),
+			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return count(r.Params) }),
+			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return flops(r.FLOPs) }),
+			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return fmt.Sprint(r.ReceptiveField) }))
+	}
+	tw.Flush()
+	b, a := c.Before, c.After
+	fmt.Fprintf(out, "\n  layers: params %s -> %s, FLOPs %s -> %s, largest receptive field %d -> %d\n",
+		count(b.Params), count(a.Params), flops(b.FLOPs), flops(a.FLOPs), b.MaxReceptiveField, a.MaxReceptiveField)
+	fmt.Fprintf(out, "  model:  params %s -> %s (%s), multiply-accumulates %s -> %s (%s)\n",
+		count(b.ModelParams), count(a.ModelParams), change(b.ModelParams, a.ModelParams),
+		flops(b.ModelFLOPs), flops(a.ModelFLOPs), change(b.ModelFLOPs, a.ModelFLOPs))
+}
+
+// count writes 1234567 as 1.23M.
+func count(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fG", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e4:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// flops is count, or "?" for an unknown (zero) cost.
+func flops(n int64) string {
+	if n == 0 {
+		return "?"
+	}
+	return count(n)
+}
+
+func change(a, b int64) string {
+	if a == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*(float64(b)/float64(a)-1))
 }
 
 func dims(v []int64, sep string) string {

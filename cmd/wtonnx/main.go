@@ -62,6 +62,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newInspectCmd(),
 		newConvertCmd(),
+		newErfCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
 	)
 	return root
