@@ -183,6 +183,12 @@ func buildConv(b *buildCtx) (kernelFunc, error) {
 	if b.attrs.has("ceil_mode") {
 		return nil, fmt.Errorf("ceil_mode is not a Conv attribute")
 	}
+	return convKernel(wa, nil), nil
+}
+
+// convKernel returns the Conv kernel; epi, when not nil, is an activation
+// applied to each output block while it is still in cache (fusion).
+func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, w := in[0], in[1]
 		var bias *tensor.Tensor
@@ -223,18 +229,18 @@ func buildConv(b *buildCtx) (kernelFunc, error) {
 		if bias != nil {
 			bf = bias.F32
 		}
-		out := conv2d(rc, x.F32, n, c, w.F32, m, g, bf, geo)
+		out := conv2d(rc, x.F32, n, c, w.F32, m, g, bf, geo, epi)
 		shape := []int{n, m, geo.oh, geo.ow}
 		if len(x.Shape) == 3 {
 			shape = []int{n, m, geo.ow}
 		}
 		return []*tensor.Tensor{tensor.NewFloat32(shape, out)}, nil
-	}, nil
+	}
 }
 
 // conv2d computes a grouped 2-D convolution of x [n, c, h, w] with weights
 // [m, c/g, kh, kw] into a fresh [n, m, oh, ow] buffer.
-func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []float32, geo *geom2d) []float32 {
+func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
 	hw := geo.h * geo.w
 	ohw := geo.oh * geo.ow
 	out := make([]float32, n*m*ohw)
@@ -255,7 +261,11 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 				if bias != nil {
 					bv = bias[oc]
 				}
-				dwConv2d(out[p*ohw:(p+1)*ohw], x[(b*c+ic)*hw:(b*c+ic+1)*hw], w[oc*kk:(oc+1)*kk], geo, bv)
+				dst := out[p*ohw : (p+1)*ohw]
+				dwConv2d(dst, x[(b*c+ic)*hw:(b*c+ic+1)*hw], w[oc*kk:(oc+1)*kk], geo, bv)
+				if epi != nil {
+					epi.applyRange(dst, dst)
+				}
 			}
 		})
 		return out
@@ -284,6 +294,11 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 			b: src, rsB: ohw, csB: 1,
 			c: dst, ldc: ohw, alpha: 1, accumulate: bias != nil,
 		})
+		if epi != nil {
+			parallelFor(threads, len(dst), 16384, func(lo, hi int) {
+				epi.applyRange(dst[lo:hi], dst[lo:hi])
+			})
+		}
 	}
 	jobs := n * g
 	if jobs >= 2*rc.threads && rc.threads > 1 {

@@ -511,13 +511,7 @@ func (u *unaryOp) applyRange(d, s []float32) {
 	case "Clip":
 		lo, hi := u.lo, u.hi
 		for i, v := range s {
-			if v < lo {
-				v = lo
-			}
-			if v > hi {
-				v = hi
-			}
-			d[i] = v
+			d[i] = min(max(v, lo), hi)
 		}
 	case "Sigmoid":
 		for i, v := range s {
@@ -575,10 +569,7 @@ func (u *unaryOp) applyRange(d, s []float32) {
 	case "LeakyRelu":
 		a := u.alpha
 		for i, v := range s {
-			if v < 0 {
-				v *= a
-			}
-			d[i] = v
+			d[i] = max(v, 0) + a*min(v, 0)
 		}
 	case "Gelu":
 		if u.approxTanh {

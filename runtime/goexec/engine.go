@@ -3,6 +3,7 @@ package goexec
 import (
 	"context"
 	"fmt"
+	"math"
 	goruntime "runtime"
 	"sort"
 
@@ -33,8 +34,13 @@ type Engine struct {
 	consts      map[string]*tensor.Tensor
 	nodes       []*execNode
 	producer    map[string]int // tensor name -> index in nodes
-	inputIndex  map[string]int
-	scratch     *scratchPool
+	// fused is the plan with activations folded into the preceding Conv;
+	// hidden holds the tensors it no longer materialises. Run uses it
+	// unless one of those tensors is requested.
+	fused      *plan
+	hidden     map[string]bool
+	inputIndex map[string]int
+	scratch    *scratchPool
 }
 
 var _ runtime.Engine = (*Engine)(nil)
@@ -44,6 +50,16 @@ type execNode struct {
 	inputs  []string
 	outputs []string
 	kernel  kernelFunc
+	// withEpilogue, set for Conv, builds the kernel with a fused activation.
+	withEpilogue func(*unaryOp) kernelFunc
+	// act, set for fusable activations, is the activation as an epilogue.
+	act *unaryOp
+}
+
+// plan is an ordered node list with its producer index.
+type plan struct {
+	nodes    []*execNode
+	producer map[string]int
 }
 
 // MaxOpset is the newest ai.onnx operator-set version this engine knows.
@@ -162,6 +178,16 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 			continue
 		}
 		en := &execNode{flatNode: fn, inputs: n.GetInput(), outputs: n.GetOutput(), kernel: k}
+		if dom == "" && n.GetOpType() == "Conv" {
+			wa, err := parseWindowAttrs(b)
+			if err != nil {
+				return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
+			}
+			en.withEpilogue = func(epi *unaryOp) kernelFunc { return convKernel(wa, epi) }
+		}
+		if dom == "" {
+			en.act = activationOf(b)
+		}
 		for _, o := range en.outputs {
 			if o != "" {
 				e.producer[o] = len(e.nodes)
@@ -181,7 +207,8 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		}
 		e.outputs = append(e.outputs, info)
 	}
-	logf("goexec: %d nodes, %d constants, %d threads", len(e.nodes), len(e.consts), threads)
+	e.fuse(g)
+	logf("goexec: %d nodes (%d after fusion), %d constants, %d threads", len(e.nodes), len(e.fused.nodes), len(e.consts), threads)
 	return e, nil
 }
 
@@ -278,12 +305,20 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 	if err := e.checkInputs(inputs, vals); err != nil {
 		return nil, err
 	}
+	p := e.fused
+	for _, name := range outputs {
+		if e.hidden[name] {
+			p = &plan{nodes: e.nodes, producer: e.producer}
+			break
+		}
+	}
+	nodes, producer := p.nodes, p.producer
 
 	// Nodes needed for the requested tensors, and the last use of each value.
-	needed := make([]bool, len(e.nodes))
+	needed := make([]bool, len(nodes))
 	var stack []int
 	for _, name := range outputs {
-		if p, ok := e.producer[name]; ok && !needed[p] {
+		if p, ok := producer[name]; ok && !needed[p] {
 			if _, given := vals[name]; given {
 				continue
 			}
@@ -294,11 +329,11 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, in := range e.nodes[i].inputs {
+		for _, in := range nodes[i].inputs {
 			if _, given := vals[in]; given {
 				continue
 			}
-			if p, ok := e.producer[in]; ok && !needed[p] {
+			if p, ok := producer[in]; ok && !needed[p] {
 				needed[p] = true
 				stack = append(stack, p)
 			}
@@ -309,7 +344,7 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 		keep[name] = true
 	}
 	lastUse := map[string]int{}
-	for i, n := range e.nodes {
+	for i, n := range nodes {
 		if needed[i] {
 			for _, in := range n.inputs {
 				lastUse[in] = i
@@ -319,7 +354,7 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 
 	rc := &runCtx{ctx: ctx, threads: e.threads, scratch: e.scratch}
 	args := make([]*tensor.Tensor, 0, 8)
-	for i, n := range e.nodes {
+	for i, n := range nodes {
 		if !needed[i] {
 			continue
 		}
@@ -469,4 +504,109 @@ func (e *Engine) fold(n *onnxpb.NodeProto, k kernelFunc) (bool, error) {
 		e.consts[o] = res[j]
 	}
 	return true, nil
+}
+
+// fuse builds the fused plan: a Conv whose only consumer is an activation
+// (and whose output is not a graph output) computes the activation itself.
+func (e *Engine) fuse(g *onnxpb.GraphProto) {
+	uses := map[string]int{}
+	for _, n := range e.nodes {
+		for _, in := range n.inputs {
+			uses[in]++
+		}
+	}
+	for _, o := range g.GetOutput() {
+		uses[o.GetName()] += 2
+	}
+	e.hidden = map[string]bool{}
+	fp := &plan{producer: map[string]int{}}
+	skip := map[int]bool{}
+	for i, n := range e.nodes {
+		if skip[i] {
+			continue
+		}
+		out := n
+		if n.withEpilogue != nil && len(n.outputs) == 1 && uses[n.outputs[0]] == 1 {
+			// The single consumer: the next node that reads the output.
+			for j := i + 1; j < len(e.nodes); j++ {
+				c := e.nodes[j]
+				if !reads(c, n.outputs[0]) {
+					continue
+				}
+				if c.act != nil && len(c.outputs) == 1 && c.inputs[0] == n.outputs[0] {
+					fusedNode := *n
+					fusedNode.outputs = c.outputs
+					fusedNode.kernel = n.withEpilogue(c.act)
+					out = &fusedNode
+					skip[j] = true
+					e.hidden[n.outputs[0]] = true
+				}
+				break
+			}
+		}
+		for _, o := range out.outputs {
+			if o != "" {
+				fp.producer[o] = len(fp.nodes)
+			}
+		}
+		fp.nodes = append(fp.nodes, out)
+	}
+	e.fused = fp
+}
+
+func reads(n *execNode, name string) bool {
+	for _, in := range n.inputs {
+		if in == name {
+			return true
+		}
+	}
+	return false
+}
+
+// activationOf describes node b as an element-wise activation that can be
+// fused into a preceding Conv, or returns nil.
+func activationOf(b *buildCtx) *unaryOp {
+	switch op := b.node.GetOpType(); op {
+	case "Relu", "Sigmoid", "HardSwish", "Tanh":
+		if b.numIn() != 1 {
+			return nil
+		}
+		return &unaryOp{kind: op}
+	case "LeakyRelu":
+		a, err := b.attrs.float("alpha", 0.01)
+		if err != nil {
+			return nil
+		}
+		return &unaryOp{kind: op, alpha: a}
+	case "HardSigmoid":
+		a, err1 := b.attrs.float("alpha", 0.2)
+		beta, err2 := b.attrs.float("beta", 0.5)
+		if err1 != nil || err2 != nil {
+			return nil
+		}
+		return &unaryOp{kind: op, alpha: a, beta: beta}
+	case "Clip":
+		u := &unaryOp{kind: op, lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
+		if b.opset < 11 {
+			var err1, err2 error
+			u.lo, err1 = b.attrs.float("min", u.lo)
+			u.hi, err2 = b.attrs.float("max", u.hi)
+			if err1 != nil || err2 != nil {
+				return nil
+			}
+			return u
+		}
+		for i, p := range []*float32{&u.lo, &u.hi} {
+			if !b.hasIn(i + 1) {
+				continue
+			}
+			t, ok := b.constIn(i + 1)
+			if !ok || t.DType != tensor.Float32 || t.Len() != 1 {
+				return nil
+			}
+			*p = t.F32[0]
+		}
+		return u
+	}
+	return nil
 }

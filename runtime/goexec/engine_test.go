@@ -295,3 +295,45 @@ func TestInitializerOverride(t *testing.T) {
 	expectF32(t, run1(t, e, map[string]*tensor.Tensor{"x": f32([]int{2}, 2, 3)})["y"], []int{2}, 2, 3)
 	expectF32(t, run1(t, e, map[string]*tensor.Tensor{"x": f32([]int{2}, 2, 3), "w": f32([]int{2}, 10, 0)})["y"], []int{2}, 20, 0)
 }
+
+// TestFusionKeepsIntermediates checks that Conv+activation fusion gives the
+// unfused results and that the pre-activation tensor can still be requested.
+func TestFusionKeepsIntermediates(t *testing.T) {
+	for _, act := range []string{"Relu", "Clip6", "LeakyRelu", "HardSwish", "Sigmoid"} {
+		t.Run(act, func(t *testing.T) {
+			b := newGB(14).input("x", onnxpb.TensorProto_FLOAT, 1, 3, 9, 9).
+				init("w", tensor.NewFloat32([]int{4, 3, 3, 3}, randSlice(108, 5))).
+				init("dw", tensor.NewFloat32([]int{4, 1, 3, 3}, randSlice(36, 6)))
+			b.node("Conv", []string{"x", "w"}, []string{"c"}, aInts("pads", 1, 1, 1, 1))
+			op := act
+			var ins []string
+			if act == "Clip6" {
+				op = "Clip"
+				b.init("lo", f32([]int{}, 0)).init("hi", f32([]int{}, 0.5))
+				ins = []string{"lo", "hi"}
+			}
+			b.node(op, append([]string{"c"}, ins...), []string{"y"})
+			b.node("Conv", []string{"y", "dw"}, []string{"d"}, aInts("pads", 1, 1, 1, 1), aInt("group", 4))
+			b.node(op, append([]string{"d"}, ins...), []string{"z"})
+			e := b.output("z").open(t)
+			if len(e.fused.nodes) != 2 {
+				t.Fatalf("fused plan has %d nodes, want 2", len(e.fused.nodes))
+			}
+			x := tensor.NewFloat32([]int{1, 3, 9, 9}, randSlice(243, 7))
+			fused := run1(t, e, map[string]*tensor.Tensor{"x": x})
+			all := run1(t, e, map[string]*tensor.Tensor{"x": x}, "y", "z", "c", "d")
+			sameTensor(t, fused["z"], all["z"])
+			neg := false
+			for _, v := range all["c"].F32 {
+				neg = neg || v < 0
+			}
+			if !neg {
+				t.Fatal("requested pre-activation tensor c has no negative values: activation applied?")
+			}
+			u := &unaryOp{kind: op, alpha: 0.01, lo: 0, hi: 0.5}
+			want := make([]float32, len(all["c"].F32))
+			u.applyRange(want, all["c"].F32)
+			sameTensor(t, all["y"], tensor.NewFloat32(all["c"].Shape, want))
+		})
+	}
+}
