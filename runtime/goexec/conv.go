@@ -243,7 +243,7 @@ func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
 	hw := geo.h * geo.w
 	ohw := geo.oh * geo.ow
-	out := make([]float32, n*m*ohw)
+	out := rc.alloc(n * m * ohw)
 	if ohw == 0 || n == 0 || m == 0 {
 		return out
 	}

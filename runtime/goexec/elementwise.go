@@ -244,7 +244,7 @@ func binary(rc *runCtx, op binOp, x, y *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		return out, nil
 	}
-	out := tensor.NewFloat32(shape, nil)
+	out := rc.newF32(shape)
 	if len(out.F32) == 0 {
 		return out, nil
 	}
@@ -466,7 +466,7 @@ func buildUnary(name string) func(b *buildCtx) (kernelFunc, error) {
 			if x.DType == tensor.Int64 {
 				return unaryI64(u.kind, x)
 			}
-			out := tensor.NewFloat32(x.Shape, nil)
+			out := rc.newF32(x.Shape)
 			u.apply(rc, out.F32, x.F32)
 			return []*tensor.Tensor{out}, nil
 		}, nil
@@ -523,7 +523,7 @@ func (u *unaryOp) applyRange(d, s []float32) {
 		}
 	case "Erf":
 		for i, v := range s {
-			d[i] = float32(math.Erf(float64(v)))
+			d[i] = erf32(v)
 		}
 	case "Sqrt":
 		for i, v := range s {
@@ -579,8 +579,7 @@ func (u *unaryOp) applyRange(d, s []float32) {
 			}
 		} else {
 			for i, v := range s {
-				x := float64(v)
-				d[i] = float32(0.5 * x * (1 + math.Erf(x/math.Sqrt2)))
+				d[i] = 0.5 * v * (1 + erf32(v*(1/math.Sqrt2)))
 			}
 		}
 	}
@@ -638,7 +637,7 @@ func buildClip(b *buildCtx) (kernelFunc, error) {
 			}
 			return []*tensor.Tensor{out}, nil
 		}
-		out := tensor.NewFloat32(x.Shape, nil)
+		out := rc.newF32(x.Shape)
 		u.apply(rc, out.F32, x.F32)
 		return []*tensor.Tensor{out}, nil
 	}, nil

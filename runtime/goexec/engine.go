@@ -352,7 +352,7 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 		}
 	}
 
-	rc := &runCtx{ctx: ctx, threads: e.threads, scratch: e.scratch}
+	rc := &runCtx{ctx: ctx, threads: e.threads, scratch: e.scratch, pooled: map[*float32]int{}}
 	args := make([]*tensor.Tensor, 0, 8)
 	for i, n := range nodes {
 		if !needed[i] {
@@ -388,10 +388,14 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 				return nil, fmt.Errorf("goexec: %s: output %d (%q) was not computed", n.label(), j, o)
 			}
 			vals[o] = res[j]
+			rc.retain(res[j])
 		}
 		for _, in := range n.inputs {
 			if lastUse[in] == i && !keep[in] {
-				delete(vals, in)
+				if t, ok := vals[in]; ok {
+					delete(vals, in)
+					rc.release(t)
+				}
 			}
 		}
 	}
@@ -406,6 +410,9 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 			return nil, fmt.Errorf("goexec: tensor %q was not computed", name)
 		}
 		out[name] = t.Clone()
+	}
+	for _, t := range vals {
+		rc.release(t)
 	}
 	return out, nil
 }

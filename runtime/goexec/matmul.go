@@ -45,7 +45,7 @@ func matmul(rc *runCtx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	shape := append(append([]int{}, batch...), m, n)
-	out := tensor.NewFloat32(shape, nil)
+	out := rc.newF32(shape)
 	nb := tensor.NumElements(batch)
 	if len(bs) == 2 {
 		// B is shared: fold A's batch into its rows, one GEMM.
@@ -140,7 +140,7 @@ func buildGemm(b *buildCtx) (kernelFunc, error) {
 		if k != k2 {
 			return nil, fmt.Errorf("A %v (transA=%d) and B %v (transB=%d) do not multiply", a.Shape, ta, bm.Shape, tb)
 		}
-		out := tensor.NewFloat32([]int{m, n}, nil)
+		out := rc.newF32([]int{m, n})
 		acc := false
 		if len(in) > 2 && in[2] != nil && beta != 0 {
 			c := in[2]

@@ -70,7 +70,7 @@ func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
 			mul[i] = float32(m)
 			add[i] = float32(float64(in[2].F32[i]) - float64(in[3].F32[i])*m)
 		}
-		out := tensor.NewFloat32(x.Shape, nil)
+		out := rc.newF32(x.Shape)
 		plane := tensor.NumElements(x.Shape[2:])
 		n := x.Shape[0]
 		parallelFor(rc.threads, n*c, max(1, 16384/max(plane, 1)), func(lo, hi int) {
@@ -142,7 +142,7 @@ func buildLayerNorm(b *buildCtx) (kernelFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := tensor.NewFloat32(x.Shape, nil)
+		out := rc.newF32(x.Shape)
 		statShape := append([]int(nil), x.Shape...)
 		for i := ax; i < len(statShape); i++ {
 			statShape[i] = 1
@@ -222,7 +222,7 @@ func buildSoftmax(b *buildCtx) (kernelFunc, error) {
 		} else {
 			outer, n, inner = tensor.NumElements(x.Shape[:ax]), x.Shape[ax], tensor.NumElements(x.Shape[ax+1:])
 		}
-		out := tensor.NewFloat32(x.Shape, nil)
+		out := rc.newF32(x.Shape)
 		parallelFor(rc.threads, outer*inner, max(1, 4096/max(n, 1)), func(lo, hi int) {
 			for t := lo; t < hi; t++ {
 				o, i := t/inner, t%inner

@@ -5,6 +5,9 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
+
+	"github.com/wtonnx/wtonnx/tensor"
 )
 
 // runCtx carries what kernels need during one Run. Nothing in it is shared
@@ -13,6 +16,59 @@ type runCtx struct {
 	ctx     context.Context
 	threads int
 	scratch *scratchPool
+	// pooled counts, for each buffer handed out by alloc during this run,
+	// the live values that reference it (nil: no recycling, e.g. at Open).
+	mu     sync.Mutex
+	pooled map[*float32]int
+}
+
+// alloc returns a float32 buffer of length n whose contents are undefined:
+// the caller must write every element. Buffers are recycled when the values
+// using them die.
+func (rc *runCtx) alloc(n int) []float32 {
+	if rc.pooled == nil || n < 1024 {
+		return make([]float32, n)
+	}
+	b := rc.scratch.get(n)
+	rc.mu.Lock()
+	rc.pooled[unsafe.SliceData(b)] = 0
+	rc.mu.Unlock()
+	return b
+}
+
+// newF32 returns a float32 tensor with undefined contents (see alloc).
+func (rc *runCtx) newF32(shape []int) *tensor.Tensor {
+	return tensor.NewFloat32(shape, rc.alloc(tensor.NumElements(shape)))
+}
+
+// retain notes one more live value using t's storage.
+func (rc *runCtx) retain(t *tensor.Tensor) {
+	if rc.pooled == nil || len(t.F32) == 0 {
+		return
+	}
+	p := unsafe.SliceData(t.F32)
+	if c, ok := rc.pooled[p]; ok {
+		rc.pooled[p] = c + 1
+	}
+}
+
+// release notes that a value using t's storage died, recycling the buffer
+// when no live value uses it any more.
+func (rc *runCtx) release(t *tensor.Tensor) {
+	if rc.pooled == nil || len(t.F32) == 0 {
+		return
+	}
+	p := unsafe.SliceData(t.F32)
+	c, ok := rc.pooled[p]
+	if !ok {
+		return
+	}
+	if c > 1 {
+		rc.pooled[p] = c - 1
+		return
+	}
+	delete(rc.pooled, p)
+	rc.scratch.put(t.F32[:cap(t.F32)])
 }
 
 // parallelFor calls fn on sub-ranges that together cover [0, n), using at

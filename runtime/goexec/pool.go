@@ -50,7 +50,7 @@ func buildPool(op string) func(b *buildCtx) (kernelFunc, error) {
 			}
 			planes := x.Shape[0] * x.Shape[1]
 			hw, ohw := geo.h*geo.w, geo.oh*geo.ow
-			out := make([]float32, planes*ohw)
+			out := rc.alloc(planes * ohw)
 			parallelFor(rc.threads, planes, 1, func(lo, hi int) {
 				for p := lo; p < hi; p++ {
 					pool2d(op == "MaxPool", includePad != 0, out[p*ohw:(p+1)*ohw], x.F32[p*hw:(p+1)*hw], geo)

@@ -77,13 +77,13 @@ func stridedCopy[T any](dst, src []T, shape, st []int, base int) {
 }
 
 // gatherStrided builds a new tensor of shape from t with the given strides.
-func gatherStrided(t *tensor.Tensor, shape, st []int, base int) *tensor.Tensor {
+func gatherStrided(rc *runCtx, t *tensor.Tensor, shape, st []int, base int) *tensor.Tensor {
 	if t.DType == tensor.Int64 {
 		out := tensor.NewInt64(shape, nil)
 		stridedCopy(out.I64, t.I64, shape, st, base)
 		return out
 	}
-	out := tensor.NewFloat32(shape, nil)
+	out := rc.newF32(shape)
 	stridedCopy(out.F32, t.F32, shape, st, base)
 	return out
 }
@@ -465,11 +465,11 @@ func buildTranspose(b *buildCtx) (kernelFunc, error) {
 				p[i] = int(v)
 			}
 		}
-		return []*tensor.Tensor{transpose(x, p)}, nil
+		return []*tensor.Tensor{transpose(rc, x, p)}, nil
 	}, nil
 }
 
-func transpose(x *tensor.Tensor, p []int) *tensor.Tensor {
+func transpose(rc *runCtx, x *tensor.Tensor, p []int) *tensor.Tensor {
 	st := stridesOf(x.Shape)
 	shape := make([]int, len(p))
 	ost := make([]int, len(p))
@@ -477,7 +477,7 @@ func transpose(x *tensor.Tensor, p []int) *tensor.Tensor {
 		shape[i] = x.Shape[v]
 		ost[i] = st[v]
 	}
-	return gatherStrided(x, shape, ost, 0)
+	return gatherStrided(rc, x, shape, ost, 0)
 }
 
 func buildConcat(b *buildCtx) (kernelFunc, error) {
@@ -584,11 +584,11 @@ func buildSlice(b *buildCtx) (kernelFunc, error) {
 				}
 			}
 		}
-		return sliceTensor(x, starts, ends, axes, steps)
+		return sliceTensor(rc, x, starts, ends, axes, steps)
 	}, nil
 }
 
-func sliceTensor(x *tensor.Tensor, starts, ends, axes, steps []int64) ([]*tensor.Tensor, error) {
+func sliceTensor(rc *runCtx, x *tensor.Tensor, starts, ends, axes, steps []int64) ([]*tensor.Tensor, error) {
 	r := len(x.Shape)
 	if len(starts) != len(ends) {
 		return nil, fmt.Errorf("starts %v and ends %v differ in length", starts, ends)
@@ -655,7 +655,7 @@ func sliceTensor(x *tensor.Tensor, starts, ends, axes, steps []int64) ([]*tensor
 		}
 		ost[ax] = int(step) * st[ax]
 	}
-	return []*tensor.Tensor{gatherStrided(x, shape, ost, base)}, nil
+	return []*tensor.Tensor{gatherStrided(rc, x, shape, ost, base)}, nil
 }
 
 func buildGather(b *buildCtx) (kernelFunc, error) {
@@ -733,7 +733,7 @@ func buildExpand(b *buildCtx) (kernelFunc, error) {
 				st[i] = xs[j]
 			}
 		}
-		return []*tensor.Tensor{gatherStrided(x, shape, st, 0)}, nil
+		return []*tensor.Tensor{gatherStrided(rc, x, shape, st, 0)}, nil
 	}, nil
 }
 
@@ -1029,7 +1029,7 @@ func buildSplit(b *buildCtx) (kernelFunc, error) {
 		res := make([]*tensor.Tensor, outs)
 		var off int64
 		for i, v := range split {
-			r, err := sliceTensor(x, []int64{off}, []int64{off + v}, []int64{int64(ax)}, nil)
+			r, err := sliceTensor(rc, x, []int64{off}, []int64{off + v}, []int64{int64(ax)}, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -95,7 +95,7 @@ func buildWTConv(b *buildCtx) (kernelFunc, error) {
 			p.wav, p.wscale = ww.F32, wsc.F32
 		}
 		oh, ow := (h+s-1)/s, (w+s-1)/s
-		out := tensor.NewFloat32([]int{n, c, oh, ow}, nil)
+		out := rc.newF32([]int{n, c, oh, ow})
 		parallelFor(rc.threads, n*c, 1, func(lo, hi int) {
 			ws := newWTScratch(p)
 			for pl := lo; pl < hi; pl++ {
