@@ -403,12 +403,7 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32) {
 					continue
 				}
 				if geo.sw == 1 {
-					d := row[lo:hi]
-					s := srow[lo+off : hi+off]
-					s = s[:len(d)]
-					for i := range d {
-						d[i] += wv * s[i]
-					}
+					axpy(row[lo:hi], srow[lo+off:hi+off], wv)
 				} else {
 					for ox := lo; ox < hi; ox++ {
 						row[ox] += wv * srow[ox*geo.sw+off]
@@ -432,11 +427,7 @@ func dwRow3(row, srow, krow []float32, pl int) {
 	}
 	for ox := 0; ox < ow; ox++ {
 		if ox == lo && hi > lo {
-			d := row[lo:hi]
-			s := srow[lo-pl : hi-pl+2]
-			for i := range d {
-				d[i] += w0*s[i] + w1*s[i+1] + w2*s[i+2]
-			}
+			taps3(row[lo:hi], srow[lo-pl:hi-pl+2], w0, w1, w2)
 			ox = hi - 1
 			continue
 		}

@@ -505,14 +505,9 @@ func (u *unaryOp) applyRange(d, s []float32) {
 	s = s[:len(d)]
 	switch u.kind {
 	case "Relu":
-		for i, v := range s {
-			d[i] = max(v, 0)
-		}
+		clamp(d, s, 0, float32(math.Inf(1)))
 	case "Clip":
-		lo, hi := u.lo, u.hi
-		for i, v := range s {
-			d[i] = min(max(v, lo), hi)
-		}
+		clamp(d, s, u.lo, u.hi)
 	case "Sigmoid":
 		for i, v := range s {
 			d[i] = sigmoid(v)

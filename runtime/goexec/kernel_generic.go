@@ -59,3 +59,7 @@ func microKernelScalar(kc int, ap, bp, c []float32, ldc int, acc bool) {
 		}
 	}
 }
+
+func axpy(d, s []float32, w float32)           { axpyGo(d, s, w) }
+func taps3(d, s []float32, w0, w1, w2 float32) { taps3Go(d, s, w0, w1, w2) }
+func clamp(d, s []float32, lo, hi float32)     { clampGo(d, s, lo, hi) }

@@ -92,3 +92,52 @@ func microKernelLoop(kc int, ap, bp, c []float32, ldc int, acc bool) {
 		}
 	}
 }
+
+func axpy(d, s []float32, w float32) {
+	if !useAVX2 || len(d) < 8 {
+		axpyGo(d, s, w)
+		return
+	}
+	s = s[:len(d)]
+	wv := archsimd.BroadcastFloat32x8(w)
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		dv := archsimd.LoadFloat32x8((*[8]float32)(d[i:]))
+		sv := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
+		wv.MulAdd(sv, dv).Store((*[8]float32)(d[i:]))
+	}
+	axpyGo(d[i:], s[i:], w)
+}
+
+func taps3(d, s []float32, w0, w1, w2 float32) {
+	if !useAVX2 || len(d) < 8 {
+		taps3Go(d, s, w0, w1, w2)
+		return
+	}
+	s = s[:len(d)+2]
+	v0, v1, v2 := archsimd.BroadcastFloat32x8(w0), archsimd.BroadcastFloat32x8(w1), archsimd.BroadcastFloat32x8(w2)
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		acc := archsimd.LoadFloat32x8((*[8]float32)(d[i:]))
+		acc = v0.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i:])), acc)
+		acc = v1.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i+1:])), acc)
+		acc = v2.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i+2:])), acc)
+		acc.Store((*[8]float32)(d[i:]))
+	}
+	taps3Go(d[i:], s[i:], w0, w1, w2)
+}
+
+func clamp(d, s []float32, lo, hi float32) {
+	if !useAVX2 || len(d) < 8 {
+		clampGo(d, s, lo, hi)
+		return
+	}
+	s = s[:len(d)]
+	lv, hv := archsimd.BroadcastFloat32x8(lo), archsimd.BroadcastFloat32x8(hi)
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		v := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
+		v.Max(lv).Min(hv).Store((*[8]float32)(d[i:]))
+	}
+	clampGo(d[i:], s[i:], lo, hi)
+}

@@ -10,13 +10,18 @@ import (
 // convolution plus a cascade of depthwise convolutions in the Haar wavelet
 // domain, computed plane by plane.
 
+// Input 2 (base_bias) is optional, so only X and base_weight are required
+// by the generic arity check; base_scale is checked in buildWTConv.
 func wtconvSpec() *opSpec {
-	return &opSpec{minOpset: 1, attrs: []string{"levels", "stride", "wavelet"}, minIn: 4, maxIn: 6, minOut: 1, maxOt: 1, build: buildWTConv}
+	return &opSpec{minOpset: 1, attrs: []string{"levels", "stride", "wavelet"}, minIn: 2, maxIn: 6, minOut: 1, maxOt: 1, build: buildWTConv}
 }
 
 func buildWTConv(b *buildCtx) (kernelFunc, error) {
 	if !b.attrs.has("levels") {
 		return nil, fmt.Errorf("attribute levels is required")
+	}
+	if !b.hasIn(3) {
+		return nil, fmt.Errorf("required input 3 (base_scale) is missing")
 	}
 	levels, err := b.attrs.int("levels", 0)
 	if err != nil {
