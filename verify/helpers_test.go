@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -21,6 +22,14 @@ func ortLib(t testing.TB) string {
 		t.Fatalf("ONNX Runtime is needed: %v", err)
 	}
 	return lib
+}
+
+// gpuProvidersInstalled reports whether ONNX Runtime's CUDA provider
+// library sits beside the core library, where the missing-provider cases do
+// not apply.
+func gpuProvidersInstalled(t testing.TB) bool {
+	_, err := os.Stat(filepath.Join(filepath.Dir(ortLib(t)), "libonnxruntime_providers_cuda.so"))
+	return err == nil
 }
 
 func fixture(t testing.TB, name string) testmodels.Fixture {
