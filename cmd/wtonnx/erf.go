@@ -156,6 +156,9 @@ func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error) (
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if !overwrite {
 		if _, serr := os.Lstat(path); serr == nil {
 			return fmt.Errorf("%s already exists (use --force to overwrite it)", path)

@@ -63,6 +63,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newInspectCmd(),
 		newConvertCmd(),
 		newErfCmd(),
+		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
 	)
 	return root

@@ -1,0 +1,310 @@
+// Package report builds a self-contained HTML report of a conversion: the
+// summary of what changed, the per-layer cost table (parameters, FLOPs,
+// receptive field before and after, from inspect), impulse-response
+// pictures of a few representative layers (from erf), the numerical
+// verification (from verify) and a latency comparison (from bench).
+//
+// The HTML file needs nothing else to be viewed: the pictures are PNGs in
+// data: URIs, the style sheet is inline (with a print style sheet), and it
+// refers to no external URL.
+package report
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/wtonnx/wtonnx/bench"
+	"github.com/wtonnx/wtonnx/erf"
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/inspect"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/verify"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
+)
+
+// Defaults of Options.
+const (
+	DefaultLayers = 3
+	DefaultIters  = 20
+	DefaultWarmup = 3
+)
+
+// Options control Build.
+type Options struct {
+	Original  string // the model before conversion
+	Converted string // its converted form
+	// Engines run the verification and the latency comparison ("ort",
+	// "go"); empty means both.
+	Engines []string
+	// Iters and Warmup are bench's measured and discarded inferences per
+	// model and engine (0: DefaultIters, DefaultWarmup); Iters < 0 skips the
+	// latency comparison.
+	Iters  int
+	Warmup int
+	// Layers is how many representative layers are pictured (0:
+	// DefaultLayers; < 0: none).
+	Layers int
+	// Positions caps the impulse positions averaged per picture (0: erf's
+	// default).
+	Positions int
+	// SkipVerify leaves the verification out.
+	SkipVerify bool
+	// InputShapes fix dynamic input dims for shape inference and for the
+	// generated inputs.
+	InputShapes map[string][]int64
+	// EP, DeviceID, Threads, ORTLibrary and CustomOpLibrary configure the
+	// engines (see verify.EngineOptions).
+	EP              string
+	DeviceID        int
+	Threads         int
+	ORTLibrary      string
+	CustomOpLibrary string
+	// Logf receives progress notes.
+	Logf func(format string, args ...any)
+	// Now stamps the report (zero: time.Now()).
+	Now time.Time
+}
+
+// Picture is one impulse-response picture.
+type Picture struct {
+	Layer   string      `json:"layer"`
+	Caption string      `json:"caption"`
+	PNG     []byte      `json:"-"`
+	Result  *erf.Result `json:"-"`
+}
+
+// Check is the outcome of one verification run, or why it could not run.
+type Check struct {
+	Title  string         `json:"title"`
+	Note   string         `json:"note"`
+	Result *verify.Result `json:"result,omitempty"`
+	Error  string         `json:"error,omitempty"`
+}
+
+// Latency is one bench run, or why it could not run.
+type Latency struct {
+	Engine string        `json:"engine"`
+	Result *bench.Result `json:"result,omitempty"`
+	Error  string        `json:"error,omitempty"`
+}
+
+// Report is everything the HTML shows.
+type Report struct {
+	Original   string              `json:"original"`
+	Converted  string              `json:"converted"`
+	Generated  time.Time           `json:"generated"`
+	Comparison *inspect.Comparison `json:"comparison"`
+	Forms      []string            `json:"forms"` // forms of the converted layers
+	Pictures   []Picture           `json:"pictures"`
+	Checks     []Check             `json:"checks"`
+	Latencies  []Latency           `json:"latencies"`
+	// Notes are things worth knowing (a section left out, and why).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Build computes the report. Problems of the models themselves are errors;
+// a verification or latency run that cannot start (an engine's library
+// missing, say) is recorded in the report instead, so that the rest still
+// comes out.
+func Build(ctx context.Context, opts Options) (*Report, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if opts.Original == "" || opts.Converted == "" {
+		return nil, fmt.Errorf("report: give the original and the converted model")
+	}
+	if a, b := cleanAbs(opts.Original), cleanAbs(opts.Converted); a == b {
+		return nil, fmt.Errorf("report: %s is given as both the original and the converted model", opts.Original)
+	}
+	engines := opts.Engines
+	if len(engines) == 0 {
+		engines = []string{verify.EngineORT, verify.EngineGo}
+	}
+	for _, e := range engines {
+		if e != verify.EngineORT && e != verify.EngineGo {
+			return nil, fmt.Errorf("report: unknown engine %q (want %s or %s)", e, verify.EngineORT, verify.EngineGo)
+		}
+	}
+	r := &Report{Original: opts.Original, Converted: opts.Converted, Generated: opts.Now}
+	if r.Generated.IsZero() {
+		r.Generated = time.Now()
+	}
+	r.Generated = r.Generated.UTC().Truncate(time.Second)
+
+	logf("costs: inspecting both models")
+	cmp, err := inspect.CompareFiles(opts.Original, opts.Converted, opts.InputShapes)
+	if err != nil {
+		return nil, err
+	}
+	r.Comparison = cmp
+	if cmp.After.WTConv == 0 {
+		return nil, fmt.Errorf("report: %s has no WTConv layer (is it the converted model?)", opts.Converted)
+	}
+	orig, err := onnxmodel.Load(opts.Original)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := onnxmodel.Load(opts.Converted)
+	if err != nil {
+		return nil, err
+	}
+	shapes, err := graph.InferShapes(conv, opts.InputShapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Converted, err)
+	}
+	layers, err := wtconvgraph.Find(conv, shapes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Converted, err)
+	}
+	forms := map[string]bool{}
+	for _, l := range layers {
+		if !forms[string(l.Form)] {
+			forms[string(l.Form)] = true
+			r.Forms = append(r.Forms, string(l.Form))
+		}
+	}
+
+	n := opts.Layers
+	if n == 0 {
+		n = DefaultLayers
+	}
+	for _, l := range Representative(layers, n) {
+		logf("impulse response: %s (%d levels)", l.Name, l.Layer.Levels)
+		res, err := erf.FromModels(ctx, conv, orig, l.Name, erf.Options{Channel: -1, MaxPositions: opts.Positions, Threads: opts.Threads})
+		if err != nil {
+			return nil, fmt.Errorf("impulse response of %s: %w", l.Name, err)
+		}
+		var buf bytes.Buffer
+		if err := erf.WritePNG(&buf, res.Panels(), erf.PictureOptions{}); err != nil {
+			return nil, err
+		}
+		w := res.WTConv
+		hw := "unknown size"
+		if l.InputHW != nil {
+			hw = fmt.Sprintf("%dx%d feature map", l.InputHW[0], l.InputHW[1])
+		}
+		r.Pictures = append(r.Pictures, Picture{
+			Layer: l.Name, PNG: buf.Bytes(), Result: res,
+			Caption: fmt.Sprintf("%s (%s, %d channels, %s), channel %d: mean |impulse response| over %d impulse positions; non-zero over %d px (theoretical receptive field %d px) against the original kernel's %d px.",
+				l.Name, l.Form, l.Layer.Channels, hw, res.Channel, len(w.Positions), w.Extent(), w.ReceptiveField, res.Original.Extent()),
+		})
+	}
+
+	spec := verify.InputSpec{Seed: 1, Shapes: opts.InputShapes}
+	eo := verify.Options{
+		Engines: engines, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads, Tolerance: verify.DefaultTolerance, Inputs: spec,
+		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,
+	}
+	if opts.SkipVerify {
+		r.Notes = append(r.Notes, "verification skipped (--skip-verify)")
+	} else {
+		if len(engines) >= 2 {
+			o := eo
+			o.ModelA = opts.Converted
+			logf("verify: the converted model on %v", engines)
+			r.Checks = append(r.Checks, runCheck(ctx, "Converted model across engines",
+				"Every engine runs the converted model on the same random input; outputs must agree within the tolerance.", o))
+		}
+		o := eo
+		o.ModelA, o.ModelB = opts.Converted, opts.Original
+		logf("verify: converted against original on %v", engines)
+		r.Checks = append(r.Checks, runCheck(ctx, "Converted against original",
+			"Same input to both models. A conversion with init preserve (zero wavelet kernels) must reproduce the original; a random or imported wavelet branch changes the outputs by design, and the error statistics then show by how much.", o))
+	}
+
+	iters, warmup := opts.Iters, opts.Warmup
+	if iters == 0 {
+		iters = DefaultIters
+	}
+	if warmup == 0 {
+		warmup = DefaultWarmup
+	}
+	if iters < 0 {
+		r.Notes = append(r.Notes, "latency comparison skipped")
+	} else {
+		for _, e := range engines {
+			logf("bench: %s, %d iterations", e, iters)
+			br, err := bench.Run(ctx, bench.Options{
+				Model: opts.Converted, Vs: opts.Original, Engine: e, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
+				Warmup: warmup, Iters: iters, Inputs: spec,
+				ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,
+			})
+			l := Latency{Engine: e, Result: br}
+			if err != nil {
+				l.Error = err.Error()
+			}
+			r.Latencies = append(r.Latencies, l)
+		}
+	}
+	return r, nil
+}
+
+func runCheck(ctx context.Context, title, note string, o verify.Options) Check {
+	c := Check{Title: title, Note: note}
+	res, err := verify.Run(ctx, o)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	c.Result = res
+	return c
+}
+
+func cleanAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	if fi, err := os.Stat(a); err == nil {
+		if r, err := filepath.EvalSymlinks(a); err == nil && fi != nil {
+			return r
+		}
+	}
+	return a
+}
+
+// Representative picks up to n layers that show the range of the model: the
+// first layer of each distinct (levels, wavelet kernel, base kernel) in
+// graph order, spread evenly when there are more kinds than n, in graph
+// order.
+func Representative(layers []wtconvgraph.Layer, n int) []*wtconvgraph.Layer {
+	if n <= 0 {
+		return nil
+	}
+	type key struct{ L, k, b0, b1 int }
+	seen := map[key]bool{}
+	var kinds []int
+	for i, l := range layers {
+		k := key{l.Layer.Levels, l.Layer.Kernel, l.BaseKernel[0], l.BaseKernel[1]}
+		if !seen[k] {
+			seen[k] = true
+			kinds = append(kinds, i)
+		}
+	}
+	pick := kinds
+	if len(kinds) > n {
+		pick = nil
+		for j := 0; j < n; j++ {
+			if n == 1 {
+				pick = append(pick, kinds[0])
+				break
+			}
+			pick = append(pick, kinds[j*(len(kinds)-1)/(n-1)])
+		}
+	}
+	sort.Ints(pick)
+	out := make([]*wtconvgraph.Layer, len(pick))
+	for i, j := range pick {
+		out[i] = &layers[j]
+	}
+	return out
+}
