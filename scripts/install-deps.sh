@@ -10,7 +10,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v make >/dev/null 2>&1 || need+=(make)
 /usr/bin/python3 -c 'import onnx' >/dev/null 2>&1 || need+=(python3-onnx)
-[ "${WTONNX_WITH_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1 && need+=(chromium)
+[ "${WTONNX_WITH_CHROMIUM:-1}" = 1 ] && ! command -v chromium >/dev/null 2>&1 && need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
 	exit 0
