@@ -41,12 +41,10 @@
 package customop
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/wtonnx/wtonnx/internal/libfind"
 )
 
 const (
@@ -67,7 +65,7 @@ const (
 	CacheDir = ".cache/customop"
 	// ModulePath identifies the wtonnx repository root (the directory whose
 	// go.mod declares it).
-	ModulePath = "github.com/wtonnx/wtonnx"
+	ModulePath = libfind.ModulePath
 )
 
 // FindLibrary returns the path of the custom-op library: flag when it is not
@@ -82,107 +80,13 @@ func FindLibrary(flag string) (string, error) {
 }
 
 func findLibrary(flag, env, cwd, exe string) (string, error) {
-	if flag != "" {
-		if err := checkFile(flag); err != nil {
-			return "", fmt.Errorf("custom-op library given on the command line: %w", err)
-		}
-		return flag, nil
-	}
-	if env != "" {
-		if err := checkFile(env); err != nil {
-			return "", fmt.Errorf("custom-op library named by %s: %w", EnvLibrary, err)
-		}
-		return env, nil
-	}
-	var looked []string
-	for _, start := range []string{cwd, exeDir(exe)} {
-		if start == "" {
-			continue
-		}
-		root, ok := repoRoot(start)
-		if !ok {
-			continue
-		}
-		p := filepath.Join(root, CacheDir, LibraryFile)
-		if contains(looked, p) {
-			continue
-		}
-		looked = append(looked, p)
-		if checkFile(p) == nil {
-			return p, nil
-		}
-	}
-	where := "no wtonnx repository (a go.mod of module " + ModulePath + ") above the working directory or the executable"
-	if len(looked) > 0 {
-		where = "looked at " + strings.Join(looked, ", ")
-	}
-	return "", fmt.Errorf("WTConv custom-op library not found (%s): run `make customop` in the wtonnx repository "+
-		"to build %s/%s, or set %s to its path", where, CacheDir, LibraryFile, EnvLibrary)
+	return libfind.Find(librarySpec, flag, env, cwd, exe)
 }
 
-func exeDir(exe string) string {
-	if exe == "" {
-		return ""
-	}
-	return filepath.Dir(exe)
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-// checkFile reports whether path names an existing regular file.
-func checkFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s: no such file", path)
-		}
-		return err
-	}
-	if st.IsDir() {
-		return fmt.Errorf("%s is a directory, not the %s library file", path, LibraryFile)
-	}
-	return nil
-}
-
-// repoRoot walks up from dir to the directory whose go.mod declares
-// ModulePath.
-func repoRoot(dir string) (string, bool) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", false
-	}
-	for {
-		if moduleOf(filepath.Join(dir, "go.mod")) == ModulePath {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// moduleOf returns the module path declared by a go.mod file, or "".
-func moduleOf(gomod string) string {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
+var librarySpec = libfind.Spec{
+	What: "custom-op library", File: LibraryFile, EnvVar: EnvLibrary, CacheDir: CacheDir,
+	NotFound: func(where string) error {
+		return fmt.Errorf("WTConv custom-op library not found (%s): run `make customop` in the wtonnx repository "+
+			"to build %s/%s, or set %s to its path", where, CacheDir, LibraryFile, EnvLibrary)
+	},
 }

@@ -1,15 +1,15 @@
 package ort
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
+
+	"github.com/wtonnx/wtonnx/internal/libfind"
 )
 
 // EnvLibrary is the environment variable naming the ONNX Runtime shared
@@ -25,7 +25,7 @@ const CacheDir = ".cache/onnxruntime"
 
 // ModulePath identifies the wtonnx repository root: the directory whose
 // go.mod declares this module.
-const ModulePath = "github.com/wtonnx/wtonnx"
+const ModulePath = libfind.ModulePath
 
 // FindLibrary returns the path of the ONNX Runtime shared library to load:
 // flag when it is not empty, else $WTONNX_ORT_LIB, else the copy cached by
@@ -41,102 +41,21 @@ func FindLibrary(flag string) (string, error) {
 }
 
 func findLibrary(flag, env, cwd, exe string) (string, error) {
-	if flag != "" {
-		if err := checkFile(flag); err != nil {
-			return "", fmt.Errorf("ONNX Runtime library given on the command line: %w", err)
-		}
-		return flag, nil
-	}
-	if env != "" {
-		if err := checkFile(env); err != nil {
-			return "", fmt.Errorf("ONNX Runtime library named by %s: %w", EnvLibrary, err)
-		}
-		return env, nil
-	}
-	var looked []string
-	try := func(p string) bool {
-		looked = append(looked, p)
-		return checkFile(p) == nil
-	}
-	var exeDir string
-	if exe != "" {
-		exeDir = filepath.Dir(exe)
-	}
-	for _, start := range []string{cwd, exeDir} {
-		if start == "" {
-			continue
-		}
-		if root, ok := repoRoot(start); ok {
-			p := filepath.Join(root, CacheDir, LibraryFile)
-			if try(p) {
-				return p, nil
-			}
-		}
-	}
-	if exeDir != "" {
-		if p := filepath.Join(exeDir, LibraryFile); try(p) {
-			return p, nil
-		}
-	}
-	where := "no wtonnx repository (a go.mod of module " + ModulePath + ") above the working directory or the executable"
-	if len(looked) > 0 {
-		where = "looked at " + strings.Join(looked, ", ")
-	}
-	return "", fmt.Errorf("ONNX Runtime library not found (%s): run `make setup` in the wtonnx repository "+
-		"to fetch and cache ONNX Runtime 1.30.0 at %s/%s, or set %s to the path of %s (ONNX Runtime 1.29 or newer)",
-		where, CacheDir, LibraryFile, EnvLibrary, LibraryFile)
+	return libfind.Find(librarySpec, flag, env, cwd, exe)
 }
 
-// checkFile reports whether path names an existing regular file.
-func checkFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("%s: no such file", path)
-		}
-		return err
-	}
-	if st.IsDir() {
-		return fmt.Errorf("%s is a directory, not the %s library file", path, LibraryFile)
-	}
-	return nil
+var librarySpec = libfind.Spec{
+	What: "ONNX Runtime library", File: LibraryFile, EnvVar: EnvLibrary, CacheDir: CacheDir,
+	BesideExecutable: true,
+	NotFound: func(where string) error {
+		return fmt.Errorf("ONNX Runtime library not found (%s): run `make setup` in the wtonnx repository "+
+			"to fetch and cache ONNX Runtime 1.30.0 at %s/%s, or set %s to the path of %s (ONNX Runtime 1.29 or newer)",
+			where, CacheDir, LibraryFile, EnvLibrary, LibraryFile)
+	},
 }
 
-// repoRoot walks up from dir to the directory whose go.mod declares
-// ModulePath.
-func repoRoot(dir string) (string, bool) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", false
-	}
-	for {
-		if moduleOf(filepath.Join(dir, "go.mod")) == ModulePath {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// moduleOf returns the module path declared by a go.mod file, or "".
-func moduleOf(gomod string) string {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok && (rest == "" || rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
-}
+// checkFile reports whether path names an existing library file.
+func checkFile(path string) error { return libfind.CheckFile(path, LibraryFile) }
 
 // environment records which ONNX Runtime library this process loaded.
 //
