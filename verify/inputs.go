@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,34 +59,9 @@ func ModelInputs(m *onnxpb.ModelProto) []runtime.TensorInfo {
 		if inits[vi.GetName()] {
 			continue
 		}
-		out = append(out, valueInfo(vi))
+		out = append(out, runtime.InfoFromValueInfo(vi))
 	}
 	return out
-}
-
-func valueInfo(vi *onnxpb.ValueInfoProto) runtime.TensorInfo {
-	info := runtime.TensorInfo{Name: vi.GetName()}
-	tt := vi.GetType().GetTensorType()
-	if tt == nil {
-		return info
-	}
-	info.DType = tensor.DType(tt.GetElemType())
-	if sh := tt.GetShape(); sh != nil {
-		info.Dims = make([]int64, len(sh.GetDim()))
-		info.DimNames = make([]string, len(sh.GetDim()))
-		for i, d := range sh.GetDim() {
-			switch v := d.GetValue().(type) {
-			case *onnxpb.TensorShapeProto_Dimension_DimValue:
-				info.Dims[i] = v.DimValue
-			case *onnxpb.TensorShapeProto_Dimension_DimParam:
-				info.Dims[i] = -1
-				info.DimNames[i] = v.DimParam
-			default:
-				info.Dims[i] = -1
-			}
-		}
-	}
-	return info
 }
 
 // Inputs builds the input tensors of model m as spec says.
@@ -204,7 +180,7 @@ func makeInputs(m *onnxpb.ModelProto, spec InputSpec) (map[string]*tensor.Tensor
 			if err := checkShapeAgainst(d, shape); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", path, err)
 			}
-			if hasShape && !equalInt64(shape, want) {
+			if hasShape && !slices.Equal(shape, want) {
 				return nil, nil, fmt.Errorf("input %q: %s has shape %s but the given input shape is %s", d.Name, path, fmtDims(shape), fmtDims(want))
 			}
 			out[d.Name] = t
@@ -314,16 +290,4 @@ func fmtDims(s []int64) string {
 		parts[i] = fmt.Sprint(v)
 	}
 	return strings.Join(parts, "x")
-}
-
-func equalInt64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

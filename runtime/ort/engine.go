@@ -310,10 +310,10 @@ func graphIO(data []byte) (inputs, outputs []runtime.TensorInfo, err error) {
 		if inits[vi.GetName()] {
 			continue
 		}
-		inputs = append(inputs, tensorInfo(vi))
+		inputs = append(inputs, runtime.InfoFromValueInfo(vi))
 	}
 	for _, vi := range g.GetOutput() {
-		outputs = append(outputs, tensorInfo(vi))
+		outputs = append(outputs, runtime.InfoFromValueInfo(vi))
 	}
 	if len(inputs) == 0 {
 		return nil, nil, errors.New("the graph has no inputs; the ONNX Runtime engine needs at least one")
@@ -322,31 +322,6 @@ func graphIO(data []byte) (inputs, outputs []runtime.TensorInfo, err error) {
 		return nil, nil, errors.New("the graph has no outputs")
 	}
 	return inputs, outputs, nil
-}
-
-func tensorInfo(vi *onnxpb.ValueInfoProto) runtime.TensorInfo {
-	info := runtime.TensorInfo{Name: vi.GetName()}
-	tt := vi.GetType().GetTensorType()
-	if tt == nil {
-		return info
-	}
-	info.DType = tensor.DType(tt.GetElemType())
-	if sh := tt.GetShape(); sh != nil {
-		info.Dims = make([]int64, len(sh.GetDim()))
-		info.DimNames = make([]string, len(sh.GetDim()))
-		for i, d := range sh.GetDim() {
-			switch v := d.GetValue().(type) {
-			case *onnxpb.TensorShapeProto_Dimension_DimValue:
-				info.Dims[i] = v.DimValue
-			case *onnxpb.TensorShapeProto_Dimension_DimParam:
-				info.Dims[i] = -1
-				info.DimNames[i] = v.DimParam
-			default:
-				info.Dims[i] = -1
-			}
-		}
-	}
-	return info
 }
 
 // Name returns "ort/cpu", "ort/cuda" or "ort/tensorrt": the execution
