@@ -80,8 +80,12 @@ WTONNX := .cache/bin/wtonnx
 DEMO := .cache/demo
 DEMO_MODEL := testmodels/convnext/model.onnx
 
+# The Go engine's vector kernels need Go's simd experiment (Go 1.26); without
+# it the portable fallbacks are built. Both are tested.
+GOSIMD := GOEXPERIMENT=simd
+
 demo: setup
-	go build -o $(WTONNX) ./cmd/wtonnx
+	$(GOSIMD) go build -o $(WTONNX) ./cmd/wtonnx
 	@mkdir -p $(DEMO)
 	$(WTONNX) inspect $(DEMO_MODEL)
 	@echo; echo "== preserve: the converted model computes exactly what the original did"
@@ -106,9 +110,12 @@ test: setup
 
 test-go:
 	go test $(GO_TEST_FLAGS) ./...
+	$(GOSIMD) go vet ./runtime/goexec
+	$(GOSIMD) go test $(GO_TEST_FLAGS) ./runtime/goexec
 
 test-race:
 	go test -race $(GO_TEST_FLAGS) $$(go list $(RACE_PKGS) 2>/dev/null)
+	$(GOSIMD) go test -race $(GO_TEST_FLAGS) ./runtime/goexec
 
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./onnxmodel
