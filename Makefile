@@ -96,6 +96,8 @@ demo: setup
 	$(WTONNX) convert $(DEMO_MODEL) -o $(DEMO)/convnext_wtconv_fused.onnx --init random --seed 1 --format customop --force
 	$(WTONNX) verify $(DEMO)/convnext_wtconv_ops.onnx $(DEMO)/convnext_wtconv_fused.onnx
 	$(WTONNX) bench $(DEMO)/convnext_wtconv_ops.onnx --vs $(DEMO)/convnext_wtconv_fused.onnx --iters 30
+	@echo; echo "== the report: costs, impulse responses, verification and latency in one HTML file"
+	$(WTONNX) report $(DEMO_MODEL) $(DEMO)/convnext_wtconv_ops.onnx -o $(DEMO)/report.html --force
 
 # ---------------------------------------------------------------------------
 # test: everything CI runs (README's test command).

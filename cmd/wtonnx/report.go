@@ -122,7 +122,11 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 		count(c.Before.ModelParams), count(c.After.ModelParams), flops(c.Before.ModelFLOPs), flops(c.After.ModelFLOPs))
 	for _, ch := range r.Checks {
 		if ch.Result != nil {
-			fmt.Fprintf(stdout, "%s: %s\n", ch.Title, ch.Result.Verdict)
+			fmt.Fprintf(stdout, "%s: %s", ch.Title, ch.Result.Verdict)
+			if ch.Result.ModelB != "" && ch.Result.Verdict != "pass" {
+				fmt.Fprint(stdout, " (expected unless the conversion used --init preserve: a non-zero wavelet branch changes the outputs)")
+			}
+			fmt.Fprintln(stdout)
 		}
 	}
 	for _, l := range r.Latencies {
