@@ -93,10 +93,7 @@ func TestFormatsAgreeOnFixtures(t *testing.T) {
 // Go engine, for every form.
 func TestFormatsReproduceOfficialOnGoEngine(t *testing.T) {
 	for _, rc := range referenceCases(t) {
-		src, err := onnxmodel.Load(filepath.Join(rc.Dir, "source.onnx"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		src := sourceModel(t, rc)
 		ck, err := checkpoint.Open(filepath.Join(rc.Dir, "weights.safetensors"))
 		if err != nil {
 			t.Fatal(err)

@@ -18,17 +18,22 @@ import (
 )
 
 type refCase struct {
-	Dir  string
-	C, K int
-	L, S int
+	Dir     string
+	C, K    int
+	L, S    int
+	Bias    bool
+	SrcK    int
+	N, H, W int
 }
 
-// referenceCases lists the authors' cases in ../shared plus wtonnx's own in
-// testdata/reference (same layout).
+// referenceCases lists the authors' cases in ../shared plus wtonnx's own,
+// computed with PyTorch by wtconv/testdata/gen_torch_cases.py (even kernels,
+// strides, no bias, batches, deep levels on tiny maps). Those have no
+// source.onnx: sourceModel builds it.
 func referenceCases(t *testing.T) []refCase {
 	t.Helper()
 	var dirs []string
-	for _, pat := range []string{"../../shared/reference/wtconv-official/*/case.json", "testdata/reference/*/case.json"} {
+	for _, pat := range []string{"../../shared/reference/wtconv-official/*/case.json", "../wtconv/testdata/torch/*/case.json"} {
 		m, _ := filepath.Glob(pat)
 		dirs = append(dirs, m...)
 	}
@@ -41,11 +46,15 @@ func referenceCases(t *testing.T) []refCase {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c struct{ C, K, L, S int }
+		var c struct {
+			C, K, L, S, N, H, W int
+			Bias                bool
+			SrcK                int `json:"src_k"`
+		}
 		if err := json.Unmarshal(b, &c); err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
-		cases = append(cases, refCase{Dir: filepath.Dir(p), C: c.C, K: c.K, L: c.L, S: c.S})
+		cases = append(cases, refCase{Dir: filepath.Dir(p), C: c.C, K: c.K, L: c.L, S: c.S, Bias: c.Bias, SrcK: c.SrcK, N: c.N, H: c.H, W: c.W})
 	}
 	return cases
 }
@@ -101,10 +110,7 @@ func maxAbsDiff(t testing.TB, got, want *tensor.Tensor) float64 {
 func TestImportReproducesOfficialModule(t *testing.T) {
 	for _, rc := range referenceCases(t) {
 		t.Run(filepath.Base(rc.Dir), func(t *testing.T) {
-			src, err := onnxmodel.Load(filepath.Join(rc.Dir, "source.onnx"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			src := sourceModel(t, rc)
 			ck, err := checkpoint.Open(filepath.Join(rc.Dir, "weights.safetensors"))
 			if err != nil {
 				t.Fatal(err)
@@ -139,4 +145,33 @@ func TestImportReproducesOfficialModule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sourceModel loads the case's source.onnx or, for wtonnx's own cases,
+// builds the same one-node model: x -> depthwise Conv (kernel src_k, stride
+// s, same padding; weight layer.weight, bias layer.bias) -> y.
+func sourceModel(t testing.TB, rc refCase) *onnxpb.ModelProto {
+	t.Helper()
+	p := filepath.Join(rc.Dir, "source.onnx")
+	if _, err := os.Stat(p); err == nil {
+		m, err := onnxmodel.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := depthwiseModel(rc.N, rc.C, rc.H, rc.W, rc.SrcK)
+	g := m.GetGraph()
+	g.Initializer[0].Name = ptr("layer.weight")
+	n := g.Node[0]
+	n.Input[1] = "layer.weight"
+	if rc.Bias {
+		g.Initializer = append(g.Initializer, onnxmodel.NewFloat32Tensor("layer.bias", []int64{int64(rc.C)}, make([]float32, rc.C)))
+		n.Input = append(n.Input, "layer.bias")
+	}
+	n.Attribute = append(n.Attribute, &onnxpb.AttributeProto{Name: ptr("strides"), Type: ptr(onnxpb.AttributeProto_INTS), Ints: []int64{int64(rc.S), int64(rc.S)}})
+	outH, outW := (rc.H+rc.S-1)/rc.S, (rc.W+rc.S-1)/rc.S
+	g.Output[0].Type.GetTensorType().Shape.Dim[2].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(outH)}
+	g.Output[0].Type.GetTensorType().Shape.Dim[3].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(outW)}
+	return m
 }

@@ -98,6 +98,9 @@ CASES = [
     dict(name="even_k4_c3_l2", C=3, k=4, L=2, s=1, bias=True, N=1, H=15, W=18),
     dict(name="even_k2_c2_l3_s2_nobias", C=2, k=2, L=3, s=2, bias=False, N=1, H=17, W=17),
     dict(name="even_k6_c2_l1_s3_n2", C=2, k=6, L=1, s=3, bias=True, N=2, H=11, W=14),
+    # Deep levels on tiny maps: every level's input is 2 or 3 pixels at the bottom.
+    dict(name="deep_k3_c2_l4_tiny", C=2, k=3, L=4, s=1, bias=True, N=1, H=9, W=10),
+    dict(name="deep_k5_c3_l5_s2", C=3, k=5, L=5, s=2, bias=True, N=2, H=17, W=23),
 ]
 
 if __name__ == "__main__":
