@@ -77,7 +77,7 @@ func loadExternalData(m *onnxpb.ModelProto, dir string) error {
 			f.Close()
 		}
 	}()
-	return forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
+	return forEachTensor(m, func(t *onnxpb.TensorProto, where fmt.Stringer) error {
 		if t.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
 			return nil
 		}

@@ -51,7 +51,7 @@ func Parse(data []byte) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
+	if err := forEachTensor(m, func(t *onnxpb.TensorProto, where fmt.Stringer) error {
 		if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 			return fmt.Errorf("%s %s keeps its data in an external file; load the model from its path", where, tensorLabel(t))
 		}

@@ -174,7 +174,7 @@ func checkSavable(m *onnxpb.ModelProto) error {
 	for _, t := range m.GetGraph().GetInitializer() {
 		streamed[t] = true
 	}
-	return forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
+	return forEachTensor(m, func(t *onnxpb.TensorProto, where fmt.Stringer) error {
 		if streamed[t] {
 			return nil
 		}
@@ -182,7 +182,7 @@ func checkSavable(m *onnxpb.ModelProto) error {
 	})
 }
 
-func checkSavableTensor(t *onnxpb.TensorProto, where string) error {
+func checkSavableTensor(t *onnxpb.TensorProto, where fmt.Stringer) error {
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return fmt.Errorf("%s %s refers to external data that was never loaded", where, tensorLabel(t))
 	}
@@ -213,7 +213,7 @@ func writeModel(w io.Writer, m *onnxpb.ModelProto, ext *externalWriter) error {
 	inits := make([]encodedTensor, len(g.GetInitializer()))
 	total := len(glo) + len(ghi)
 	for i, t := range g.GetInitializer() {
-		if err := checkSavableTensor(t, "graph "+quote(g.GetName())+" initializer"); err != nil {
+		if err := checkSavableTensor(t, &place{text: "graph " + quote(g.GetName()) + " initializer"}); err != nil {
 			return err
 		}
 		placed, err := ext.place(t)

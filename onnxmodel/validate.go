@@ -30,7 +30,7 @@ func Validate(m *onnxpb.ModelProto) error {
 			return fmt.Errorf("opset import for domain %q has version %d", op.GetDomain(), op.GetVersion())
 		}
 	}
-	if err := forEachTensor(m, func(t *onnxpb.TensorProto, where string) error {
+	if err := forEachTensor(m, func(t *onnxpb.TensorProto, where fmt.Stringer) error {
 		if err := CheckTensor(t); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}

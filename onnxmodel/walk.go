@@ -2,22 +2,50 @@ package onnxmodel
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
+// place describes where a tensor sits in a model, for error messages. It is
+// a chain built as the walk descends and turned into text only when an error
+// needs it, so that walking deeply nested graphs costs no string building.
+type place struct {
+	parent *place
+	text   string            // a fixed part, or
+	node   *onnxpb.NodeProto // a node, labelled with NodeLabel
+}
+
+func (p *place) String() string {
+	var parts []string
+	for ; p != nil; p = p.parent {
+		if p.node != nil {
+			parts = append(parts, NodeLabel(p.node))
+		} else {
+			parts = append(parts, p.text)
+		}
+	}
+	for i, j := 0, len(parts)-1; i < j; i, j = i+1, j-1 {
+		parts[i], parts[j] = parts[j], parts[i]
+	}
+	return strings.Join(parts, " ")
+}
+
+func (p *place) with(text string) *place { return &place{parent: p, text: text} }
+
 // forEachTensor visits every TensorProto of the model: initializers, sparse
 // initializers' parts, Constant-like attribute values, in the main graph,
 // every subgraph and every model-local function. where describes the place.
-func forEachTensor(m *onnxpb.ModelProto, fn func(t *onnxpb.TensorProto, where string) error) error {
+func forEachTensor(m *onnxpb.ModelProto, fn func(t *onnxpb.TensorProto, where fmt.Stringer) error) error {
 	if g := m.GetGraph(); g != nil {
-		if err := forEachGraphTensor(g, "graph "+quote(g.GetName()), fn); err != nil {
+		if err := forEachGraphTensor(g, &place{text: "graph " + quote(g.GetName())}, fn); err != nil {
 			return err
 		}
 	}
 	for _, f := range m.GetFunctions() {
+		at := &place{text: "function " + quote(f.GetName())}
 		for _, n := range f.GetNode() {
-			if err := forEachNodeTensor(n, "function "+quote(f.GetName()), fn); err != nil {
+			if err := forEachNodeTensor(n, at, fn); err != nil {
 				return err
 			}
 		}
@@ -25,20 +53,23 @@ func forEachTensor(m *onnxpb.ModelProto, fn func(t *onnxpb.TensorProto, where st
 	return nil
 }
 
-func forEachGraphTensor(g *onnxpb.GraphProto, where string, fn func(*onnxpb.TensorProto, string) error) error {
-	for _, t := range g.GetInitializer() {
-		if err := fn(t, where+" initializer"); err != nil {
-			return err
+func forEachGraphTensor(g *onnxpb.GraphProto, where *place, fn func(*onnxpb.TensorProto, fmt.Stringer) error) error {
+	if len(g.GetInitializer()) > 0 {
+		at := where.with("initializer")
+		for _, t := range g.GetInitializer() {
+			if err := fn(t, at); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range g.GetSparseInitializer() {
 		if s.GetValues() != nil {
-			if err := fn(s.GetValues(), where+" sparse initializer values"); err != nil {
+			if err := fn(s.GetValues(), where.with("sparse initializer values")); err != nil {
 				return err
 			}
 		}
 		if s.GetIndices() != nil {
-			if err := fn(s.GetIndices(), where+" sparse initializer indices"); err != nil {
+			if err := fn(s.GetIndices(), where.with("sparse initializer indices")); err != nil {
 				return err
 			}
 		}
@@ -51,26 +82,33 @@ func forEachGraphTensor(g *onnxpb.GraphProto, where string, fn func(*onnxpb.Tens
 	return nil
 }
 
-func forEachNodeTensor(n *onnxpb.NodeProto, where string, fn func(*onnxpb.TensorProto, string) error) error {
-	at := where + " " + NodeLabel(n)
+func forEachNodeTensor(n *onnxpb.NodeProto, where *place, fn func(*onnxpb.TensorProto, fmt.Stringer) error) error {
+	if len(n.GetAttribute()) == 0 {
+		return nil
+	}
+	at := &place{parent: where, node: n}
 	for _, a := range n.GetAttribute() {
+		if a.GetT() == nil && len(a.GetTensors()) == 0 && a.GetG() == nil && len(a.GetGraphs()) == 0 {
+			continue
+		}
+		attr := at.with("attribute " + quote(a.GetName()))
 		if a.GetT() != nil {
-			if err := fn(a.GetT(), at+" attribute "+quote(a.GetName())); err != nil {
+			if err := fn(a.GetT(), attr); err != nil {
 				return err
 			}
 		}
 		for _, t := range a.GetTensors() {
-			if err := fn(t, at+" attribute "+quote(a.GetName())); err != nil {
+			if err := fn(t, attr); err != nil {
 				return err
 			}
 		}
 		if a.GetG() != nil {
-			if err := forEachGraphTensor(a.GetG(), at+" subgraph", fn); err != nil {
+			if err := forEachGraphTensor(a.GetG(), at.with("subgraph"), fn); err != nil {
 				return err
 			}
 		}
 		for _, sg := range a.GetGraphs() {
-			if err := forEachGraphTensor(sg, at+" subgraph", fn); err != nil {
+			if err := forEachGraphTensor(sg, at.with("subgraph"), fn); err != nil {
 				return err
 			}
 		}
