@@ -254,6 +254,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 		// Depthwise (possibly with a channel multiplier): direct kernel per
 		// output plane.
 		parallelFor(rc.threads, n*m, 1, func(lo, hi int) {
+			var buf dwBuf
 			for p := lo; p < hi; p++ {
 				b, oc := p/m, p%m
 				ic := oc / mg
@@ -262,7 +263,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 					bv = bias[oc]
 				}
 				dst := out[p*ohw : (p+1)*ohw]
-				dwConv2d(dst, x[(b*c+ic)*hw:(b*c+ic+1)*hw], w[oc*kk:(oc+1)*kk], geo, bv)
+				dwConv2d(dst, x[(b*c+ic)*hw:(b*c+ic+1)*hw], w[oc*kk:(oc+1)*kk], geo, bv, &buf)
 				if epi != nil {
 					epi.applyRange(dst, dst)
 				}
@@ -374,76 +375,6 @@ func validRange(off, s, w, ow int) (lo, hi int) {
 		lo = hi
 	}
 	return lo, hi
-}
-
-// dwConv2d computes one output plane of a depthwise convolution: dst
-// [oh, ow] = bias + sum over the kernel of k * src [h, w].
-func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32) {
-	ow := geo.ow
-	for oy := 0; oy < geo.oh; oy++ {
-		row := dst[oy*ow : (oy+1)*ow]
-		for i := range row {
-			row[i] = bias
-		}
-		for ky := 0; ky < geo.kh; ky++ {
-			iy := oy*geo.sh - geo.pt + ky*geo.dh
-			if iy < 0 || iy >= geo.h {
-				continue
-			}
-			srow := src[iy*geo.w : (iy+1)*geo.w]
-			krow := k[ky*geo.kw : (ky+1)*geo.kw]
-			if geo.sw == 1 && geo.dw == 1 && geo.kw == 3 {
-				dwRow3(row, srow, krow, geo.pl)
-				continue
-			}
-			for kx, wv := range krow {
-				off := kx*geo.dw - geo.pl
-				lo, hi := validRange(off, geo.sw, geo.w, ow)
-				if lo >= hi {
-					continue
-				}
-				if geo.sw == 1 {
-					axpy(row[lo:hi], srow[lo+off:hi+off], wv)
-				} else {
-					for ox := lo; ox < hi; ox++ {
-						row[ox] += wv * srow[ox*geo.sw+off]
-					}
-				}
-			}
-		}
-	}
-}
-
-// dwRow3 adds the three taps of one kernel row (stride 1, no dilation) to
-// an output row, with the interior done in a single pass.
-func dwRow3(row, srow, krow []float32, pl int) {
-	w0, w1, w2 := krow[0], krow[1], krow[2]
-	ow, w := len(row), len(srow)
-	// Interior: ox-pl >= 0 and ox-pl+2 < w.
-	lo := pl
-	hi := min(ow, w-2+pl)
-	if lo >= hi {
-		lo, hi = 0, 0
-	}
-	for ox := 0; ox < ow; ox++ {
-		if ox == lo && hi > lo {
-			taps3(row[lo:hi], srow[lo-pl:hi-pl+2], w0, w1, w2)
-			ox = hi - 1
-			continue
-		}
-		ix := ox - pl
-		var acc float32
-		if ix >= 0 && ix < w {
-			acc += w0 * srow[ix]
-		}
-		if ix+1 >= 0 && ix+1 < w {
-			acc += w1 * srow[ix+1]
-		}
-		if ix+2 >= 0 && ix+2 < w {
-			acc += w2 * srow[ix+2]
-		}
-		row[ox] += acc
-	}
 }
 
 func buildConvTranspose(b *buildCtx) (kernelFunc, error) {

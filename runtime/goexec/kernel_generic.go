@@ -60,6 +60,40 @@ func microKernelScalar(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	}
 }
 
-func axpy(d, s []float32, w float32)           { axpyGo(d, s, w) }
-func taps3(d, s []float32, w0, w1, w2 float32) { taps3Go(d, s, w0, w1, w2) }
-func clamp(d, s []float32, lo, hi float32)     { clampGo(d, s, lo, hi) }
+func clamp(d, s []float32, lo, hi float32) { clampGo(d, s, lo, hi) }
+
+// Depthwise micro-kernel block: dwRows output rows by dwCols columns.
+const (
+	dwRows = 2
+	dwCols = 4
+)
+
+// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
+// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
+func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	k = k[:len(offs)]
+	for oy := 0; oy < ohp; oy += dwRows {
+		r0 := out[oy*owp : (oy+1)*owp]
+		r1 := out[(oy+1)*owp : (oy+2)*owp]
+		for ox := 0; ox+dwCols <= owp; ox += dwCols {
+			base := oy*rowStep + ox
+			a0, a1, a2, a3 := bias, bias, bias, bias
+			b0, b1, b2, b3 := bias, bias, bias, bias
+			for t, off := range offs {
+				w := k[t]
+				s := (*[4]float32)(q[base+off:])
+				a0 += w * s[0]
+				a1 += w * s[1]
+				a2 += w * s[2]
+				a3 += w * s[3]
+				u := (*[4]float32)(q[base+off+rowStep:])
+				b0 += w * u[0]
+				b1 += w * u[1]
+				b2 += w * u[2]
+				b3 += w * u[3]
+			}
+			*(*[4]float32)(r0[ox:]) = [4]float32{a0, a1, a2, a3}
+			*(*[4]float32)(r1[ox:]) = [4]float32{b0, b1, b2, b3}
+		}
+	}
+}

@@ -93,40 +93,6 @@ func microKernelLoop(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	}
 }
 
-func axpy(d, s []float32, w float32) {
-	if !useAVX2 || len(d) < 8 {
-		axpyGo(d, s, w)
-		return
-	}
-	s = s[:len(d)]
-	wv := archsimd.BroadcastFloat32x8(w)
-	i := 0
-	for ; i+8 <= len(d); i += 8 {
-		dv := archsimd.LoadFloat32x8((*[8]float32)(d[i:]))
-		sv := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
-		wv.MulAdd(sv, dv).Store((*[8]float32)(d[i:]))
-	}
-	axpyGo(d[i:], s[i:], w)
-}
-
-func taps3(d, s []float32, w0, w1, w2 float32) {
-	if !useAVX2 || len(d) < 8 {
-		taps3Go(d, s, w0, w1, w2)
-		return
-	}
-	s = s[:len(d)+2]
-	v0, v1, v2 := archsimd.BroadcastFloat32x8(w0), archsimd.BroadcastFloat32x8(w1), archsimd.BroadcastFloat32x8(w2)
-	i := 0
-	for ; i+8 <= len(d); i += 8 {
-		acc := archsimd.LoadFloat32x8((*[8]float32)(d[i:]))
-		acc = v0.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i:])), acc)
-		acc = v1.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i+1:])), acc)
-		acc = v2.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(s[i+2:])), acc)
-		acc.Store((*[8]float32)(d[i:]))
-	}
-	taps3Go(d[i:], s[i:], w0, w1, w2)
-}
-
 func clamp(d, s []float32, lo, hi float32) {
 	if !useAVX2 || len(d) < 8 {
 		clampGo(d, s, lo, hi)
@@ -140,4 +106,55 @@ func clamp(d, s []float32, lo, hi float32) {
 		v.Max(lv).Min(hv).Store((*[8]float32)(d[i:]))
 	}
 	clampGo(d[i:], s[i:], lo, hi)
+}
+
+// Depthwise micro-kernel block: dwRows output rows by dwCols columns.
+const (
+	dwRows = 4
+	dwCols = 8
+)
+
+// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
+// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
+func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	if !useAVX2 {
+		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		return
+	}
+	k = k[:len(offs)]
+	bv := archsimd.BroadcastFloat32x8(bias)
+	for oy := 0; oy < ohp; oy += dwRows {
+		for ox := 0; ox+dwCols <= owp; ox += dwCols {
+			base := oy*rowStep + ox
+			a0, a1, a2, a3 := bv, bv, bv, bv
+			for t, off := range offs {
+				w := archsimd.BroadcastFloat32x8(k[t])
+				i := base + off
+				a0 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i:])), a0)
+				a1 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+rowStep:])), a1)
+				a2 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+2*rowStep:])), a2)
+				a3 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+3*rowStep:])), a3)
+			}
+			o := oy*owp + ox
+			a0.Store((*[8]float32)(out[o:]))
+			a1.Store((*[8]float32)(out[o+owp:]))
+			a2.Store((*[8]float32)(out[o+2*owp:]))
+			a3.Store((*[8]float32)(out[o+3*owp:]))
+		}
+	}
+}
+
+// dwTapsLoop is the portable fallback of dwTaps.
+func dwTapsLoop(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	for oy := 0; oy < ohp; oy++ {
+		row := out[oy*owp : (oy+1)*owp]
+		for ox := range row {
+			acc := bias
+			base := oy*rowStep + ox
+			for t, off := range offs {
+				acc += k[t] * q[base+off]
+			}
+			row[ox] = acc
+		}
+	}
 }

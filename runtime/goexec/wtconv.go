@@ -138,6 +138,7 @@ type wtScratch struct {
 	hs, wsz []int // size of X_i for i = 0..L
 	t, y    [][]float32
 	z, zn   []float32
+	dw      dwBuf
 }
 
 func newWTScratch(p *wtParams) *wtScratch {
@@ -169,7 +170,7 @@ func wtconvPlane(dst, src []float32, ch int, p *wtParams, s *wtScratch) {
 			wc := 4*ch + band
 			lvl := (i - 1) * 4 * p.c
 			yb := s.y[i-1][band*plane : (band+1)*plane]
-			dwConv2d(yb, s.t[i-1][band*plane:(band+1)*plane], p.wav[(lvl+wc)*kk:(lvl+wc+1)*kk], geo, 0)
+			dwConv2d(yb, s.t[i-1][band*plane:(band+1)*plane], p.wav[(lvl+wc)*kk:(lvl+wc+1)*kk], geo, 0, &s.dw)
 			sc := p.wscale[lvl+wc]
 			for j := range yb {
 				yb[j] *= sc
@@ -202,7 +203,7 @@ func wtconvPlane(dst, src []float32, ch int, p *wtParams, s *wtScratch) {
 	if p.bias != nil {
 		bias = p.bias[ch]
 	}
-	dwConv2d(dst, src, p.base[ch*kk:(ch+1)*kk], geo, bias)
+	dwConv2d(dst, src, p.base[ch*kk:(ch+1)*kk], geo, bias, &s.dw)
 	sc := p.scale[ch]
 	for oy := 0; oy < oh; oy++ {
 		row := dst[oy*ow : (oy+1)*ow]

@@ -1,0 +1,87 @@
+package goexec
+
+// Direct depthwise convolution of one plane.
+//
+// The input plane is first copied, zero-padded, into a scratch buffer laid
+// out as sw "phase" planes (phase p holds the padded columns p, p+sw,
+// p+2*sw, ...), so that for every kernel tap the inputs of consecutive
+// output columns are consecutive in memory whatever the stride. The padding
+// also rounds the output up to whole blocks of the micro-kernel
+// (dwRows x dwCols), so the inner loop over the taps has no border cases:
+// dwTaps computes the padded output, and the valid part is copied out.
+
+// dwBuf is one worker's reusable scratch for dwConv2d.
+type dwBuf struct {
+	q, out []float32
+	offs   []int
+}
+
+func growF32(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// dwConv2d computes one output plane of a depthwise convolution: dst
+// [oh, ow] = bias + sum over the kernel of k * src [h, w].
+func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
+	oh, ow := geo.oh, geo.ow
+	if oh == 0 || ow == 0 {
+		return
+	}
+	sh, sw := geo.sh, geo.sw
+	owp := (ow + dwCols - 1) / dwCols * dwCols
+	ohp := (oh + dwRows - 1) / dwRows * dwRows
+	ph := (ohp-1)*sh + (geo.kh-1)*geo.dh + 1
+	qw := owp + (geo.kw-1)*geo.dw/sw
+	phase := ph * qw
+	buf.q = growF32(buf.q, sw*phase)
+	q := buf.q
+	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0.
+	for p := 0; p < sw; p++ {
+		lo, hi := validRange(p-geo.pl, sw, geo.w, qw)
+		for y := 0; y < ph; y++ {
+			row := q[p*phase+y*qw : p*phase+(y+1)*qw]
+			iy := y - geo.pt
+			if iy < 0 || iy >= geo.h || lo >= hi {
+				clear(row)
+				continue
+			}
+			srow := src[iy*geo.w : (iy+1)*geo.w]
+			clear(row[:lo])
+			clear(row[hi:])
+			off := p - geo.pl
+			if sw == 1 {
+				copy(row[lo:hi], srow[lo+off:hi+off])
+			} else {
+				for i := lo; i < hi; i++ {
+					row[i] = srow[i*sw+off]
+				}
+			}
+		}
+	}
+	kk := geo.kh * geo.kw
+	if cap(buf.offs) < kk {
+		buf.offs = make([]int, kk)
+	}
+	offs := buf.offs[:kk]
+	for ky := 0; ky < geo.kh; ky++ {
+		for kx := 0; kx < geo.kw; kx++ {
+			d := kx * geo.dw
+			offs[ky*geo.kw+kx] = (d%sw)*phase + ky*geo.dh*qw + d/sw
+		}
+	}
+	direct := owp == ow && ohp == oh
+	out := dst
+	if !direct {
+		buf.out = growF32(buf.out, ohp*owp)
+		out = buf.out
+	}
+	dwTaps(out[:ohp*owp], owp, ohp, q, sh*qw, offs, k[:kk], bias)
+	if !direct {
+		for oy := 0; oy < oh; oy++ {
+			copy(dst[oy*ow:(oy+1)*ow], out[oy*owp:oy*owp+ow])
+		}
+	}
+}
