@@ -5,13 +5,16 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
 // FuzzParse feeds Parse arbitrary bytes: it must never panic, and a model it
 // accepts must marshal, parse again to an equal model and marshal to the
 // same bytes; its graph must have a topological order and its initializers
 // must decode or fail cleanly. Seeds: testdata/fuzz/FuzzParse plus the
-// models below and the malformed cases of TestMalformedModels.
+// models below and the malformed cases of TestMalformedModels. It also
+// checks Load's piecewise decoder against proto.Unmarshal.
 func FuzzParse(f *testing.F) {
 	for _, m := range []func() []byte{
 		func() []byte { return mustMarshal(f, tinyModel()) },
@@ -26,6 +29,17 @@ func FuzzParse(f *testing.F) {
 		f.Add(c.model(f, f.TempDir()))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The piecewise decoder agrees with proto.Unmarshal.
+		ref := &onnxpb.ModelProto{}
+		refErr := proto.Unmarshal(data, ref)
+		got, err := decodeModel(data, nil)
+		if (err == nil) != (refErr == nil) {
+			t.Fatalf("decodeModel error %v, proto.Unmarshal error %v", err, refErr)
+		}
+		if err == nil && !proto.Equal(got, ref) {
+			t.Fatal("decodeModel and proto.Unmarshal decode differently")
+		}
+
 		m, err := Parse(data)
 		if err != nil {
 			if m != nil {
