@@ -2,65 +2,71 @@
 
 package goexec
 
-// Portable micro-kernel: a 4 x 4 tile of C computed as two 2 x 4 halves, so
-// that the eight accumulators of each half stay in registers (a full 4 x 4
-// register tile exceeds the 15 float registers Go allocates on amd64).
+// Portable micro-kernel: a 2 x 3 tile of C. The compiler keeps the phi of
+// every accumulator and the product added to it live together at the end of
+// the loop body, so six accumulators (twelve of the 15 float registers Go
+// allocates on amd64) is the most that runs without spilling.
 
 const (
-	gemmMR = 4
-	gemmNR = 4
+	gemmMR = 2
+	gemmNR = 3
+	gemmNC = 510 // multiple of gemmNR
 )
 
 // microKernel computes the MR x NR tile C (+)= Ap * Bp over kc steps, Ap and
 // Bp being packed panels.
 func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
-	microKernelScalar(kc, ap, bp, c, ldc, acc)
+	ap = ap[:kc*gemmMR]
+	bp = bp[:kc*gemmNR]
+	var c00, c01, c02, c10, c11, c12 float32
+	for len(ap) >= 4 && len(bp) >= 6 {
+		a := (*[4]float32)(ap)
+		b := (*[6]float32)(bp)
+		a0, a1 := a[0], a[1]
+		b0, b1, b2 := b[0], b[1], b[2]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		a0, a1 = a[2], a[3]
+		b0, b1, b2 = b[3], b[4], b[5]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		ap, bp = ap[4:], bp[6:]
+	}
+	if len(ap) >= 2 && len(bp) >= 3 {
+		a0, a1 := ap[0], ap[1]
+		b0, b1, b2 := bp[0], bp[1], bp[2]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+	}
+	r0 := (*[3]float32)(c[:3])
+	r1 := (*[3]float32)(c[ldc : ldc+3])
+	if acc {
+		r0[0] += c00
+		r0[1] += c01
+		r0[2] += c02
+		r1[0] += c10
+		r1[1] += c11
+		r1[2] += c12
+		return
+	}
+	*r0 = [3]float32{c00, c01, c02}
+	*r1 = [3]float32{c10, c11, c12}
 }
 
 // gemmImpl names the micro-kernel in use (for benchmarks and logs).
-func gemmImpl() string { return "scalar 4x4" }
-
-func microKernelScalar(kc int, ap, bp, c []float32, ldc int, acc bool) {
-	ap = ap[:kc*4]
-	bp = bp[:kc*4]
-	for half := 0; half < 4; half += 2 {
-		var c00, c01, c02, c03, c10, c11, c12, c13 float32
-		for p := 0; p < kc; p++ {
-			a := (*[2]float32)(ap[p*4+half:])
-			b := (*[4]float32)(bp[p*4:])
-			a0, a1 := a[0], a[1]
-			b0 := b[0]
-			c00 += a0 * b0
-			c10 += a1 * b0
-			b1 := b[1]
-			c01 += a0 * b1
-			c11 += a1 * b1
-			b2 := b[2]
-			c02 += a0 * b2
-			c12 += a1 * b2
-			b3 := b[3]
-			c03 += a0 * b3
-			c13 += a1 * b3
-		}
-		r0 := (*[4]float32)(c[half*ldc:])
-		r1 := (*[4]float32)(c[(half+1)*ldc:])
-		if acc {
-			r0[0] += c00
-			r0[1] += c01
-			r0[2] += c02
-			r0[3] += c03
-			r1[0] += c10
-			r1[1] += c11
-			r1[2] += c12
-			r1[3] += c13
-		} else {
-			*r0 = [4]float32{c00, c01, c02, c03}
-			*r1 = [4]float32{c10, c11, c12, c13}
-		}
-	}
-}
-
-func clamp(d, s []float32, lo, hi float32) { clampGo(d, s, lo, hi) }
+func gemmImpl() string { return "scalar 2x3" }
 
 // Depthwise micro-kernel block: dwRows output rows by dwCols columns.
 const (
@@ -97,3 +103,5 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 		}
 	}
 }
+
+func clamp(d, s []float32, lo, hi float32) { clampGo(d, s, lo, hi) }

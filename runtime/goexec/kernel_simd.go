@@ -11,6 +11,7 @@ import "simd/archsimd"
 const (
 	gemmMR = 4
 	gemmNR = 16
+	gemmNC = 512 // multiple of gemmNR
 )
 
 var useAVX2 = archsimd.X86.AVX2() && archsimd.X86.FMA()

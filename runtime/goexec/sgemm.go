@@ -11,8 +11,7 @@ package goexec
 
 const (
 	gemmKC = 256
-	gemmMC = 96  // multiple of gemmMR
-	gemmNC = 512 // multiple of gemmNR
+	gemmMC = 96 // multiple of gemmMR
 )
 
 type gemmArgs struct {
