@@ -104,7 +104,10 @@ func clamp(d, s []float32, lo, hi float32) {
 	i := 0
 	for ; i+8 <= len(d); i += 8 {
 		v := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
-		v.Max(lv).Min(hv).Store((*[8]float32)(d[i:]))
+		// VMAXPS/VMINPS return the second operand when either is NaN; keep
+		// NaN inputs as they are (ONNX Runtime's Relu and Clip propagate
+		// NaN, as Go's min and max do in clampGo).
+		v.Merge(v.Max(lv).Min(hv), v.IsNaN()).Store((*[8]float32)(d[i:]))
 	}
 	clampGo(d[i:], s[i:], lo, hi)
 }
