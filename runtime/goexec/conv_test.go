@@ -64,6 +64,7 @@ func TestConvAgainstNaive(t *testing.T) {
 		{1, 6, 12, 12, 6, 3, 3, 6, 2, 1, []int64{0, 0, 1, 1}, "SAME_UPPER0", true}, // asymmetric stride-2 depthwise
 		{1, 3, 13, 17, 3, 5, 3, 3, 2, 2, []int64{3, 1, 0, 4}, "", true},            // strided dilated depthwise, uneven pads
 		{2, 4, 5, 3, 4, 3, 3, 4, 3, 1, []int64{4, 4, 4, 4}, "", true},              // depthwise, pads wider than the input
+		{1, 2, 4, 3, 2, 3, 3, 2, 2, 1, []int64{5, 5, 3, 5}, "", true},              // stride-2 depthwise, odd pads wider than the input
 		{1, 2, 29, 33, 2, 7, 7, 2, 1, 1, []int64{3, 3, 3, 3}, "", false},           // 7x7 depthwise, plane not a block multiple
 		{1, 3, 9, 10, 6, 3, 3, 3, 3, 3, []int64{0, 2, 1, 0}, "", true},             // depthwise x2 multiplier, stride 3, dilation 3
 	}

@@ -39,7 +39,10 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 	buf.q = growF32(buf.q, sw*phase)
 	q := buf.q
 	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0.
-	for p := 0; p < sw; p++ {
+	if sw == 2 {
+		fillPhases2(q, src, geo, ph, qw)
+	}
+	for p := 0; p < sw && sw != 2; p++ {
 		lo, hi := validRange(p-geo.pl, sw, geo.w, qw)
 		for y := 0; y < ph; y++ {
 			row := q[p*phase+y*qw : p*phase+(y+1)*qw]
@@ -82,6 +85,40 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 	if !direct {
 		for oy := 0; oy < oh; oy++ {
 			copy(dst[oy*ow:(oy+1)*ow], out[oy*owp:oy*owp+ow])
+		}
+	}
+}
+
+// fillPhases2 fills the two phase planes of stride 2 in one pass over each
+// input row.
+func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
+	phase := ph * qw
+	pl := geo.pl
+	for y := 0; y < ph; y++ {
+		r0 := q[y*qw : (y+1)*qw]
+		r1 := q[phase+y*qw : phase+(y+1)*qw]
+		clear(r0)
+		clear(r1)
+		iy := y - geo.pt
+		if iy < 0 || iy >= geo.h {
+			continue
+		}
+		srow := src[iy*geo.w : (iy+1)*geo.w]
+		// Input column ix lands in padded column ix+pl: phase (ix+pl)&1,
+		// index (ix+pl)>>1, which must stay below qw.
+		end := min(len(srow), 2*qw-pl)
+		ix := 0
+		if pl&1 == 1 && end > 0 {
+			r1[pl>>1] = srow[0]
+			ix = 1
+		}
+		for ; ix+1 < end; ix += 2 {
+			j := (ix + pl) >> 1
+			r0[j] = srow[ix]
+			r1[j] = srow[ix+1]
+		}
+		if ix < end {
+			r0[(ix+pl)>>1] = srow[ix]
 		}
 	}
 }
