@@ -430,6 +430,9 @@ type unaryOp struct {
 	alpha, beta float32
 	lo, hi      float32 // Clip bounds
 	approxTanh  bool    // Gelu approximate="tanh"
+	// gelu holds the constants of a fused erf GELU chain: y =
+	// x * (erf(x / gelu[0]) + gelu[1]) * gelu[2].
+	gelu [3]float32
 }
 
 func buildUnary(name string) func(b *buildCtx) (kernelFunc, error) {
@@ -517,9 +520,9 @@ func (u *unaryOp) applyRange(d, s []float32) {
 			d[i] = float32(math.Tanh(float64(v)))
 		}
 	case "Erf":
-		for i, v := range s {
-			d[i] = erf32(v)
-		}
+		erfs(d, s)
+	case "erfGelu":
+		erfGelu(d, s, u.gelu[0], u.gelu[1], u.gelu[2])
 	case "Sqrt":
 		for i, v := range s {
 			d[i] = float32(math.Sqrt(float64(v)))

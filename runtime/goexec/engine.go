@@ -513,30 +513,36 @@ func (e *Engine) fold(n *onnxpb.NodeProto, k kernelFunc) (bool, error) {
 	return true, nil
 }
 
-// fuse builds the fused plan: a Conv whose only consumer is an activation
-// (and whose output is not a graph output) computes the activation itself.
+// fuse builds the fused plan: erf GELU chains become one node (see
+// gelu.go), and a Conv whose only consumer is an activation (and whose
+// output is not a graph output) computes the activation itself.
 func (e *Engine) fuse(g *onnxpb.GraphProto) {
-	uses := map[string]int{}
-	for _, n := range e.nodes {
-		for _, in := range n.inputs {
-			uses[in]++
+	countUses := func(nodes []*execNode) map[string]int {
+		uses := map[string]int{}
+		for _, n := range nodes {
+			for _, in := range n.inputs {
+				uses[in]++
+			}
 		}
-	}
-	for _, o := range g.GetOutput() {
-		uses[o.GetName()] += 2
+		for _, o := range g.GetOutput() {
+			uses[o.GetName()] += 2
+		}
+		return uses
 	}
 	e.hidden = map[string]bool{}
+	nodes := e.fuseGelu(e.nodes, countUses(e.nodes), e.hidden)
+	uses := countUses(nodes)
 	fp := &plan{producer: map[string]int{}}
 	skip := map[int]bool{}
-	for i, n := range e.nodes {
+	for i, n := range nodes {
 		if skip[i] {
 			continue
 		}
 		out := n
 		if n.withEpilogue != nil && len(n.outputs) == 1 && uses[n.outputs[0]] == 1 {
 			// The single consumer: the next node that reads the output.
-			for j := i + 1; j < len(e.nodes); j++ {
-				c := e.nodes[j]
+			for j := i + 1; j < len(nodes); j++ {
+				c := nodes[j]
 				if !reads(c, n.outputs[0]) {
 					continue
 				}

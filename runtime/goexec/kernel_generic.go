@@ -105,3 +105,6 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 }
 
 func clamp(d, s []float32, lo, hi float32) { clampGo(d, s, lo, hi) }
+
+func erfs(d, s []float32)                        { erfsGo(d, s) }
+func erfGelu(d, s []float32, c1, c2, c3 float32) { erfGeluGo(d, s, c1, c2, c3) }

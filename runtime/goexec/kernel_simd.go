@@ -162,3 +162,53 @@ func dwTapsLoop(out []float32, owp, ohp int, q []float32, rowStep int, offs []in
 		}
 	}
 }
+
+// erf8 is erf32 on eight lanes, with the same float32 operations (no fused
+// multiply-add), so that it returns exactly what erf32 returns.
+func erf8(x archsimd.Float32x8) archsimd.Float32x8 {
+	b := archsimd.BroadcastFloat32x8
+	c := x.Max(b(-4)).Min(b(4))
+	x2 := c.Mul(c)
+	p := x2.Mul(b(-2.72614225801306e-10)).Add(b(2.77068142495902e-08))
+	p = x2.Mul(p).Add(b(-2.10102402082508e-06))
+	p = x2.Mul(p).Add(b(-5.69250639462346e-05))
+	p = x2.Mul(p).Add(b(-7.34990630326855e-04))
+	p = x2.Mul(p).Add(b(-2.95459980854025e-03))
+	p = x2.Mul(p).Add(b(-1.60960333262415e-02))
+	p = p.Mul(c)
+	q := x2.Mul(b(-1.45660718464996e-05)).Add(b(-2.13374055278905e-04))
+	q = x2.Mul(q).Add(b(-1.68282697438203e-03))
+	q = x2.Mul(q).Add(b(-7.37332916720468e-03))
+	q = x2.Mul(q).Add(b(-1.42647390514189e-02))
+	// VMAXPS and VMINPS drop NaN; erf32 keeps it.
+	return x.Merge(p.Div(q), x.IsNaN())
+}
+
+func erfs(d, s []float32) {
+	if !useAVX2 || len(d) < 8 {
+		erfsGo(d, s)
+		return
+	}
+	s = s[:len(d)]
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		erf8(archsimd.LoadFloat32x8((*[8]float32)(s[i:]))).Store((*[8]float32)(d[i:]))
+	}
+	erfsGo(d[i:], s[i:])
+}
+
+func erfGelu(d, s []float32, c1, c2, c3 float32) {
+	if !useAVX2 || len(d) < 8 {
+		erfGeluGo(d, s, c1, c2, c3)
+		return
+	}
+	s = s[:len(d)]
+	v1, v2, v3 := archsimd.BroadcastFloat32x8(c1), archsimd.BroadcastFloat32x8(c2), archsimd.BroadcastFloat32x8(c3)
+	i := 0
+	for ; i+8 <= len(d); i += 8 {
+		v := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
+		e := erf8(v.Div(v1))
+		v.Mul(e.Add(v2)).Mul(v3).Store((*[8]float32)(d[i:]))
+	}
+	erfGeluGo(d[i:], s[i:], c1, c2, c3)
+}
