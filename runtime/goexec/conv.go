@@ -280,26 +280,17 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 			src = col
 		}
 		dst := out[(b*m+gi*mg)*ohw : (b*m+(gi+1)*mg)*ohw]
+		var rowBias []float32
 		if bias != nil {
-			for i := 0; i < mg; i++ {
-				v := bias[gi*mg+i]
-				row := dst[i*ohw : (i+1)*ohw]
-				for j := range row {
-					row[j] = v
-				}
-			}
+			rowBias = bias[gi*mg : (gi+1)*mg]
 		}
 		sgemm(threads, rc.scratch, &gemmArgs{
 			m: mg, n: ohw, k: kdim,
 			a: w[gi*mg*kdim:], rsA: kdim, csA: 1,
 			b: src, rsB: ohw, csB: 1,
-			c: dst, ldc: ohw, alpha: 1, accumulate: bias != nil,
+			c: dst, ldc: ohw, alpha: 1,
+			rowBias: rowBias, epi: epi,
 		})
-		if epi != nil {
-			parallelFor(threads, len(dst), 16384, func(lo, hi int) {
-				epi.applyRange(dst[lo:hi], dst[lo:hi])
-			})
-		}
 	}
 	jobs := n * g
 	if jobs >= 2*rc.threads && rc.threads > 1 {

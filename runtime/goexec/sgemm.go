@@ -24,6 +24,10 @@ type gemmArgs struct {
 	ldc        int
 	alpha      float32
 	accumulate bool // C += product instead of C = product
+	// rowBias (one value per row of C) is added to the result, and epi
+	// then applied to it, block by block while the block is in cache.
+	rowBias []float32
+	epi     *unaryOp
 }
 
 // sgemm computes the product using up to threads goroutines.
@@ -32,10 +36,12 @@ func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
 		return
 	}
 	if g.k == 0 {
-		if !g.accumulate {
-			for i := 0; i < g.m; i++ {
-				clear(g.c[i*g.ldc : i*g.ldc+g.n])
+		for i := 0; i < g.m; i++ {
+			row := g.c[i*g.ldc : i*g.ldc+g.n]
+			if !g.accumulate {
+				clear(row)
 			}
+			g.finishRow(i, row)
 		}
 		return
 	}
@@ -95,6 +101,25 @@ func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
 				}
 			}
 		}
+	}
+	if g.rowBias != nil || g.epi != nil {
+		for i := i0; i < i0+mc; i++ {
+			g.finishRow(i, g.c[i*g.ldc+j0:i*g.ldc+j0+nc])
+		}
+	}
+}
+
+// finishRow adds the bias of row i to row (a part of C's row i) and applies
+// the epilogue.
+func (g *gemmArgs) finishRow(i int, row []float32) {
+	if g.rowBias != nil {
+		b := g.rowBias[i]
+		for j := range row {
+			row[j] += b
+		}
+	}
+	if g.epi != nil {
+		g.epi.applyRange(row, row)
 	}
 }
 
