@@ -14,12 +14,12 @@ import (
 	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
-// Supported IR and default-domain opset ranges.
+// Supported IR versions. Opsets are not limited here: loading and saving
+// keep any operator set; the converter and the engines check the ones they
+// work with.
 const (
 	MinIRVersion = 3
 	MaxIRVersion = 10
-	MinOpset     = 7
-	MaxOpset     = 21
 )
 
 // Load reads, parses and checks the model at path. Tensors stored in
