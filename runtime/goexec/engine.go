@@ -54,6 +54,10 @@ type execNode struct {
 	withEpilogue func(*unaryOp) kernelFunc
 	// act, set for fusable activations, is the activation as an epilogue.
 	act *unaryOp
+	// withBias, set for MatMul by a constant 2-D B of biasLen columns,
+	// builds the kernel with a fused bias Add and activation (either nil).
+	withBias func(bias []float32, epi *unaryOp) kernelFunc
+	biasLen  int
 }
 
 // plan is an ordered node list with its producer index.
@@ -184,6 +188,11 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 				return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
 			}
 			en.withEpilogue = func(epi *unaryOp) kernelFunc { return convKernel(wa, epi) }
+		}
+		if dom == "" && n.GetOpType() == "MatMul" {
+			if w, ok := b.constIn(1); ok && !e.overridable[n.GetInput()[1]] && w.DType == tensor.Float32 && len(w.Shape) == 2 {
+				en.withBias, en.biasLen = matmulKernel, w.Shape[1]
+			}
 		}
 		if dom == "" {
 			en.act = activationOf(b)
@@ -539,7 +548,9 @@ func (e *Engine) fuse(g *onnxpb.GraphProto) {
 			continue
 		}
 		out := n
-		if n.withEpilogue != nil && len(n.outputs) == 1 && uses[n.outputs[0]] == 1 {
+		if fused, ok := e.fuseMatMulBias(nodes, i, uses, skip); ok {
+			out = fused
+		} else if n.withEpilogue != nil && len(n.outputs) == 1 && uses[n.outputs[0]] == 1 {
 			// The single consumer: the next node that reads the output.
 			for j := i + 1; j < len(nodes); j++ {
 				c := nodes[j]
@@ -565,6 +576,53 @@ func (e *Engine) fuse(g *onnxpb.GraphProto) {
 		fp.nodes = append(fp.nodes, out)
 	}
 	e.fused = fp
+}
+
+// fuseMatMulBias fuses into the MatMul nodes[i] the Add of a constant [N]
+// bias that is its output's only consumer, and the activation that is the
+// Add's only consumer if there is one, marking the fused nodes in skip.
+func (e *Engine) fuseMatMulBias(nodes []*execNode, i int, uses map[string]int, skip map[int]bool) (*execNode, bool) {
+	n := nodes[i]
+	if n.withBias == nil || len(n.outputs) != 1 || uses[n.outputs[0]] != 1 {
+		return nil, false
+	}
+	consumer := func(name string) (int, *execNode) {
+		for j := i + 1; j < len(nodes); j++ {
+			if reads(nodes[j], name) {
+				return j, nodes[j]
+			}
+		}
+		return -1, nil
+	}
+	j, add := consumer(n.outputs[0])
+	if add == nil || !opIs(add, "Add") || len(add.inputs) != 2 || len(add.outputs) != 1 {
+		return nil, false
+	}
+	name := add.inputs[0]
+	if name == n.outputs[0] {
+		name = add.inputs[1]
+	}
+	bias, ok := e.consts[name]
+	if !ok || e.overridable[name] || name == n.outputs[0] || bias.DType != tensor.Float32 ||
+		len(bias.Shape) != 1 || bias.Shape[0] != n.biasLen {
+		return nil, false
+	}
+	fused := *n
+	fused.withBias = nil
+	fused.outputs = add.outputs
+	skip[j] = true
+	e.hidden[n.outputs[0]] = true
+	var epi *unaryOp
+	if uses[add.outputs[0]] == 1 {
+		if k, act := consumer(add.outputs[0]); act != nil && act.act != nil && len(act.outputs) == 1 && act.inputs[0] == add.outputs[0] {
+			epi = act.act
+			fused.outputs = act.outputs
+			skip[k] = true
+			e.hidden[add.outputs[0]] = true
+		}
+	}
+	fused.kernel = n.withBias(bias.F32, epi)
+	return &fused, true
 }
 
 func reads(n *execNode, name string) bool {

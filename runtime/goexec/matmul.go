@@ -7,17 +7,25 @@ import (
 )
 
 func buildMatMul(b *buildCtx) (kernelFunc, error) {
+	return matmulKernel(nil, nil), nil
+}
+
+// matmulKernel returns the MatMul kernel; bias, when not nil, is added to
+// every row of the product (a fused Add of a [N] constant) and epi, when
+// not nil, applied afterwards (a fused activation).
+func matmulKernel(bias []float32, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		t, err := matmul(rc, in[0], in[1])
+		t, err := matmul(rc, in[0], in[1], bias, epi)
 		if err != nil {
 			return nil, err
 		}
 		return []*tensor.Tensor{t}, nil
-	}, nil
+	}
 }
 
-// matmul implements numpy matmul semantics for float32.
-func matmul(rc *runCtx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
+// matmul implements numpy matmul semantics for float32, adding bias to
+// each row of the result and applying epi when they are not nil.
+func matmul(rc *runCtx, a, b *tensor.Tensor, bias []float32, epi *unaryOp) (*tensor.Tensor, error) {
 	if err := requireF32(a, "A"); err != nil {
 		return nil, err
 	}
@@ -44,6 +52,9 @@ func matmul(rc *runCtx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if bias != nil && len(bias) != n {
+		return nil, fmt.Errorf("fused bias has %d values for %d columns", len(bias), n)
+	}
 	shape := append(append([]int{}, batch...), m, n)
 	out := rc.newF32(shape)
 	nb := tensor.NumElements(batch)
@@ -53,6 +64,7 @@ func matmul(rc *runCtx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 			m: tensor.NumElements(as[:len(as)-1]), n: n, k: k,
 			a: a.F32, rsA: k, csA: 1, b: b.F32, rsB: n, csB: 1,
 			c: out.F32, ldc: n, alpha: 1,
+			colBias: bias, epi: epi,
 		})
 	} else if nb > 0 {
 		pa := planBroadcast(as[:len(as)-2], bs[:len(bs)-2], batch)
@@ -73,6 +85,7 @@ func matmul(rc *runCtx, a, b *tensor.Tensor) (*tensor.Tensor, error) {
 					a: a.F32[ao*m*k:], rsA: k, csA: 1,
 					b: b.F32[bo*k*n:], rsB: n, csB: 1,
 					c: out.F32[i*m*n:], ldc: n, alpha: 1,
+					colBias: bias, epi: epi,
 				})
 			}
 		})

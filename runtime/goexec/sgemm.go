@@ -24,10 +24,11 @@ type gemmArgs struct {
 	ldc        int
 	alpha      float32
 	accumulate bool // C += product instead of C = product
-	// rowBias (one value per row of C) is added to the result, and epi
-	// then applied to it, block by block while the block is in cache.
-	rowBias []float32
-	epi     *unaryOp
+	// rowBias (one value per row of C) and colBias (one per column) are
+	// added to the result, and epi then applied to it, block by block
+	// while the block is in cache.
+	rowBias, colBias []float32
+	epi              *unaryOp
 }
 
 // sgemm computes the product using up to threads goroutines.
@@ -41,7 +42,7 @@ func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
 			if !g.accumulate {
 				clear(row)
 			}
-			g.finishRow(i, row)
+			g.finishRow(i, 0, row)
 		}
 		return
 	}
@@ -102,19 +103,24 @@ func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
 			}
 		}
 	}
-	if g.rowBias != nil || g.epi != nil {
+	if g.rowBias != nil || g.colBias != nil || g.epi != nil {
 		for i := i0; i < i0+mc; i++ {
-			g.finishRow(i, g.c[i*g.ldc+j0:i*g.ldc+j0+nc])
+			g.finishRow(i, j0, g.c[i*g.ldc+j0:i*g.ldc+j0+nc])
 		}
 	}
 }
 
-// finishRow adds the bias of row i to row (a part of C's row i) and applies
-// the epilogue.
-func (g *gemmArgs) finishRow(i int, row []float32) {
+// finishRow adds the biases to row, the columns j0.. of C's row i, and
+// applies the epilogue.
+func (g *gemmArgs) finishRow(i, j0 int, row []float32) {
 	if g.rowBias != nil {
 		b := g.rowBias[i]
 		for j := range row {
+			row[j] += b
+		}
+	}
+	if g.colBias != nil {
+		for j, b := range g.colBias[j0 : j0+len(row)] {
 			row[j] += b
 		}
 	}
