@@ -11,5 +11,14 @@
 //
 // Convolutions are computed as im2col followed by a blocked, packed float32
 // GEMM with a register-blocked micro-kernel; depthwise convolutions use a
-// direct kernel; work is spread over Options.Threads goroutines.
+// direct kernel over a zero-padded copy of each plane; work is spread over
+// Options.Threads goroutines. Open also fuses what PyTorch exports as
+// separate nodes: an activation into the Conv before it, torch's erf GELU
+// chain (Div, Erf, Add, Mul, Mul) into one pass, and a bias Add (and
+// activation) into a MatMul by a constant matrix; asking Run for a tensor
+// that fusion hides runs the unfused plan.
+//
+// Built with GOEXPERIMENT=simd on amd64, the GEMM, depthwise, clamp and erf
+// kernels use AVX2 and FMA through simd/archsimd (with portable fallbacks
+// on other CPUs); the ordinary build uses portable Go loops throughout.
 package goexec
