@@ -2,7 +2,10 @@
 
 package goexec
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"unsafe"
+)
 
 // AVX2/FMA micro-kernel (built with GOEXPERIMENT=simd): a 4 x 16 tile of C
 // in eight 8-wide accumulators. CPUs without AVX2 and FMA use a portable
@@ -126,18 +129,38 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 		return
 	}
 	k = k[:len(offs)]
+	if ohp == 0 || owp == 0 {
+		return
+	}
+	// The loads below skip bounds checks (they cost more than the FMAs):
+	// check once that the furthest one, and every offset, is inside q.
+	maxOff := 0
+	for _, off := range offs {
+		if off < 0 {
+			panic("goexec: dwTaps: negative tap offset")
+		}
+		maxOff = max(maxOff, off)
+	}
+	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || len(out) < ohp*owp {
+		panic("goexec: dwTaps: padded plane smaller than the output needs")
+	}
+	qp := unsafe.Pointer(unsafe.SliceData(q))
+	rs := uintptr(rowStep) * 4
 	bv := archsimd.BroadcastFloat32x8(bias)
 	for oy := 0; oy < ohp; oy += dwRows {
 		for ox := 0; ox+dwCols <= owp; ox += dwCols {
-			base := oy*rowStep + ox
+			base := unsafe.Add(qp, (oy*rowStep+ox)*4)
 			a0, a1, a2, a3 := bv, bv, bv, bv
 			for t, off := range offs {
 				w := archsimd.BroadcastFloat32x8(k[t])
-				i := base + off
-				a0 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i:])), a0)
-				a1 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+rowStep:])), a1)
-				a2 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+2*rowStep:])), a2)
-				a3 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(q[i+3*rowStep:])), a3)
+				p := unsafe.Add(base, off*4)
+				a0 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(p)), a0)
+				p = unsafe.Add(p, rs)
+				a1 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(p)), a1)
+				p = unsafe.Add(p, rs)
+				a2 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(p)), a2)
+				p = unsafe.Add(p, rs)
+				a3 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(p)), a3)
 			}
 			o := oy*owp + ox
 			a0.Store((*[8]float32)(out[o:]))
