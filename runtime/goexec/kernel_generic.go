@@ -21,9 +21,14 @@ func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	ap = ap[:kc*gemmMR]
 	bp = bp[:kc*gemmNR]
 	var c00, c01, c02, c10, c11, c12 float32
-	for len(ap) >= 4 && len(bp) >= 6 {
-		a := (*[4]float32)(ap)
-		b := (*[6]float32)(bp)
+	// Two k steps at a time, walking the panels with pointers (kc checked
+	// by the slicing above) to skip a bounds check per step.
+	pa := unsafe.Pointer(unsafe.SliceData(ap))
+	pb := unsafe.Pointer(unsafe.SliceData(bp))
+	for p := 0; p+2 <= kc; p += 2 {
+		a := (*[4]float32)(pa)
+		b := (*[6]float32)(pb)
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 24)
 		a0, a1 := a[0], a[1]
 		b0, b1, b2 := b[0], b[1], b[2]
 		c00 += a0 * b0
@@ -40,11 +45,10 @@ func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 		c10 += a1 * b0
 		c11 += a1 * b1
 		c12 += a1 * b2
-		ap, bp = ap[4:], bp[6:]
 	}
-	if len(ap) >= 2 && len(bp) >= 3 {
-		a0, a1 := ap[0], ap[1]
-		b0, b1, b2 := bp[0], bp[1], bp[2]
+	if kc%2 == 1 {
+		a0, a1 := ap[len(ap)-2], ap[len(ap)-1]
+		b0, b1, b2 := bp[len(bp)-3], bp[len(bp)-2], bp[len(bp)-1]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2

@@ -44,9 +44,14 @@ func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 		c30 = archsimd.LoadFloat32x8((*[8]float32)(c[3*ldc:]))
 		c31 = archsimd.LoadFloat32x8((*[8]float32)(c[3*ldc+8:]))
 	}
+	// ap and bp hold kc steps (checked by the slicing above): walk them
+	// with pointers, without a bounds check per step.
+	pa := unsafe.Pointer(unsafe.SliceData(ap))
+	pb := unsafe.Pointer(unsafe.SliceData(bp))
 	for p := 0; p < kc; p++ {
-		b := (*[16]float32)(bp[p*16:])
-		a := (*[4]float32)(ap[p*4:])
+		b := (*[16]float32)(pb)
+		a := (*[4]float32)(pa)
+		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 64)
 		b0 := archsimd.LoadFloat32x8((*[8]float32)(b[0:8]))
 		b1 := archsimd.LoadFloat32x8((*[8]float32)(b[8:16]))
 		a0 := archsimd.BroadcastFloat32x8(a[0])
