@@ -21,14 +21,14 @@ func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	ap = ap[:kc*gemmMR]
 	bp = bp[:kc*gemmNR]
 	var c00, c01, c02, c10, c11, c12 float32
-	// Two k steps at a time, walking the panels with pointers (kc checked
-	// by the slicing above) to skip a bounds check per step.
+	// Two k steps at a time, addressing the panels with pointer arithmetic
+	// (kc checked by the slicing above) to skip a bounds check per step,
+	// never pointing past their end (which the unsafe rules forbid).
 	pa := unsafe.Pointer(unsafe.SliceData(ap))
 	pb := unsafe.Pointer(unsafe.SliceData(bp))
 	for p := 0; p+2 <= kc; p += 2 {
-		a := (*[4]float32)(pa)
-		b := (*[6]float32)(pb)
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 24)
+		a := (*[4]float32)(unsafe.Add(pa, p*8))
+		b := (*[6]float32)(unsafe.Add(pb, p*12))
 		a0, a1 := a[0], a[1]
 		b0, b1, b2 := b[0], b[1], b[2]
 		c00 += a0 * b0

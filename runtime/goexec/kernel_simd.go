@@ -44,14 +44,14 @@ func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 		c30 = archsimd.LoadFloat32x8((*[8]float32)(c[3*ldc:]))
 		c31 = archsimd.LoadFloat32x8((*[8]float32)(c[3*ldc+8:]))
 	}
-	// ap and bp hold kc steps (checked by the slicing above): walk them
-	// with pointers, without a bounds check per step.
+	// ap and bp hold kc steps (checked by the slicing above): address them
+	// with pointer arithmetic, without a bounds check per step (and never
+	// past the end of the panels, which the unsafe rules forbid).
 	pa := unsafe.Pointer(unsafe.SliceData(ap))
 	pb := unsafe.Pointer(unsafe.SliceData(bp))
 	for p := 0; p < kc; p++ {
-		b := (*[16]float32)(pb)
-		a := (*[4]float32)(pa)
-		pa, pb = unsafe.Add(pa, 16), unsafe.Add(pb, 64)
+		b := (*[16]float32)(unsafe.Add(pb, p*64))
+		a := (*[4]float32)(unsafe.Add(pa, p*16))
 		b0 := archsimd.LoadFloat32x8((*[8]float32)(b[0:8]))
 		b1 := archsimd.LoadFloat32x8((*[8]float32)(b[8:16]))
 		a0 := archsimd.BroadcastFloat32x8(a[0])
