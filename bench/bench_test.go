@@ -184,33 +184,38 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
-// BenchmarkEngines times one inference of the fixtures on each engine, one
-// thread: go test ./bench -bench Engines -benchtime 20x
+// BenchmarkEngines times one inference of the fixtures (224x224) on each
+// engine with the same thread count, ONNX Runtime and the Go engine side by
+// side in one run:
+//
+//	GOEXPERIMENT=simd go test ./bench -run '^$' -bench Engines -benchtime 20x -count 5
 func BenchmarkEngines(b *testing.B) {
 	lib := ortLib(b)
 	for _, name := range []string{"mobilenet_v2", "convnext"} {
 		f := fixture(b, name)
-		for _, kind := range []string{"ort", "go"} {
-			b.Run(name+"/"+kind, func(b *testing.B) {
-				m, err := verify.LoadModel(f.ModelPath())
-				if err != nil {
-					b.Fatal(err)
-				}
-				e, err := verify.OpenEngine(kind, m, verify.EngineOptions{Threads: 1, ORTLibrary: lib})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer e.Close()
-				in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": f.InputPath()}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for b.Loop() {
-					if _, err := e.Run(context.Background(), in, nil); err != nil {
+		for _, threads := range []int{1, 2} {
+			for _, kind := range []string{"ort", "go"} {
+				b.Run(fmt.Sprintf("%s/t%d/%s", name, threads, kind), func(b *testing.B) {
+					m, err := verify.LoadModel(f.ModelPath())
+					if err != nil {
 						b.Fatal(err)
 					}
-				}
-			})
+					e, err := verify.OpenEngine(kind, m, verify.EngineOptions{Threads: threads, ORTLibrary: lib})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer e.Close()
+					in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": f.InputPath()}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					for b.Loop() {
+						if _, err := e.Run(context.Background(), in, nil); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
 		}
 	}
 }
