@@ -118,6 +118,7 @@ test-go:
 test-race:
 	go test -race $(GO_TEST_FLAGS) $$(go list $(RACE_PKGS) 2>/dev/null)
 	$(GOSIMD) go test -race $(GO_TEST_FLAGS) ./runtime/goexec
+	go test -race $(GO_TEST_FLAGS) -run TestConvertConcurrent ./convert
 
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./onnxmodel

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/wtonnx/wtonnx/graph"
@@ -67,7 +68,14 @@ func classifyConv(ix *graph.Index, shapes *graph.Shapes, n *onnxpb.NodeProto) Co
 	if shapes != nil {
 		wshape = shapes.Of(ci.WeightName)
 	}
-	wc, werr := ix.ResolveConstant(ci.WeightName)
+	// Decoding a weight costs a pass over its bytes: dense convs, which hold
+	// most of a model's weights and never become WTConv, are not decoded
+	// unless their shape is otherwise unknown.
+	var wc *graph.Constant
+	werr := errNotDecoded
+	if graph.AttrInt(n, "group", 1) > 1 || wshape == nil {
+		wc, werr = ix.ResolveConstant(ci.WeightName)
+	}
 	if werr == nil {
 		ci.weight = wc.Value
 		ci.WeightFrom = wc.Source
@@ -179,6 +187,9 @@ func samePadded(ci ConvInfo) bool {
 	}
 	return true
 }
+
+// errNotDecoded marks a weight Classify did not decode (a dense conv's).
+var errNotDecoded = errors.New("weight not decoded")
 
 // biasOf returns the conv's constant bias or nil.
 func biasOf(ix *graph.Index, n *onnxpb.NodeProto) (*tensor.Tensor, error) {

@@ -3,9 +3,11 @@ package convert
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/graph"
@@ -80,7 +82,7 @@ type layerPlan struct {
 // WTConv layers, and a report. m is not modified. With no candidate the copy
 // equals m and the report carries a warning saying why.
 func Convert(m *onnxpb.ModelProto, opts Options) (*onnxpb.ModelProto, *Report, error) {
-	out := proto.Clone(m).(*onnxpb.ModelProto)
+	out := copyForEdit(m)
 	plans, rep, err := plan(out, &opts)
 	if err != nil {
 		return nil, nil, err
@@ -104,6 +106,37 @@ func Convert(m *onnxpb.ModelProto, opts Options) (*onnxpb.ModelProto, *Report, e
 		return nil, nil, err
 	}
 	return out, rep, nil
+}
+
+// copyForEdit returns a copy of m that shares its tensors, nodes and other
+// sub-messages (which Convert never changes) but owns the model, its graph
+// and every list Convert edits. A deep copy would double the memory and
+// time of converting a large model for nothing.
+func copyForEdit(m *onnxpb.ModelProto) *onnxpb.ModelProto {
+	out := shallowCopy(m).(*onnxpb.ModelProto)
+	out.OpsetImport = slices.Clone(m.GetOpsetImport())
+	out.Functions = slices.Clone(m.GetFunctions())
+	if g := m.GetGraph(); g != nil {
+		og := shallowCopy(g).(*onnxpb.GraphProto)
+		og.Node = slices.Clone(g.GetNode())
+		og.Initializer = slices.Clone(g.GetInitializer())
+		og.ValueInfo = slices.Clone(g.GetValueInfo())
+		out.Graph = og
+	}
+	return out
+}
+
+// shallowCopy copies a message's fields one level deep, unknown fields
+// included.
+func shallowCopy(msg proto.Message) proto.Message {
+	src := msg.ProtoReflect()
+	dst := src.New()
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		dst.Set(fd, v)
+		return true
+	})
+	dst.SetUnknown(src.GetUnknown())
+	return dst.Interface()
 }
 
 // Plan reports what Convert would do, without building anything.

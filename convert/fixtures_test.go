@@ -6,12 +6,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels"
+	"google.golang.org/protobuf/proto"
 )
 
 // TestPreserveOnFixtures converts every depthwise conv of every fixture with
@@ -194,5 +196,42 @@ func TestSelectionFlags(t *testing.T) {
 	}
 	if len(big.Converted) != 0 || len(big.Warnings) == 0 {
 		t.Fatalf("--min-kernel 5 on 3x3 convs converted %d, warnings %v", len(big.Converted), big.Warnings)
+	}
+}
+
+// TestConvertConcurrentLeavesModelAlone converts one loaded model in every
+// form from several goroutines at once (run under -race in CI) and checks
+// that the model in memory is unchanged: Convert shares the input's tensors
+// and nodes with its result and must never write to them.
+func TestConvertConcurrentLeavesModelAlone(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "convnext", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := proto.Clone(m)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(allFormats))
+	for i := 0; i < 2; i++ {
+		for _, f := range allFormats {
+			wg.Add(1)
+			go func(f convert.Format) {
+				defer wg.Done()
+				c, _, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 5, Levels: 2, Format: f})
+				if err == nil {
+					_, err = onnxmodel.Marshal(c)
+				}
+				errs <- err
+			}(f)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !proto.Equal(before, m) {
+		t.Fatal("Convert changed the input model")
 	}
 }
