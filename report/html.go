@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"math"
 	"path/filepath"
 	"strings"
 
@@ -31,9 +30,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return template.HTML(strings.Join(parts, "/<wbr>"))
 	},
-	"count":  count,
-	"flops":  flops,
-	"change": change,
+	"count":  inspect.FormatCount,
+	"flops":  inspect.FormatFLOPs,
+	"change": inspect.FormatChange,
 	"kind":   kind,
 	"dims":   dims,
 	"sci":    func(v float64) string { return fmt.Sprintf("%.3g", v) },
@@ -203,36 +202,6 @@ window.addEventListener("load", function () {
 </body>
 </html>
 `
-
-func count(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fG", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", float64(n)/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-func flops(n int64) string {
-	if n == 0 {
-		return "?"
-	}
-	return count(n)
-}
-
-func change(a, b int64) string {
-	if a == 0 {
-		return "n/a"
-	}
-	d := 100 * (float64(b)/float64(a) - 1)
-	if math.Abs(d) < 0.05 {
-		return "unchanged"
-	}
-	return fmt.Sprintf("%+.1f%%", d)
-}
 
 func dims(v []int64) string {
 	if len(v) != 2 || v[0] <= 0 || v[1] <= 0 {

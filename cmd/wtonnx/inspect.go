@@ -156,12 +156,12 @@ func printCosts(out io.Writer, c *inspect.Costs) {
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  LAYER\tKIND\tINPUT\tPARAMS\tFLOPS\tRF")
 		for _, r := range c.Layers {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\n", r.Node, layerKind(&r), dims(r.InputHW, "x"), count(r.Params), flops(r.FLOPs), r.ReceptiveField)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\n", r.Node, layerKind(&r), dims(r.InputHW, "x"), inspect.FormatCount(r.Params), inspect.FormatFLOPs(r.FLOPs), r.ReceptiveField)
 		}
 		tw.Flush()
 	}
 	t := c.Totals
-	fmt.Fprintf(out, "  layers: %s params, %s FLOPs; model: %s params, %s multiply-accumulates", count(t.Params), flops(t.FLOPs), count(t.ModelParams), flops(t.ModelFLOPs))
+	fmt.Fprintf(out, "  layers: %s params, %s FLOPs; model: %s params, %s multiply-accumulates", inspect.FormatCount(t.Params), inspect.FormatFLOPs(t.FLOPs), inspect.FormatCount(t.ModelParams), inspect.FormatFLOPs(t.ModelFLOPs))
 	if t.UnknownFLOPs > 0 {
 		fmt.Fprintf(out, " (%d nodes of unknown size left out)", t.UnknownFLOPs)
 	}
@@ -217,45 +217,17 @@ func printComparison(out io.Writer, c *inspect.Comparison) {
 			in = p.After
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Node, dims(in.InputHW, "x"), side(p.Before), side(p.After),
-			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return count(r.Params) }),
-			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return flops(r.FLOPs) }),
+			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return inspect.FormatCount(r.Params) }),
+			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return inspect.FormatFLOPs(r.FLOPs) }),
 			pair(p.Before, p.After, func(r *inspect.LayerCost) string { return fmt.Sprint(r.ReceptiveField) }))
 	}
 	tw.Flush()
 	b, a := c.Before, c.After
 	fmt.Fprintf(out, "\n  layers: params %s -> %s, FLOPs %s -> %s, largest receptive field %d -> %d\n",
-		count(b.Params), count(a.Params), flops(b.FLOPs), flops(a.FLOPs), b.MaxReceptiveField, a.MaxReceptiveField)
+		inspect.FormatCount(b.Params), inspect.FormatCount(a.Params), inspect.FormatFLOPs(b.FLOPs), inspect.FormatFLOPs(a.FLOPs), b.MaxReceptiveField, a.MaxReceptiveField)
 	fmt.Fprintf(out, "  model:  params %s -> %s (%s), multiply-accumulates %s -> %s (%s)\n",
-		count(b.ModelParams), count(a.ModelParams), change(b.ModelParams, a.ModelParams),
-		flops(b.ModelFLOPs), flops(a.ModelFLOPs), change(b.ModelFLOPs, a.ModelFLOPs))
-}
-
-// count writes 1234567 as 1.23M.
-func count(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fG", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", float64(n)/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-// flops is count, or "?" for an unknown (zero) cost.
-func flops(n int64) string {
-	if n == 0 {
-		return "?"
-	}
-	return count(n)
-}
-
-func change(a, b int64) string {
-	if a == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%+.1f%%", 100*(float64(b)/float64(a)-1))
+		inspect.FormatCount(b.ModelParams), inspect.FormatCount(a.ModelParams), inspect.FormatChange(b.ModelParams, a.ModelParams),
+		inspect.FormatFLOPs(b.ModelFLOPs), inspect.FormatFLOPs(a.ModelFLOPs), inspect.FormatChange(b.ModelFLOPs, a.ModelFLOPs))
 }
 
 func dims(v []int64, sep string) string {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wtonnx/wtonnx/inspect"
 	"github.com/wtonnx/wtonnx/report"
 )
 
@@ -119,7 +120,7 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	c := r.Comparison
 	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
 		c.ConvertedLayers, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
-		count(c.Before.ModelParams), count(c.After.ModelParams), flops(c.Before.ModelFLOPs), flops(c.After.ModelFLOPs))
+		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
 	for _, ch := range r.Checks {
 		if ch.Result != nil {
 			fmt.Fprintf(stdout, "%s: %s", ch.Title, ch.Result.Verdict)
