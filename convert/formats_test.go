@@ -1,10 +1,8 @@
 package convert_test
 
 import (
-	"path/filepath"
 	"testing"
 
-	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
@@ -94,12 +92,7 @@ func TestFormatsAgreeOnFixtures(t *testing.T) {
 func TestFormatsReproduceOfficialOnGoEngine(t *testing.T) {
 	for _, rc := range referenceCases(t) {
 		src := sourceModel(t, rc)
-		ck, err := checkpoint.Open(filepath.Join(rc.Dir, "weights.safetensors"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		x, _ := tensor.ReadNPY(filepath.Join(rc.Dir, "x.npy"))
-		y, _ := tensor.ReadNPY(filepath.Join(rc.Dir, "y.npy"))
+		ck, x, y := caseData(t, rc)
 		for _, format := range allFormats {
 			m, _, err := convert.Convert(src, convert.Options{Levels: rc.L, Kernel: rc.K, Init: convert.InitImport, Weights: ck, Format: format})
 			if err != nil {
@@ -107,7 +100,7 @@ func TestFormatsReproduceOfficialOnGoEngine(t *testing.T) {
 			}
 			got := runOne(t, openGo(t, m), x)
 			if d := maxAbsDiff(t, got, y); d > 1e-5*y.MaxAbs() {
-				t.Fatalf("%s %s on the Go engine: max abs error %.3g", filepath.Base(rc.Dir), format, d)
+				t.Fatalf("%s %s on the Go engine: max abs error %.3g", rc.Name, format, d)
 			}
 		}
 	}

@@ -2,10 +2,7 @@ package convert_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/checkpoint"
@@ -15,46 +12,16 @@ import (
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 )
 
-type refCase struct {
-	Dir     string
-	C, K    int
-	L, S    int
-	Bias    bool
-	SrcK    int
-	N, H, W int
-}
-
-// referenceCases lists the authors' cases in ../shared plus wtonnx's own,
-// computed with PyTorch by wtconv/testdata/gen_torch_cases.py (even kernels,
-// strides, no bias, batches, deep levels on tiny maps). Those have no
-// source.onnx: sourceModel builds it.
-func referenceCases(t *testing.T) []refCase {
+// referenceCases lists the authors' cases and wtonnx's own PyTorch-computed
+// ones (even kernels, strides, no bias, batches, deep levels on tiny maps).
+func referenceCases(t *testing.T) []reference.Case {
 	t.Helper()
-	var dirs []string
-	for _, pat := range []string{"../../shared/reference/wtconv-official/*/case.json", "../wtconv/testdata/torch/*/case.json"} {
-		m, _ := filepath.Glob(pat)
-		dirs = append(dirs, m...)
-	}
-	if len(dirs) < 3 {
-		t.Fatalf("found %d reference cases; is ../shared beside the repository?", len(dirs))
-	}
-	var cases []refCase
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var c struct {
-			C, K, L, S, N, H, W int
-			Bias                bool
-			SrcK                int `json:"src_k"`
-		}
-		if err := json.Unmarshal(b, &c); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		cases = append(cases, refCase{Dir: filepath.Dir(p), C: c.C, K: c.K, L: c.L, S: c.S, Bias: c.Bias, SrcK: c.SrcK, N: c.N, H: c.H, W: c.W})
+	cases, err := reference.All()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return cases
 }
@@ -109,20 +76,9 @@ func maxAbsDiff(t testing.TB, got, want *tensor.Tensor) float64 {
 
 func TestImportReproducesOfficialModule(t *testing.T) {
 	for _, rc := range referenceCases(t) {
-		t.Run(filepath.Base(rc.Dir), func(t *testing.T) {
+		t.Run(rc.Name, func(t *testing.T) {
 			src := sourceModel(t, rc)
-			ck, err := checkpoint.Open(filepath.Join(rc.Dir, "weights.safetensors"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, err := tensor.ReadNPY(filepath.Join(rc.Dir, "x.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			y, err := tensor.ReadNPY(filepath.Join(rc.Dir, "y.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ck, x, y := caseData(t, rc)
 			for _, format := range []convert.Format{convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp} {
 				m, rep, err := convert.Convert(src, convert.Options{
 					Levels: rc.L, Kernel: rc.K, Init: convert.InitImport, Weights: ck, Format: format,
@@ -147,13 +103,30 @@ func TestImportReproducesOfficialModule(t *testing.T) {
 	}
 }
 
+// caseData reads a case's checkpoint, input and reference output.
+func caseData(t testing.TB, rc reference.Case) (*checkpoint.Checkpoint, *tensor.Tensor, *tensor.Tensor) {
+	t.Helper()
+	ck, err := checkpoint.Open(rc.WeightsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := rc.Input()
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := rc.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ck, x, y
+}
+
 // sourceModel loads the case's source.onnx or, for wtonnx's own cases,
 // builds the same one-node model: x -> depthwise Conv (kernel src_k, stride
 // s, same padding; weight layer.weight, bias layer.bias) -> y.
-func sourceModel(t testing.TB, rc refCase) *onnxpb.ModelProto {
+func sourceModel(t testing.TB, rc reference.Case) *onnxpb.ModelProto {
 	t.Helper()
-	p := filepath.Join(rc.Dir, "source.onnx")
-	if _, err := os.Stat(p); err == nil {
+	if p := rc.SourcePath(); p != "" {
 		m, err := onnxmodel.Load(p)
 		if err != nil {
 			t.Fatal(err)

@@ -17,10 +17,6 @@ import (
 	"github.com/wtonnx/wtonnx/wtconv"
 )
 
-// officialDir holds the cases produced by the authors' PyTorch module; CI
-// clones the repository with shared/ beside it.
-const officialDir = "../../shared/reference/wtconv-official"
-
 // Input names of the one-node test models, in operator input order.
 var inputNames = [6]string{"x", "base_weight", "base_bias", "base_scale", "wavelet_weight", "wavelet_scale"}
 

@@ -1,70 +1,41 @@
 package customop_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 // tolerance is the allowed max |error| relative to max |y|.
 const tolerance = 1e-5
 
-type officialCase struct {
-	Name string `json:"name"`
-	C    int    `json:"C"`
-	K    int    `json:"k"`
-	L    int    `json:"L"`
-	S    int    `json:"s"`
-	Bias bool   `json:"bias"`
-	N    int    `json:"N"`
-	H    int    `json:"H"`
-	W    int    `json:"W"`
-}
-
-// TestOfficialCases runs the fused operator in ONNX Runtime on every case
-// produced by the authors' PyTorch module and compares with its output.
-func TestOfficialCases(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(officialDir, "*", "case.json"))
+// TestReferenceCases runs the fused operator in ONNX Runtime on every case
+// produced by the authors' PyTorch module, and on wtonnx's PyTorch-computed
+// ones (even kernels, strides, no bias, batches, deep levels), and compares
+// with their outputs.
+func TestReferenceCases(t *testing.T) {
+	cases, err := reference.All()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dirs) == 0 {
-		t.Fatalf("no official cases under %s (shared/ must sit beside the repository)", officialDir)
-	}
-	for _, cj := range dirs {
-		dir := filepath.Dir(cj)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			b, err := os.ReadFile(cj)
+	for _, oc := range cases {
+		t.Run(oc.Name, func(t *testing.T) {
+			l := oc.Layer()
+			wt, err := oc.Weights()
 			if err != nil {
 				t.Fatal(err)
 			}
-			var oc officialCase
-			if err := json.Unmarshal(b, &oc); err != nil {
-				t.Fatalf("%s: %v", cj, err)
-			}
-			l := wtconv.Layer{Channels: oc.C, Kernel: oc.K, Levels: oc.L, Stride: oc.S, Bias: oc.Bias}
-			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			x, err := oc.Input()
 			if err != nil {
 				t.Fatal(err)
 			}
-			wt, err := ck.LayerWeights("layer.", l)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x, err := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			want, err := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
+			want, err := oc.Output()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,95 +1,52 @@
 package wtconv_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconv"
 )
 
-// officialDir holds the cases produced by the authors' PyTorch module; CI
-// clones the repository with shared/ beside it.
-const officialDir = "../../shared/reference/wtconv-official"
-
-type officialCase struct {
-	Name   string `json:"name"`
-	C      int    `json:"C"`
-	K      int    `json:"k"`
-	L      int    `json:"L"`
-	S      int    `json:"s"`
-	Bias   bool   `json:"bias"`
-	N      int    `json:"N"`
-	H      int    `json:"H"`
-	W      int    `json:"W"`
-	YShape []int  `json:"y_shape"`
-}
-
-// torchDir holds cases written by testdata/gen_torch_cases.py, which
-// re-states the official forward with PyTorch ops: even kernels, strides 2
-// and 3, no bias, batch 2 (the official cases have none of these).
-const torchDir = "testdata/torch"
-
-func caseDirs(t testing.TB, root string) []string {
+// loadCase reads a reference case's layer, weights, input and output.
+func loadCase(t testing.TB, c reference.Case) (wtconv.Layer, *wtconv.Weights, *tensor.Tensor, *tensor.Tensor) {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "case.json"))
+	wt, err := c.Weights()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(dirs) == 0 {
-		t.Fatalf("no cases under %s (shared/ must sit beside the repository)", root)
+	x, err := c.Input()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, d := range dirs {
-		dirs[i] = filepath.Dir(d)
+	y, err := c.Output()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return dirs
+	return c.Layer(), wt, x, y
 }
 
-func loadOfficial(t testing.TB, dir string) (officialCase, wtconv.Layer, *wtconv.Weights, *tensor.Tensor, *tensor.Tensor) {
+func cases(t testing.TB, load func() ([]reference.Case, error)) []reference.Case {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	cs, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var oc officialCase
-	if err := json.Unmarshal(b, &oc); err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
-	layer := wtconv.Layer{Channels: oc.C, Kernel: oc.K, Levels: oc.L, Stride: oc.S, Bias: oc.Bias}
-	ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wt, err := ck.LayerWeights("layer.", layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !tensor.SameShape(x.Shape, []int{oc.N, oc.C, oc.H, oc.W}) {
-		t.Fatalf("%s: x.npy has shape %v, case.json says %dx%dx%dx%d", dir, x.Shape, oc.N, oc.C, oc.H, oc.W)
-	}
-	return oc, layer, wt, x, y
+	return cs
 }
 
-func TestForwardMatchesOfficialModule(t *testing.T) { testCases(t, caseDirs(t, officialDir)) }
+func TestForwardMatchesOfficialModule(t *testing.T) { testCases(t, cases(t, reference.Official)) }
 
-func TestForwardMatchesTorchCases(t *testing.T) { testCases(t, caseDirs(t, torchDir)) }
+// TestForwardMatchesTorchCases covers what the official cases lack: even
+// kernels, strides 2 and 3, no bias, batch 2, deep levels on tiny maps
+// (computed by testdata/gen_torch_cases.py with PyTorch's own ops).
+func TestForwardMatchesTorchCases(t *testing.T) { testCases(t, cases(t, reference.Torch)) }
 
-func testCases(t *testing.T, dirs []string) {
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			oc, layer, wt, x, y := loadOfficial(t, dir)
+func testCases(t *testing.T, cs []reference.Case) {
+	for _, oc := range cs {
+		t.Run(oc.Name, func(t *testing.T) {
+			layer, wt, x, y := loadCase(t, oc)
 			out, oh, ow, err := wtconv.Forward(layer, wt, x.F32, oc.N, oc.H, oc.W)
 			if err != nil {
 				t.Fatal(err)

@@ -2,29 +2,33 @@ package goexec
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 )
 
-type wtCase struct {
-	Name string `json:"name"`
-	C    int    `json:"C"`
-	K    int    `json:"k"`
-	L    int    `json:"L"`
-	S    int    `json:"s"`
-	Bias bool   `json:"bias"`
-}
-
 func strp(s string) *string { return &s }
+
+// officialCase returns the authors' reference case called name.
+func officialCase(t *testing.T, name string) reference.Case {
+	t.Helper()
+	cases, err := reference.Official()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no official case %q", name)
+	return reference.Case{}
+}
 
 // wtconvModel builds a one-node model x -> WTConv -> y with the given
 // initializers (nil entries become absent optional inputs).
@@ -74,63 +78,52 @@ func floatInput(name string, dims ...int64) *onnxpb.ValueInfoProto {
 		TensorType: &onnxpb.TypeProto_Tensor{ElemType: ptr(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}}}}
 }
 
-// officialInits reads a reference case's weights into the WTConv inputs.
-func officialInits(t *testing.T, dir string, c wtCase) []*tensor.Tensor {
-	ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+// caseInits reads a reference case's weights into the WTConv inputs
+// (base_weight, base_bias, base_scale, wavelet_weight, wavelet_scale).
+func caseInits(t *testing.T, rc reference.Case) []*tensor.Tensor {
+	t.Helper()
+	wt, err := rc.Weights()
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := func(name string) *tensor.Tensor {
-		x, err := ck.Float32("layer." + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
+	C, K, L := rc.C, rc.K, rc.L
 	inits := make([]*tensor.Tensor, 5)
-	inits[0] = get("base_conv.weight")
-	if c.Bias {
-		inits[1] = get("base_conv.bias")
+	inits[0] = tensor.NewFloat32([]int{C, 1, K, K}, wt.Base)
+	if wt.Bias != nil {
+		inits[1] = tensor.NewFloat32([]int{C}, wt.Bias)
 	}
-	inits[2] = tensor.NewFloat32([]int{c.C}, get("base_scale.weight").F32)
-	if c.L > 0 {
+	inits[2] = tensor.NewFloat32([]int{C}, wt.BaseScale)
+	if L > 0 {
 		var ww, ws []float32
-		for i := 0; i < c.L; i++ {
-			ww = append(ww, get(fmt.Sprintf("wavelet_convs.%d.weight", i)).F32...)
-			ws = append(ws, get(fmt.Sprintf("wavelet_scale.%d.weight", i)).F32...)
+		for i := 0; i < L; i++ {
+			ww = append(ww, wt.Wavelet[i]...)
+			ws = append(ws, wt.WaveletScale[i]...)
 		}
-		inits[3] = tensor.NewFloat32([]int{c.L, 4 * c.C, 1, c.K, c.K}, ww)
-		inits[4] = tensor.NewFloat32([]int{c.L, 4 * c.C}, ws)
+		inits[3] = tensor.NewFloat32([]int{L, 4 * C, 1, K, K}, ww)
+		inits[4] = tensor.NewFloat32([]int{L, 4 * C}, ws)
 	}
 	return inits
 }
 
-// TestWTConvOfficial runs the fused kernel on the authors' reference cases
-// and requires max |error| <= 1e-5 * max|y|.
-func TestWTConvOfficial(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join(sharedDir, "reference", "wtconv-official", "*"))
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no reference cases under %s (%v)", filepath.Join(sharedDir, "reference", "wtconv-official"), err)
+// TestWTConvReference runs the fused kernel on the authors' reference cases
+// and wtonnx's PyTorch-computed ones (even kernels, strides, no bias,
+// batches, deep levels) and requires max |error| <= 1e-5 * max|y|.
+func TestWTConvReference(t *testing.T) {
+	cases, err := reference.All()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, dir := range dirs {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	for _, rc := range cases {
+		t.Run(rc.Name, func(t *testing.T) {
+			x, err := rc.Input()
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c wtCase
-			if err := json.Unmarshal(raw, &c); err != nil {
-				t.Fatal(err)
-			}
-			x, err := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
+			want, err := rc.Output()
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			e, err := Open(wtconvModel(c.L, c.S, "db1", officialInits(t, dir, c)), Options{Threads: 2})
+			e, err := Open(wtconvModel(rc.L, rc.S, "db1", caseInits(t, rc)), Options{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -204,9 +197,8 @@ func TestWTConvErrors(t *testing.T) {
 // subsampled with [::s, ::s], on odd sizes, an even kernel and several
 // levels, using weights of the official cases.
 func TestWTConvStride(t *testing.T) {
-	dir := filepath.Join(sharedDir, "reference", "wtconv-official", "even_c6_k5_l2")
-	c := wtCase{C: 6, K: 5, L: 2, Bias: true}
-	inits := officialInits(t, dir, c)
+	c := officialCase(t, "even_c6_k5_l2")
+	inits := caseInits(t, c)
 	x := tensor.NewFloat32([]int{2, 6, 13, 11}, nil)
 	for i := range x.F32 {
 		x.F32[i] = float32((i*7919)%113)/56 - 1
