@@ -156,6 +156,9 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 	if opset < MinOpset || opset > MaxOpset {
 		return nil, nil, fmt.Errorf("the model uses opset %d; wtonnx converts opsets %d through %d", opset, MinOpset, MaxOpset)
 	}
+	if err := refuseFloat16(m); err != nil {
+		return nil, nil, err
+	}
 	shapes, err := graph.InferShapes(m, opts.InputShapes)
 	if err != nil {
 		return nil, nil, err
@@ -200,6 +203,23 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		rep.Warnings = append(rep.Warnings, unusedCheckpointWarnings(opts.Weights, plans)...)
 	}
 	return plans, rep, nil
+}
+
+// refuseFloat16 rejects half-precision models: the WTConv tensors would be
+// built in float32 and mismatch the graph's types.
+func refuseFloat16(m *onnxpb.ModelProto) error {
+	g := m.GetGraph()
+	for _, vi := range append(append([]*onnxpb.ValueInfoProto{}, g.GetInput()...), g.GetOutput()...) {
+		if vi.GetType().GetTensorType().GetElemType() == int32(onnxpb.TensorProto_FLOAT16) {
+			return fmt.Errorf("float16 models are not supported yet (%q is float16); convert the model to float32 first", vi.GetName())
+		}
+	}
+	for _, t := range g.GetInitializer() {
+		if t.GetDataType() == int32(onnxpb.TensorProto_FLOAT16) {
+			return fmt.Errorf("float16 models are not supported yet (initializer %q is float16); convert the model to float32 first", t.GetName())
+		}
+	}
+	return nil
 }
 
 func selectReason(ci ConvInfo, opts *Options) string {

@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels"
 	"google.golang.org/protobuf/proto"
@@ -233,5 +235,16 @@ func TestConvertConcurrentLeavesModelAlone(t *testing.T) {
 	}
 	if !proto.Equal(before, m) {
 		t.Fatal("Convert changed the input model")
+	}
+}
+
+func TestFloat16ModelIsRefused(t *testing.T) {
+	m := depthwiseModel(1, 4, 8, 8, 3)
+	w := m.GetGraph().GetInitializer()[0]
+	w.DataType = ptr(int32(onnxpb.TensorProto_FLOAT16))
+	w.RawData = make([]byte, 2*4*9)
+	_, _, err := convert.Convert(m, convert.Options{Levels: 1})
+	if err == nil || !strings.Contains(err.Error(), "float16") || !strings.Contains(err.Error(), "dw.weight") {
+		t.Fatalf("float16 model: %v", err)
 	}
 }
