@@ -23,6 +23,7 @@ type reportOptions struct {
 	SkipVerify  bool
 	InputShapes []string
 	Force       bool
+	JSON        bool
 	engine      engineFlags
 }
 
@@ -58,6 +59,7 @@ themselves are errors.`,
 	f.BoolVar(&opts.SkipVerify, "skip-verify", false, "leave the verification out")
 	f.StringArrayVar(&opts.InputShapes, "input-shape", nil, "fix a dynamic input's shape, NAME=1x3x224x224 (repeatable)")
 	f.BoolVar(&opts.Force, "force", false, "overwrite an existing report")
+	f.BoolVar(&opts.JSON, "json", false, "also print everything the report shows as JSON (pictures left out)")
 	opts.engine.add(f)
 	return cmd
 }
@@ -116,6 +118,9 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	}
 	if err := writeFileAtomic(opts.Output, opts.Force, r.WriteHTML); err != nil {
 		return err
+	}
+	if opts.JSON {
+		return writeJSON(stdout, r)
 	}
 	c := r.Comparison
 	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,5 +44,36 @@ func TestReportCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(out + "4"); err == nil {
 		t.Error("a failed report left a file")
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	dir := t.TempDir()
+	conv := filepath.Join(dir, "cn.onnx")
+	if code, _, stderr := runCLI("convert", "../../testmodels/convnext/model.onnx", "-o", conv, "--init", "random", "--seed", "1"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	out := filepath.Join(dir, "r.html")
+	code, stdout, stderr := runCLI("report", "../../testmodels/convnext/model.onnx", conv, "-o", out,
+		"--json", "--iters", "2", "--layers", "1", "--positions", "4", "--skip-verify", "--engines", "go")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Comparison struct {
+			ConvertedLayers int `json:"converted_layers"`
+		} `json:"comparison"`
+		Pictures []struct {
+			Layer string `json:"layer"`
+		} `json:"pictures"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	if r.Comparison.ConvertedLayers != 5 || len(r.Pictures) != 1 {
+		t.Fatalf("JSON says %d layers, %d pictures", r.Comparison.ConvertedLayers, len(r.Pictures))
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("no report written: %v", err)
 	}
 }
