@@ -1,11 +1,16 @@
-.PHONY: setup deps ort test test-go test-race test-fuzz test-checker demo
+.PHONY: setup deps gomod ort test test-go test-race test-fuzz test-checker demo
 
 # setup prepares everything the tests need that is not in the repository:
 # Debian packages, the ONNX Runtime library and the custom-op library.
-setup: deps ort customop
+setup: deps gomod ort customop
 
 deps:
 	./scripts/install-deps.sh
+
+# gomod fetches the Go modules (the custom-op build takes ONNX Runtime's C
+# header from the onnxruntime_go module).
+gomod:
+	go mod download
 
 # ort caches the ONNX Runtime 1.30.0 CPU library at .cache/onnxruntime/
 # (see scripts/fetch-onnxruntime.sh; set WTONNX_ORT_TARBALL to reuse a
@@ -32,7 +37,7 @@ CUSTOMOP_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 # onnxruntime_c_api.h ships in the onnxruntime_go module.
 CUSTOMOP_ORT_INC = $(shell go list -m -f '{{.Dir}}' github.com/yalue/onnxruntime_go 2>/dev/null)
 
-customop: $(CUSTOMOP_LIB)
+customop: gomod $(CUSTOMOP_LIB)
 
 $(CUSTOMOP_LIB): $(CUSTOMOP_SRC) $(CUSTOMOP_HDR) go.mod
 	@inc='$(CUSTOMOP_ORT_INC)'; test -f "$$inc/onnxruntime_c_api.h" || { \
