@@ -95,7 +95,9 @@ func TestImportReproducesOfficialModule(t *testing.T) {
 				}
 				got := runOne(t, openORT(t, m, libs...), x)
 				tol := 1e-5 * y.MaxAbs()
-				if d := maxAbsDiff(t, got, y); d > tol {
+				d := maxAbsDiff(t, got, y)
+				t.Logf("%s on ONNX Runtime: max abs error %.3g, relative to max|y| %.3g", format, d, d/y.MaxAbs())
+				if d > tol {
 					t.Fatalf("%s: max abs error %.3g > %.3g", format, d, tol)
 				}
 			}
