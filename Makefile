@@ -21,7 +21,7 @@ ort:
 # ---------------------------------------------------------------------------
 # customop: the fused ai.wtonnx::WTConv operator for ONNX Runtime, a C shared
 # library at .cache/customop/libwtonnx_customop.so (see customop/).
-.PHONY: customop customop-asan customop-asan-test
+.PHONY: customop customop-asan customop-asan-test customop-asan-ort-test
 
 CUSTOMOP_CC ?= gcc
 CUSTOMOP_OUT := .cache/customop
@@ -78,6 +78,27 @@ customop-asan-test: customop-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline ../shared/reference/wtconv-official
 
+# customop-asan-ort-test runs the sanitized library, ONNX Runtime glue and all,
+# in real ONNX Runtime sessions: customop/test/gen writes the cases (official
+# models converted with --format customop, wtonnx's PyTorch cases, 2 intra-op
+# threads, malformed models and inputs with their expected errors) and
+# customop/test/ort_session_test.c (ASan + UBSan, dlopens ONNX Runtime) runs them.
+CUSTOMOP_ORT_CASES := $(CUSTOMOP_OUT)/asan/ort-cases
+
+$(CUSTOMOP_OUT)/asan/ort_session_test: customop/test/ort_session_test.c go.mod
+	@inc='$(CUSTOMOP_ORT_INC)'; test -f "$$inc/onnxruntime_c_api.h" || { \
+		echo "customop: onnxruntime_c_api.h not found; run 'go mod download github.com/yalue/onnxruntime_go'" >&2; exit 1; }
+	@mkdir -p $(CUSTOMOP_OUT)/asan
+	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) -I'$(CUSTOMOP_ORT_INC)' \
+		-o $@ customop/test/ort_session_test.c -ldl -lm
+
+customop-asan-ort-test: customop-asan ort $(CUSTOMOP_OUT)/asan/ort_session_test
+	rm -rf $(CUSTOMOP_ORT_CASES)
+	go run ./customop/test/gen -out $(CUSTOMOP_ORT_CASES)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_ORT_CASES) \
+		.cache/onnxruntime/libonnxruntime.so.1
+
 # ---------------------------------------------------------------------------
 # demo: the main job on a bundled model (README's first command). Converts
 # the ConvNeXt fixture's 7x7 depthwise convs to WTConv and checks the result.
@@ -113,7 +134,7 @@ FUZZTIME ?= 15s
 test: setup
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(MAKE) test-go test-race test-fuzz customop-asan-test
+	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test
 
 test-go:
 	go test $(GO_TEST_FLAGS) ./...
