@@ -138,3 +138,33 @@ func TestInspectJSON(t *testing.T) {
 		t.Fatalf("missing model: exit %d, %q", code, stderr)
 	}
 }
+
+// TestConvertExternalData writes the converted model with its large
+// tensors in a side file, and checks that it loads and computes what the
+// inline one does.
+func TestConvertExternalData(t *testing.T) {
+	dir := t.TempDir()
+	src := "../../testmodels/convnext/model.onnx"
+	inline, ext := filepath.Join(dir, "inline.onnx"), filepath.Join(dir, "ext.onnx")
+	for _, args := range [][]string{
+		{"convert", src, "-o", inline, "--init", "random", "--seed", "2"},
+		{"convert", src, "-o", ext, "--init", "random", "--seed", "2", "--external-data-threshold", "4096"},
+	} {
+		if code, _, stderr := runCLI(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	a, _ := os.Stat(inline)
+	b, _ := os.Stat(ext)
+	d, err := os.Stat(ext + ".data")
+	if err != nil {
+		t.Fatalf("no external data file: %v", err)
+	}
+	if b.Size() >= a.Size()/4 || d.Size() < a.Size()/2 {
+		t.Fatalf("sizes: inline %d, external model %d + data %d", a.Size(), b.Size(), d.Size())
+	}
+	code, stdout, stderr := runCLI("verify", inline, ext, "--engines", "ort,go")
+	if code != 0 {
+		t.Fatalf("verify inline vs external: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
