@@ -1,6 +1,7 @@
 package convert_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/convert"
@@ -101,6 +102,42 @@ func TestFormatsReproduceOfficialOnGoEngine(t *testing.T) {
 			got := runOne(t, openGo(t, m), x)
 			if d := maxAbsDiff(t, got, y); d > 1e-5*y.MaxAbs() {
 				t.Fatalf("%s %s on the Go engine: max abs error %.3g", rc.Name, format, d)
+			}
+		}
+	}
+}
+
+// TestFormatsAgreeOnDynamicOddSizes converts the dynamic MobileNetV2
+// (stride-2 depthwise convs included) with random wavelet weights and runs
+// every form, on both engines, at odd and even sizes: the standard-op form
+// crops with run-time Slices there, the fused kernels compute sizes
+// themselves, so agreement checks the dynamic path.
+func TestFormatsAgreeOnDynamicOddSizes(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "mobilenet_v2_dynamic", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var es []runtime.Engine
+	var names []string
+	for _, f := range allFormats {
+		c, _, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 9, Levels: 2, Format: f})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for name, e := range engines(t, c, f) {
+			es = append(es, e)
+			names = append(names, string(f)+"/"+name)
+		}
+	}
+	for _, hw := range [][2]int{{67, 69}, {97, 96}, {64, 64}} {
+		x := tensor.NewFloat32([]int{2, 3, hw[0], hw[1]}, nil)
+		for i := range x.F32 {
+			x.F32[i] = float32((i*7919)%200)/100 - 1
+		}
+		want := runOne(t, es[0], x)
+		for i, e := range es[1:] {
+			if d := maxAbsDiff(t, runOne(t, e, x), want) / want.MaxAbs(); d > 1e-5 {
+				t.Fatalf("%v: %s differs from %s by %.3g relative", hw, names[i+1], names[0], d)
 			}
 		}
 	}
