@@ -199,8 +199,8 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		}
 		rep.Warnings = append(rep.Warnings, "nothing converted: "+why+"; the model is written unchanged")
 	}
-	if opts.Init == InitImport && opts.Weights != nil {
-		rep.Warnings = append(rep.Warnings, unusedCheckpointWarnings(opts.Weights, plans)...)
+	if opts.Init == InitImport {
+		rep.Warnings = append(rep.Warnings, sharedPrefixWarnings(plans)...)
 	}
 	return plans, rep, nil
 }
@@ -374,14 +374,22 @@ func layerReport(p *layerPlan) LayerReport {
 	return r
 }
 
-func unusedCheckpointWarnings(ck *checkpoint.Checkpoint, plans []*layerPlan) []string {
-	used := map[string]bool{}
+// sharedPrefixWarnings notes convs that take their weights from the same
+// checkpoint prefix, which is legal but usually a mapping mistake.
+func sharedPrefixWarnings(plans []*layerPlan) []string {
+	byPrefix := map[string][]string{}
+	var order []string
 	for _, p := range plans {
-		used[p.prefix] = true
+		if _, seen := byPrefix[p.prefix]; !seen {
+			order = append(order, p.prefix)
+		}
+		byPrefix[p.prefix] = append(byPrefix[p.prefix], p.info.Node)
 	}
 	var warn []string
-	if len(plans) > 0 && len(used) < len(plans) {
-		warn = append(warn, "several convs read the same checkpoint prefix")
+	for _, prefix := range order {
+		if nodes := byPrefix[prefix]; len(nodes) > 1 {
+			warn = append(warn, fmt.Sprintf("convs %s all read checkpoint prefix %q", strings.Join(nodes, ", "), prefix))
+		}
 	}
 	return warn
 }
