@@ -100,6 +100,10 @@ func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file private; the model is not.
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
 
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := writeModel(w, m, ext); err != nil {
@@ -341,6 +345,11 @@ type externalWriter struct {
 func newExternalWriter(dir, name string, threshold int64, overwrite bool) (*externalWriter, error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
 		return nil, err
 	}
 	return &externalWriter{dir: dir, name: name, threshold: threshold, overwrite: overwrite, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil

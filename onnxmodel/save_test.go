@@ -191,3 +191,22 @@ func TestSaveMatchesMarshal(t *testing.T) {
 		}
 	}
 }
+
+// Saved files are readable by others, like files os.Create makes, not
+// private like the temporary files they are written through.
+func TestSavedFilesAreWorldReadable(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "model.onnx")
+	if err := Save(bigModel(), out, SaveOptions{ExternalDataThreshold: 100}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{out, out + ".data"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o644 {
+			t.Errorf("%s has mode %v, want -rw-r--r--", p, got)
+		}
+	}
+}

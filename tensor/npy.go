@@ -88,6 +88,10 @@ func WriteNPY(path string, t *Tensor) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
+		tmp.Close()
+		return err
+	}
 	if err := EncodeNPY(tmp, t); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)

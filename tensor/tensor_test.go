@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -39,5 +40,19 @@ func TestReadReferenceInput(t *testing.T) {
 	}
 	if !SameShape(x.Shape, []int{1, 4, 13, 11}) || x.DType != Float32 {
 		t.Fatalf("unexpected %v %v", x.DType, x.Shape)
+	}
+}
+
+func TestWriteNPYIsWorldReadable(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.npy")
+	if err := WriteNPY(p, NewFloat32([]int{1}, []float32{1})); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Mode().Perm(); got != 0o644 {
+		t.Fatalf("%s has mode %v, want -rw-r--r--", p, got)
 	}
 }
