@@ -153,9 +153,11 @@ func runConvert(opts *convertOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	if len(rep.Converted) == 0 {
+	if len(rep.Converted) == 0 && opts.ExternalThreshold == 0 && selfContained(opts.Input) {
 		// Nothing to change: copy the file as it is, so a batch pipeline
-		// gets its output and the bytes are exactly the input's.
+		// gets its output and the bytes are exactly the input's. A model
+		// with external data is saved whole instead: its .onnx alone would
+		// refer to a data file that is not beside the output.
 		err = copyFile(opts.Input, opts.Output, opts.Force)
 	} else {
 		err = onnxmodel.Save(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold})
@@ -186,6 +188,17 @@ func checkOutputPath(in, out string, force bool) error {
 	return nil
 }
 
+// selfContained tells whether the model file at path keeps all its tensors
+// in itself (no external data).
+func selfContained(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	_, err = onnxmodel.Parse(data)
+	return err == nil
+}
+
 func copyFile(src, dst string, overwrite bool) error {
 	data, err := os.ReadFile(src)
 	if err != nil {
@@ -193,9 +206,13 @@ func copyFile(src, dst string, overwrite bool) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err

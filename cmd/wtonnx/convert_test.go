@@ -168,3 +168,38 @@ func TestConvertExternalData(t *testing.T) {
 		t.Fatalf("verify inline vs external: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// A model with nothing to convert is copied, but one whose tensors live in
+// an external data file is saved whole (a copy of its .onnx alone would
+// refer to a data file that is not beside it), and the output is readable
+// by others like any file os.Create makes.
+func TestConvertNoCandidateExternalDataElsewhere(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	ext := filepath.Join(a, "ext.onnx")
+	if code, _, stderr := runCLI("convert", "../../testmodels/mobilenet_v2/model.onnx", "-o", ext, "--external-data-threshold", "1024"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, c := range []struct {
+		src  string
+		args []string
+	}{
+		{ext, []string{"--select", "no such node"}},
+		{"../../testmodels/regnet/model.onnx", nil},
+	} {
+		out := filepath.Join(b, filepath.Base(c.src)+".copy.onnx")
+		args := append([]string{"convert", c.src, "-o", out}, c.args...)
+		if code, _, stderr := runCLI(args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		if code, _, stderr := runCLI("inspect", out); code != 0 {
+			t.Fatalf("%v: the output cannot be read: exit %d: %s", args, code, stderr)
+		}
+		st, err := os.Stat(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o644 {
+			t.Errorf("%v: %s has mode %v, want -rw-r--r--", args, out, got)
+		}
+	}
+}
