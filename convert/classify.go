@@ -8,6 +8,7 @@ import (
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
 // ConvInfo describes one Conv node of the model as far as WTConv is
@@ -41,14 +42,45 @@ type ConvInfo struct {
 func Classify(m *onnxpb.ModelProto, shapes *graph.Shapes) []ConvInfo {
 	g := m.GetGraph()
 	ix := graph.NewIndex(g)
+	layerOf := wtconvNodes(m, shapes)
 	var out []ConvInfo
 	for _, n := range g.GetNode() {
 		if n.GetOpType() != "Conv" || (n.GetDomain() != "" && n.GetDomain() != "ai.onnx") {
 			continue
 		}
-		out = append(out, classifyConv(ix, shapes, n))
+		ci := classifyConv(ix, shapes, n)
+		if l, ok := layerOf[n.GetName()]; ok && n.GetName() != "" {
+			ci.Reason = fmt.Sprintf("part of the WTConv layer %s (converted already)", l)
+			ci.Candidate = false
+		}
+		out = append(out, ci)
 	}
 	return out
+}
+
+// wtconvNodes maps the name of every node of the WTConv layers the model
+// already holds (an earlier conversion's) to its layer's name.
+func wtconvNodes(m *onnxpb.ModelProto, shapes *graph.Shapes) map[string]string {
+	layers, err := wtconvgraph.Find(m, shapes)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, l := range layers {
+		for _, n := range l.Nodes {
+			out[n] = l.Name
+		}
+	}
+	return out
+}
+
+// countWTConvLayers is how many WTConv layers (of any form) the model holds.
+func countWTConvLayers(m *onnxpb.ModelProto, shapes *graph.Shapes) int {
+	layers, err := wtconvgraph.Find(m, shapes)
+	if err != nil {
+		return 0
+	}
+	return len(layers)
 }
 
 func classifyConv(ix *graph.Index, shapes *graph.Shapes, n *onnxpb.NodeProto) ConvInfo {

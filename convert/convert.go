@@ -197,6 +197,9 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		if len(rep.Skipped) > 0 {
 			why = fmt.Sprintf("none of its %d depthwise or grouped convolutions qualifies (first: %s: %s)", len(rep.Skipped), rep.Skipped[0].Node, rep.Skipped[0].Reason)
 		}
+		if n := countWTConvLayers(m, shapes); n > 0 {
+			why = fmt.Sprintf("the model was converted already (%d WTConv layers) and no other depthwise convolution qualifies", n)
+		}
 		rep.Warnings = append(rep.Warnings, "nothing converted: "+why+"; the model is written unchanged")
 	}
 	if opts.Init == InitImport {

@@ -248,3 +248,38 @@ func TestFloat16ModelIsRefused(t *testing.T) {
 		t.Fatalf("float16 model: %v", err)
 	}
 }
+
+// TestConvertingAgainConvertsNothing converts a converted model again: the
+// convs inside its WTConv layers (the base conv and the wavelet-domain
+// convs, which are depthwise too) are left alone with a reason, instead of
+// nesting wavelet transforms inside the layer.
+func TestConvertingAgainConvertsNothing(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "convnext", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []convert.Format{convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp} {
+		once, first, err := convert.Convert(m, convert.Options{Init: convert.InitRandom, Seed: 1, Levels: convert.AutoLevels, Format: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, again, err := convert.Convert(once, convert.Options{Init: convert.InitRandom, Seed: 1, Levels: convert.AutoLevels})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(again.Converted) != 0 {
+			t.Errorf("%s: converting again converted %d layers, first %s", f, len(again.Converted), again.Converted[0].Node)
+		}
+		if !strings.Contains(strings.Join(again.Warnings, "\n"), "converted already") {
+			t.Errorf("%s: warnings do not say the model was converted already: %q", f, again.Warnings)
+		}
+		for _, s := range again.Skipped {
+			if strings.Contains(s.Node, "/wtconv/") && !strings.Contains(s.Reason, "WTConv layer "+strings.SplitN(s.Node, "/wtconv/", 2)[0]) {
+				t.Errorf("%s: %s skipped for %q, not as part of its layer", f, s.Node, s.Reason)
+			}
+		}
+		if f == convert.FormatOps && len(again.Skipped) < 2*len(first.Converted) {
+			t.Errorf("ops form: %d convs skipped for %d layers", len(again.Skipped), len(first.Converted))
+		}
+	}
+}
