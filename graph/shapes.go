@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
@@ -142,6 +143,21 @@ func norm(axis int64, rank int) int {
 
 func (s *Shapes) inferNode(n *onnxpb.NodeProto, opset int64) {
 	x := s.in(n, 0)
+	if isWTConvNode(n) {
+		// A converted model's fused or function-form WTConv layer: the
+		// shape of the depthwise conv it replaced, N x C x ceil(H/s) x ceil(W/s).
+		if len(x) == 4 {
+			st := AttrInt(n, "stride", 1)
+			out := append(Shape{}, x...)
+			for i := 2; i < 4; i++ {
+				if out[i] > 0 && st > 0 {
+					out[i] = (out[i] + st - 1) / st
+				}
+			}
+			s.set(n, out)
+		}
+		return
+	}
 	switch n.GetOpType() {
 	case "Relu", "Sigmoid", "Clip", "HardSigmoid", "HardSwish", "Tanh", "Erf", "Sqrt", "Identity",
 		"Cast", "Neg", "Exp", "Log", "LeakyRelu", "PRelu", "Dropout", "BatchNormalization",
@@ -775,4 +791,16 @@ func concatShape(shapes []Shape, axis int64) Shape {
 		}
 	}
 	return out
+}
+
+// isWTConvNode reports whether n is a WTConv layer of convert's fused form
+// (ai.wtonnx WTConv) or function form (ai.wtonnx.function WTConv_...).
+func isWTConvNode(n *onnxpb.NodeProto) bool {
+	switch n.GetDomain() {
+	case "ai.wtonnx":
+		return n.GetOpType() == "WTConv"
+	case "ai.wtonnx.function":
+		return strings.HasPrefix(n.GetOpType(), "WTConv_")
+	}
+	return false
 }
