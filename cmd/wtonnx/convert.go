@@ -68,7 +68,7 @@ official WTConv key names (.safetensors or .npz).`,
 	f.StringVar(&opts.Weights, "weights", "", "checkpoint for --init import (.safetensors or .npz)")
 	f.StringArrayVar(&opts.WeightsPrefix, "weights-prefix", nil, "map checkpoint key prefixes, FROM=TO with FROM a regular expression (repeatable)")
 	f.StringArrayVar(&opts.InputShapes, "input-shape", nil, "fix a dynamic input's shape, NAME=1x3x224x224 (repeatable)")
-	f.StringVar(&opts.Format, "format", "ops", "ops (standard operators) or customop (one fused node per layer)")
+	f.StringVar(&opts.Format, "format", "ops", "ops (standard operators), function (one node per layer calling a model-local ONNX function) or customop (one fused ai.wtonnx node per layer)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "print the plan and write nothing")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	f.BoolVar(&opts.Force, "force", false, "overwrite an existing output file")
@@ -173,16 +173,16 @@ func checkOutputPath(in, out string, force bool) error {
 	ai, err1 := filepath.Abs(in)
 	ao, err2 := filepath.Abs(out)
 	if err1 == nil && err2 == nil && ai == ao {
-		return fmt.Errorf("convert: the output %s is the input; inputs are never modified", out)
+		return fmt.Errorf("the output %s is the input; inputs are never modified", out)
 	}
 	if st1, err := os.Stat(in); err == nil {
 		if st2, err := os.Stat(out); err == nil && os.SameFile(st1, st2) {
-			return fmt.Errorf("convert: the output %s is the input; inputs are never modified", out)
+			return fmt.Errorf("the output %s is the input; inputs are never modified", out)
 		}
 	}
 	if !force {
 		if _, err := os.Lstat(out); err == nil {
-			return fmt.Errorf("convert: %s already exists (use --force to overwrite it)", out)
+			return fmt.Errorf("%s already exists (use --force to overwrite it)", out)
 		}
 	}
 	return nil

@@ -203,3 +203,35 @@ func TestConvertNoCandidateExternalDataElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// The output checks shared by convert, erf and report speak for the command
+// that ran, not always for convert.
+func TestOutputPathErrorsNameNoOtherCommand(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "exists.png")
+	if err := os.WriteFile(existing, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(refDir, "basic_c4_k3_l1", "source.onnx")
+	for _, args := range [][]string{
+		{"erf", src, "-o", existing},
+		{"erf", src, "-o", src, "--force"},
+		{"report", src, src + ".x", "-o", existing},
+	} {
+		code, _, stderr := runCLI(args...)
+		if code != 2 || strings.Contains(stderr, "convert:") {
+			t.Errorf("%v: exit %d, %q", args, code, stderr)
+		}
+	}
+}
+
+func TestConvertHelpListsEveryFormat(t *testing.T) {
+	_, stdout, _ := runCLI("convert", "--help")
+	i := strings.Index(stdout, "--format string")
+	if i < 0 {
+		t.Fatalf("no --format flag in the help: %s", stdout)
+	}
+	if line := strings.SplitN(stdout[i:], "\n", 2)[0]; !strings.Contains(line, "function") {
+		t.Errorf("the --format flag's help does not list the function form: %q", line)
+	}
+}
