@@ -283,3 +283,18 @@ func TestConvertingAgainConvertsNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestParseInputShapeSaysWhyADimensionIsRefused(t *testing.T) {
+	for in, want := range map[string]string{
+		"x=1x3x99999999x2": "from 1 to 16777216",
+		"x=1x3x0x2":        "from 1 to 16777216",
+		"x=1x3xax2":        `"a"`,
+	} {
+		if _, _, err := convert.ParseInputShape(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one saying %s", in, err, want)
+		}
+	}
+	if name, dims, err := convert.ParseInputShape("x=1x3x16777216x2"); err != nil || name != "x" || len(dims) != 4 || dims[2] != 1<<24 {
+		t.Errorf("largest dimension refused: %v %v %v", name, dims, err)
+	}
+}

@@ -87,7 +87,7 @@ func ParseInputShape(s string) (string, []int64, error) {
 	for _, d := range strings.Split(dims, "x") {
 		v, err := strconv.ParseInt(d, 10, 64)
 		if err != nil || v < 1 || v > 1<<24 {
-			return "", nil, fmt.Errorf("input shape %q: dimension %q is not a positive whole number", s, d)
+			return "", nil, fmt.Errorf("input shape %q: dimension %q is not a whole number from 1 to %d", s, d, 1<<24)
 		}
 		shape = append(shape, v)
 	}
