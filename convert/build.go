@@ -96,7 +96,8 @@ func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	C, k, L := l.Channels, l.Kernel, l.Levels
 	base := ci.Node + "/wtconv"
 	x := ci.node.GetInput()[0]
-	if p.hw == nil && b.opset < 10 {
+	static := p.hw != nil && !p.dynamic // crops by ConvTranspose pads, else by Slice on run-time shapes
+	if !static && b.opset < 10 {
 		return nil, fmt.Errorf("the input size is dynamic and opset %d has no Slice with tensor bounds (needs opset 10) to crop odd sizes; fix the input size with --input-shape or use a newer opset", b.opset)
 	}
 	var nodes []*onnxpb.NodeProto
@@ -116,7 +117,7 @@ func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	levelIn := make([]string, L+1) // X_{i-1} for level i at index i-1
 	levelIn[0] = x
 	sizes := make([][2]int64, L+1)
-	if p.hw != nil {
+	if static {
 		sizes[0] = [2]int64{p.hw[0], p.hw[1]}
 		for i := 1; i <= L; i++ {
 			sizes[i] = [2]int64{(sizes[i-1][0] + 1) / 2, (sizes[i-1][1] + 1) / 2}
@@ -142,7 +143,7 @@ func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	for i := L; i >= 1; i-- {
 		lv := "level" + strconv.Itoa(i)
 		var pads []int64
-		if p.hw != nil {
+		if static {
 			pads = []int64{0, 0, 2*sizes[i][0] - sizes[i-1][0], 2*sizes[i][1] - sizes[i-1][1]}
 		} else {
 			pads = []int64{0, 0, 0, 0}
@@ -153,7 +154,7 @@ func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 			up := emit("ConvTranspose", lv+"/synthesis_ll", []string{z, llFilter}, tAttrs...)
 			s = emit("Add", lv+"/merge", []string{s, up})
 		}
-		if p.hw == nil {
+		if !static {
 			s = b.cropTo(emit, lv+"/crop", s, levelIn[i-1])
 		}
 		z = s

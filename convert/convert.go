@@ -70,6 +70,7 @@ type layerPlan struct {
 	info    ConvInfo
 	layer   wtconv.Layer // Kernel is the wavelet-domain kernel
 	hw      []int64      // static input size, or nil
+	dynamic bool         // hw comes from --input-shape: the model's size stays dynamic
 	weights *wtconv.Weights
 	// newBase is true when the base conv gets new weights (import); else the
 	// original conv's weight and bias tensors are reused as they are.
@@ -163,6 +164,14 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The model's own shapes: --input-shape fixes the plan (levels, costs),
+	// not the model, whose inputs stay dynamic.
+	declared := shapes
+	if len(opts.InputShapes) > 0 {
+		if declared, err = graph.InferShapes(m, nil); err != nil {
+			return nil, nil, err
+		}
+	}
 	ix := graph.NewIndex(m.GetGraph())
 	rep := &Report{Init: opts.Init, Format: opts.Format, Converted: []LayerReport{}, Skipped: []Skipped{}}
 	var plans []*layerPlan
@@ -181,6 +190,9 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		if skip != "" {
 			rep.Skipped = append(rep.Skipped, Skipped{Node: ci.Node, Reason: skip})
 			continue
+		}
+		if hw := declared.Of(ci.node.GetInput()[0]); p.hw != nil && (len(hw) != 4 || hw[2] <= 0 || hw[3] <= 0) {
+			p.dynamic = true
 		}
 		plans = append(plans, p)
 		rep.Converted = append(rep.Converted, p.report)

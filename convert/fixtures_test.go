@@ -298,3 +298,34 @@ func TestParseInputShapeSaysWhyADimensionIsRefused(t *testing.T) {
 		t.Errorf("largest dimension refused: %v %v %v", name, dims, err)
 	}
 }
+
+// TestInputShapeOverrideKeepsTheModelDynamic converts the dynamic
+// MobileNetV2 with --input-shape (to choose the levels) and runs the result
+// at other sizes: the override fixes the plan, not the model, whose inputs
+// stay dynamic, so the standard-op form must crop on run-time shapes.
+func TestInputShapeOverrideKeepsTheModelDynamic(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(testmodels.Dir(), "mobilenet_v2_dynamic", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := m.GetGraph().GetInput()[0].GetName()
+	pres, rep, err := convert.Convert(m, convert.Options{Init: convert.InitPreserve, Levels: convert.AutoLevels,
+		InputShapes: map[string][]int64{name: {1, 3, 97, 131}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Converted) == 0 || rep.Converted[0].Levels < 3 {
+		t.Fatalf("auto levels from the given shape: %+v", rep.Converted)
+	}
+	origE, presE := openORTLevel(t, m, "basic"), openORTLevel(t, pres, "basic")
+	for _, hw := range [][2]int{{97, 131}, {65, 49}, {224, 224}} {
+		x := tensor.NewFloat32([]int{2, 3, hw[0], hw[1]}, nil)
+		for i := range x.F32 {
+			x.F32[i] = float32((i*7919)%200)/100 - 1
+		}
+		o := runOne(t, origE, x)
+		if d := maxAbsDiff(t, runOne(t, presE, x), o); d > 1e-5*o.MaxAbs() {
+			t.Fatalf("%v: preserve differs from the original by %.3g", hw, d)
+		}
+	}
+}
