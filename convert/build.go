@@ -98,7 +98,7 @@ func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	x := ci.node.GetInput()[0]
 	static := p.hw != nil && !p.dynamic // crops by ConvTranspose pads, else by Slice on run-time shapes
 	if !static && b.opset < 10 {
-		return nil, fmt.Errorf("the input size is dynamic and opset %d has no Slice with tensor bounds (needs opset 10) to crop odd sizes; fix the input size with --input-shape or use a newer opset", b.opset)
+		return nil, fmt.Errorf("the input size is dynamic and opset %d has no Slice with tensor bounds (needs opset 10) to crop odd sizes at run time; export the model with a fixed input size, or at opset 10 or newer", b.opset)
 	}
 	var nodes []*onnxpb.NodeProto
 	emit := func(op, name string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
