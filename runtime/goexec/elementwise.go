@@ -504,13 +504,24 @@ func (u *unaryOp) apply(rc *runCtx, dst, src []float32) {
 	})
 }
 
+// clampBounds reports whether the activation is a clamp (Relu, Clip) and
+// its bounds.
+func (u *unaryOp) clampBounds() (lo, hi float32, ok bool) {
+	switch u.kind {
+	case "Relu":
+		return 0, float32(math.Inf(1)), true
+	case "Clip":
+		return u.lo, u.hi, true
+	}
+	return 0, 0, false
+}
+
 func (u *unaryOp) applyRange(d, s []float32) {
 	s = s[:len(d)]
 	switch u.kind {
-	case "Relu":
-		clamp(d, s, 0, float32(math.Inf(1)))
-	case "Clip":
-		clamp(d, s, u.lo, u.hi)
+	case "Relu", "Clip":
+		lo, hi, _ := u.clampBounds()
+		clamp(d, s, lo, hi)
 	case "Sigmoid":
 		for i, v := range s {
 			d[i] = sigmoid(v)

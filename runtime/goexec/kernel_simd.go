@@ -120,6 +120,19 @@ func clamp(d, s []float32, lo, hi float32) {
 	clampGo(d[i:], s[i:], lo, hi)
 }
 
+// biasClamp computes row[j] = min(max(row[j]+b, lo), hi): the bias added in
+// a scalar pass, then the vector clamp.
+func biasClamp(row []float32, b, lo, hi float32) {
+	if !useAVX2 {
+		biasClampGo(row, b, lo, hi)
+		return
+	}
+	for j := range row {
+		row[j] += b
+	}
+	clamp(row, row, lo, hi)
+}
+
 // Depthwise micro-kernel block: dwRows output rows by dwCols columns.
 const (
 	dwRows = 4

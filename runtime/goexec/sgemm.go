@@ -113,6 +113,12 @@ func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
 // finishRow adds the biases to row, the columns j0.. of C's row i, and
 // applies the epilogue.
 func (g *gemmArgs) finishRow(i, j0 int, row []float32) {
+	if g.rowBias != nil && g.colBias == nil && g.epi != nil {
+		if lo, hi, ok := g.epi.clampBounds(); ok {
+			biasClamp(row, g.rowBias[i], lo, hi)
+			return
+		}
+	}
 	if g.rowBias != nil {
 		b := g.rowBias[i]
 		for j := range row {
