@@ -26,6 +26,14 @@ func gemmImpl() string {
 	return "scalar 4x16"
 }
 
+// microStrip computes tiles MR x NR tiles of C stacked down a column strip
+// (see kernel_generic.go), one micro-kernel call per tile.
+func microStrip(kc int, ap []float32, tiles int, bp, c []float32, ldc int, acc bool) {
+	for t := 0; t < tiles; t++ {
+		microKernel(kc, ap[t*kc*gemmMR:], bp, c[t*gemmMR*ldc:], ldc, acc)
+	}
+}
+
 func microKernel(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	if !useAVX2 {
 		microKernelLoop(kc, ap, bp, c, ldc, acc)

@@ -82,7 +82,14 @@ func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
 		for jr := 0; jr < nc; jr += gemmNR {
 			nr := min(gemmNR, nc-jr)
 			bp := bufB[jr*kc : jr*kc+kc*gemmNR]
-			for ir := 0; ir < mc; ir += gemmMR {
+			ir0 := 0
+			if nr == gemmNR {
+				// The full tiles of the strip in one call.
+				tiles := mc / gemmMR
+				microStrip(kc, bufA, tiles, bp, g.c[i0*g.ldc+j0+jr:], g.ldc, acc)
+				ir0 = tiles * gemmMR
+			}
+			for ir := ir0; ir < mc; ir += gemmMR {
 				mr := min(gemmMR, mc-ir)
 				ap := bufA[ir*kc : ir*kc+kc*gemmMR]
 				off := (i0+ir)*g.ldc + j0 + jr
