@@ -1,5 +1,7 @@
 package goexec
 
+import "unsafe"
+
 // Blocked, packed single-precision matrix multiplication.
 //
 // C[m x n] (+)= alpha * A[m x k] * B[k x n], where A and B are addressed
@@ -186,9 +188,13 @@ func packB(g *gemmArgs, p0, kc, j0, nc int, dst []float32) {
 		panel := dst[jr*kc : jr*kc+kc*gemmNR]
 		nr := min(gemmNR, nc-jr)
 		if nr == gemmNR && cs == 1 {
+			// Rows of NR values rs apart: check the span once, then
+			// copy them without a bounds check (or memmove call) each.
+			src := b[p0*rs+j0+jr : (p0+kc-1)*rs+j0+jr+gemmNR]
+			sp := unsafe.Pointer(unsafe.SliceData(src))
+			dp := unsafe.Pointer(unsafe.SliceData(panel[:kc*gemmNR]))
 			for p := 0; p < kc; p++ {
-				src := b[(p0+p)*rs+j0+jr : (p0+p)*rs+j0+jr+gemmNR]
-				copy(panel[p*gemmNR:p*gemmNR+gemmNR], src)
+				*(*[gemmNR]float32)(unsafe.Add(dp, p*gemmNR*4)) = *(*[gemmNR]float32)(unsafe.Add(sp, p*rs*4))
 			}
 			continue
 		}
