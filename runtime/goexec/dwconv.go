@@ -1,5 +1,7 @@
 package goexec
 
+import "unsafe"
+
 // Direct depthwise convolution of one plane.
 //
 // The input plane is first copied, zero-padded, into a scratch buffer laid
@@ -112,10 +114,20 @@ func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 			r1[pl>>1] = srow[0]
 			ix = 1
 		}
-		for ; ix+1 < end; ix += 2 {
-			j := (ix + pl) >> 1
-			r0[j] = srow[ix]
-			r1[j] = srow[ix+1]
+		// Pairs ix, ix+1 (ix+pl even) go to r0[j], r1[j] with j = (ix+pl)/2
+		// < qw: check the last pair once and copy without bounds checks.
+		if n := (end - ix) / 2; n > 0 {
+			j0 := (ix + pl) >> 1
+			_, _ = srow[ix+2*n-1], r0[j0+n-1]
+			_ = r1[j0+n-1]
+			sp := unsafe.Pointer(&srow[ix])
+			p0, p1 := unsafe.Pointer(&r0[j0]), unsafe.Pointer(&r1[j0])
+			for i := 0; i < n; i++ {
+				v := (*[2]float32)(unsafe.Add(sp, i*8))
+				*(*float32)(unsafe.Add(p0, i*4)) = v[0]
+				*(*float32)(unsafe.Add(p1, i*4)) = v[1]
+			}
+			ix += 2 * n
 		}
 		if ix < end {
 			r0[(ix+pl)>>1] = srow[ix]
