@@ -185,6 +185,10 @@ func checkOutputPath(in, out string, force bool) error {
 			return fmt.Errorf("%s already exists (use --force to overwrite it)", out)
 		}
 	}
+	// Fail now rather than after the work: the folder must exist.
+	if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("cannot write %s: the folder %s does not exist", out, filepath.Dir(out))
+	}
 	return nil
 }
 

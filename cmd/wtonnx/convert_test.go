@@ -52,6 +52,8 @@ func TestConvertBadInputs(t *testing.T) {
 		{"bad input shape", []string{"convert", src, "--input-shape", "x=1xAx3"}, "input shape"},
 		{"output exists", []string{"convert", src, "-o", existing}, "already exists"},
 		{"output is input", []string{"convert", src, "-o", src, "--force"}, "is the input"},
+		{"output folder missing", []string{"convert", src, "-o", filepath.Join(dir, "no", "such", "out.onnx")}, "does not exist"},
+		{"report output folder missing", []string{"report", src, src, "-o", filepath.Join(dir, "no", "r.html")}, "does not exist"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")+".onnx")
