@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/wtonnx/wtonnx/customop/internal/nodemodel"
 	"github.com/wtonnx/wtonnx/wtconv"
 )
 
@@ -24,14 +25,14 @@ func BenchmarkWTConvNeXtLayers(b *testing.B) {
 	for _, st := range convNeXtStages {
 		l := wtconv.Layer{Channels: st.c, Kernel: 5, Levels: st.levels, Stride: 1, Bias: true}
 		wt := randomLayer(b, l, uint64(st.c))
-		model := layerSpec(l, wt).model(b)
+		onnx := model(b, nodemodel.ForLayer(l, wt))
 		flops := l.FLOPs(st.hw, st.hw).Total
 		for _, batch := range []int{1, 8} {
 			x := randomInput(batch, st.c, st.hw, st.hw, 1)
 			for _, threads := range []int{1, 2} {
 				name := fmt.Sprintf("C%d_%dx%d_L%d/batch%d/threads%d", st.c, st.hw, st.hw, st.levels, batch, threads)
 				b.Run(name, func(b *testing.B) {
-					e := mustOpen(b, model, threads)
+					e := mustOpen(b, onnx, threads)
 					if _, err := run(e, x); err != nil { // warm-up, and fail early
 						b.Fatal(err)
 					}

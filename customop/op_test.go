@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wtonnx/wtonnx/customop/internal/nodemodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels/reference"
@@ -39,7 +40,7 @@ func TestReferenceCases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e := mustOpen(t, layerSpec(l, wt).model(t), 0)
+			e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 0)
 			got, err := run(e, x)
 			if err != nil {
 				t.Fatalf("run: %v", err)
@@ -100,7 +101,7 @@ func TestAgainstReference(t *testing.T) {
 				t.Fatalf("wtconv.Forward: %v", err)
 			}
 			for _, threads := range []int{1, 2} {
-				e := mustOpen(t, layerSpec(l, wt).model(t), threads)
+				e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), threads)
 				got, err := run(e, x)
 				if err != nil {
 					t.Fatalf("run: %v", err)
@@ -128,10 +129,10 @@ func TestThreadCountDoesNotChangeResults(t *testing.T) {
 	l := wtconv.Layer{Channels: 24, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 7)
 	x := randomInput(3, 24, 28, 28, 8)
-	model := layerSpec(l, wt).model(t)
+	onnx := model(t, nodemodel.ForLayer(l, wt))
 	var first []float32
 	for _, threads := range []int{1, 2, 4} {
-		got, err := run(mustOpen(t, model, threads), x)
+		got, err := run(mustOpen(t, onnx, threads), x)
 		if err != nil {
 			t.Fatalf("threads %d: %v", threads, err)
 		}
@@ -152,7 +153,7 @@ func TestThreadCountDoesNotChangeResults(t *testing.T) {
 func TestConcurrentRuns(t *testing.T) {
 	l := wtconv.Layer{Channels: 16, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 11)
-	e := mustOpen(t, layerSpec(l, wt).model(t), 2)
+	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
 	const workers, rounds = 8, 4
 	inputs := make([]*tensor.Tensor, workers)
 	want := make([][]float32, workers)
@@ -198,88 +199,108 @@ func TestConcurrentRuns(t *testing.T) {
 func TestMalformed(t *testing.T) {
 	good := wtconv.Layer{Channels: 4, Kernel: 3, Levels: 2, Stride: 1, Bias: true}
 	wt := randomLayer(t, good, 3)
-	base := func() nodeSpec { return layerSpec(good, wt) }
+	base := func() nodemodel.Spec { return nodemodel.ForLayer(good, wt) }
 	x := randomInput(1, 4, 12, 12, 1)
 
 	cases := []struct {
 		name string
-		spec func() nodeSpec
+		spec func() nodemodel.Spec
 		x    *tensor.Tensor
 		want []string // substrings of the error
 	}{
-		{"wrong_channels", func() nodeSpec { s := base(); s.xDims = nil; return s },
+		{"wrong_channels", func() nodemodel.Spec { s := base(); s.XDims = nil; return s },
 			randomInput(1, 3, 12, 12, 2), []string{"wtconv0", "base_weight", "[4,1,3,3]", "[3,1,3,3]", "C=3 from X"}},
-		{"missing_level_weights", func() nodeSpec {
+		{"missing_level_weights", func() nodemodel.Spec {
 			s := base()
-			w := s.weights[4]
-			s.weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, w.F32[:16*9])
+			w := s.Weights[4]
+			s.Weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, w.F32[:16*9])
 			return s
 		}, x, []string{"wavelet_weight", "[1,16,1,3,3]", "[2,16,1,3,3]"}},
-		{"missing_level_scales", func() nodeSpec {
+		{"missing_level_scales", func() nodemodel.Spec {
 			s := base()
-			s.weights[5] = tensor.NewFloat32([]int{1, 16}, s.weights[5].F32[:16])
+			s.Weights[5] = tensor.NewFloat32([]int{1, 16}, s.Weights[5].F32[:16])
 			return s
 		}, x, []string{"wavelet_scale", "[1,16]", "[2,16]"}},
 		{"levels_too_deep", base, randomInput(1, 4, 2, 12, 3),
 			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
-		{"levels_attr_too_deep_for_size", func() nodeSpec {
+		{"levels_attr_too_deep_for_size", func() nodemodel.Spec {
 			l := good
 			l.Levels = 4
-			return layerSpec(l, randomLayer(t, l, 4))
+			return nodemodel.ForLayer(l, randomLayer(t, l, 4))
 		}, randomInput(1, 4, 8, 8, 4), []string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
-		{"unknown_wavelet", func() nodeSpec {
+		{"unknown_wavelet", func() nodemodel.Spec {
 			s := base()
-			s.attrs = append(s.attrs, stringAttr("wavelet", "db2"))
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db2"))
 			return s
 		}, x, []string{"wavelet", `"db2"`, "db1"}},
-		{"long_unknown_wavelet", func() nodeSpec {
+		{"long_unknown_wavelet", func() nodemodel.Spec {
 			s := base()
-			s.attrs = append(s.attrs, stringAttr("wavelet", strings.Repeat("sym", 100)))
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", strings.Repeat("sym", 100)))
 			return s
 		}, x, []string{"wavelet", `"symsym`, `only "db1"`}},
-		{"explicit_db1_ok_but_bad_x", func() nodeSpec {
+		{"explicit_db1_ok_but_bad_x", func() nodemodel.Spec {
 			s := base()
-			s.attrs = append(s.attrs, stringAttr("wavelet", "db1"), intAttr("stride", 2))
-			s.xDims = nil
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db1"), nodemodel.IntAttr("stride", 2))
+			s.XDims = nil
 			return s
 		}, randomInput(1, 4, 12, 1, 5), []string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
-		{"wrong_rank", func() nodeSpec { s := base(); s.xDims = nil; return s },
+		{"wrong_rank", func() nodemodel.Spec { s := base(); s.XDims = nil; return s },
 			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), []string{"X", "rank 4", "[4,12,12]"}},
-		{"missing_levels", func() nodeSpec { s := base(); s.attrs = nil; return s }, x,
+		{"missing_levels", func() nodemodel.Spec { s := base(); s.Attrs = nil; return s }, x,
 			[]string{"'levels' is required"}},
-		{"negative_levels", func() nodeSpec { s := base(); s.attrs = []*onnxpb.AttributeProto{intAttr("levels", -1)}; return s }, x,
-			[]string{"'levels' is -1"}},
-		{"float_levels", func() nodeSpec { s := base(); s.attrs = []*onnxpb.AttributeProto{floatAttr("levels", 2)}; return s }, x,
-			[]string{"'levels' must be an int"}},
-		{"zero_stride", func() nodeSpec { s := base(); s.attrs = append(s.attrs, intAttr("stride", 0)); return s }, x,
-			[]string{"'stride' is 0"}},
-		{"int_wavelet", func() nodeSpec { s := base(); s.attrs = append(s.attrs, intAttr("wavelet", 1)); return s }, x,
-			[]string{"'wavelet' must be a string"}},
-		{"kernel_mismatch", func() nodeSpec {
+		{"negative_levels", func() nodemodel.Spec {
 			s := base()
-			s.weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
+			s.Attrs = []*onnxpb.AttributeProto{nodemodel.IntAttr("levels", -1)}
+			return s
+		}, x,
+			[]string{"'levels' is -1"}},
+		{"float_levels", func() nodemodel.Spec {
+			s := base()
+			s.Attrs = []*onnxpb.AttributeProto{nodemodel.FloatAttr("levels", 2)}
+			return s
+		}, x,
+			[]string{"'levels' must be an int"}},
+		{"zero_stride", func() nodemodel.Spec {
+			s := base()
+			s.Attrs = append(s.Attrs, nodemodel.IntAttr("stride", 0))
+			return s
+		}, x,
+			[]string{"'stride' is 0"}},
+		{"int_wavelet", func() nodemodel.Spec {
+			s := base()
+			s.Attrs = append(s.Attrs, nodemodel.IntAttr("wavelet", 1))
+			return s
+		}, x,
+			[]string{"'wavelet' must be a string"}},
+		{"kernel_mismatch", func() nodemodel.Spec {
+			s := base()
+			s.Weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
 			return s
 		}, x, []string{"wavelet_weight", "[2,16,1,5,5]", "[2,16,1,3,3]"}},
-		{"nonsquare_base", func() nodeSpec {
+		{"nonsquare_base", func() nodemodel.Spec {
 			s := base()
-			s.weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
+			s.Weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
 			return s
 		}, x, []string{"base_weight", "[4,1,3,2]"}},
-		{"bad_bias", func() nodeSpec { s := base(); s.weights[2] = tensor.NewFloat32([]int{3}, make([]float32, 3)); return s }, x,
-			[]string{"base_bias", "[3]", "[4]"}},
-		{"bad_base_scale", func() nodeSpec {
+		{"bad_bias", func() nodemodel.Spec {
 			s := base()
-			s.weights[3] = tensor.NewFloat32([]int{1, 4, 1, 1}, make([]float32, 4))
+			s.Weights[2] = tensor.NewFloat32([]int{3}, make([]float32, 3))
+			return s
+		}, x,
+			[]string{"base_bias", "[3]", "[4]"}},
+		{"bad_base_scale", func() nodemodel.Spec {
+			s := base()
+			s.Weights[3] = tensor.NewFloat32([]int{1, 4, 1, 1}, make([]float32, 4))
 			return s
 		}, x, []string{"base_scale", "[1,4,1,1]", "[4]"}},
-		{"absent_wavelet_weight", func() nodeSpec { s := base(); s.weights[4] = nil; return s }, x,
+		{"absent_wavelet_weight", func() nodemodel.Spec { s := base(); s.Weights[4] = nil; return s }, x,
 			[]string{"wavelet_weight", "missing"}},
-		{"absent_wavelet_inputs", func() nodeSpec { s := base(); s.weights[4], s.weights[5] = nil, nil; return s }, x,
+		{"absent_wavelet_inputs", func() nodemodel.Spec { s := base(); s.Weights[4], s.Weights[5] = nil, nil; return s }, x,
 			[]string{"wavelet_weight", "missing"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e, err := open(t, tc.spec().model(t), 1)
+			e, err := open(t, model(t, tc.spec()), 1)
 			if err == nil {
 				defer e.Close()
 				var y *tensor.Tensor
@@ -303,7 +324,7 @@ func TestMalformed(t *testing.T) {
 func TestSessionSurvivesBadRun(t *testing.T) {
 	l := wtconv.Layer{Channels: 3, Kernel: 3, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 9)
-	e := mustOpen(t, layerSpec(l, wt).model(t), 2)
+	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
 	if _, err := run(e, randomInput(1, 3, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "levels 3 need at least 5 x 5") {
 		t.Fatalf("4 x 16 input with 3 levels: got %v, want the size-rule error", err)
 	}
@@ -326,12 +347,12 @@ func TestSessionSurvivesBadRun(t *testing.T) {
 func TestOptionalBiasOmittedInMiddle(t *testing.T) {
 	l := wtconv.Layer{Channels: 5, Kernel: 3, Levels: 2, Stride: 1, Bias: false}
 	wt := randomLayer(t, l, 12)
-	s := layerSpec(l, wt)
-	if s.weights[2] != nil {
+	s := nodemodel.ForLayer(l, wt)
+	if s.Weights[2] != nil {
 		t.Fatal("bias-free layer has a bias input")
 	}
 	x := randomInput(1, 5, 10, 9, 3)
-	got, err := run(mustOpen(t, s.model(t), 1), x)
+	got, err := run(mustOpen(t, model(t, s), 1), x)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,11 +44,9 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/convert"
-	"github.com/wtonnx/wtonnx/customop"
+	"github.com/wtonnx/wtonnx/customop/internal/nodemodel"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
@@ -248,7 +246,7 @@ func torchCases(w *writer) error {
 			return err
 		}
 		name := "torch_" + rc.Name
-		model, err := layerSpec(rc.Layer(), wt).model()
+		model, err := nodemodel.ForLayer(rc.Layer(), wt).Model()
 		if err != nil {
 			return err
 		}
@@ -268,7 +266,7 @@ func torchCases(w *writer) error {
 func threadAndRecoveryCases(w *writer) error {
 	l := wtconv.Layer{Channels: 6, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(l, 21)
-	model, err := layerSpec(l, wt).model()
+	model, err := nodemodel.ForLayer(l, wt).Model()
 	if err != nil {
 		return err
 	}
@@ -309,80 +307,80 @@ func threadAndRecoveryCases(w *writer) error {
 func malformedCases(w *writer) error {
 	good := wtconv.Layer{Channels: 4, Kernel: 3, Levels: 2, Stride: 1, Bias: true}
 	wt := randomLayer(good, 3)
-	base := func() nodeSpec { return layerSpec(good, wt) }
+	base := func() nodemodel.Spec { return nodemodel.ForLayer(good, wt) }
 	x := randomInput(1, 4, 12, 12, 1)
 	deep := good
 	deep.Levels = 4
 
 	type mcase struct {
 		name   string
-		spec   nodeSpec
+		spec   nodemodel.Spec
 		x      *tensor.Tensor
 		create []string // creation must fail with these
 		run    []string // else Run must fail with these
 	}
-	with := func(f func(s *nodeSpec)) nodeSpec { s := base(); f(&s); return s }
+	with := func(f func(s *nodemodel.Spec)) nodemodel.Spec { s := base(); f(&s); return s }
 	cases := []mcase{
-		{"bad_wrong_channels", with(func(s *nodeSpec) { s.xDims = nil }), randomInput(1, 3, 12, 12, 2), nil,
+		{"bad_wrong_channels", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(1, 3, 12, 12, 2), nil,
 			[]string{"wtconv0", "base_weight", "[4,1,3,3]", "want [3,1,3,3]", "C=3 from X"}},
-		{"bad_channels_wide", with(func(s *nodeSpec) { s.xDims = nil }), randomInput(2, 7, 12, 12, 2), nil,
+		{"bad_channels_wide", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(2, 7, 12, 12, 2), nil,
 			[]string{"base_weight", "want [7,1,3,3]"}},
-		{"bad_missing_level_weights", with(func(s *nodeSpec) {
-			s.weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, s.weights[4].F32[:16*9])
+		{"bad_missing_level_weights", with(func(s *nodemodel.Spec) {
+			s.Weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, s.Weights[4].F32[:16*9])
 		}), x, nil, []string{"wavelet_weight", "[1,16,1,3,3]", "want [2,16,1,3,3]", "levels=2 from the attribute"}},
-		{"bad_missing_level_scales", with(func(s *nodeSpec) {
-			s.weights[5] = tensor.NewFloat32([]int{1, 16}, s.weights[5].F32[:16])
+		{"bad_missing_level_scales", with(func(s *nodemodel.Spec) {
+			s.Weights[5] = tensor.NewFloat32([]int{1, 16}, s.Weights[5].F32[:16])
 		}), x, nil, []string{"wavelet_scale", "[1,16]", "want [2,16]"}},
 		{"bad_levels_too_deep", base(), randomInput(1, 4, 2, 12, 3), nil,
 			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
-		{"bad_levels_attr_too_deep_for_size", layerSpec(deep, randomLayer(deep, 4)), randomInput(1, 4, 8, 8, 4), nil,
+		{"bad_levels_attr_too_deep_for_size", nodemodel.ForLayer(deep, randomLayer(deep, 4)), randomInput(1, 4, 8, 8, 4), nil,
 			[]string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
-		{"bad_levels_width_1", with(func(s *nodeSpec) { s.xDims = nil }), randomInput(1, 4, 12, 1, 5), nil,
+		{"bad_levels_width_1", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(1, 4, 12, 1, 5), nil,
 			[]string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
-		{"bad_unknown_wavelet", with(func(s *nodeSpec) { s.attrs = append(s.attrs, stringAttr("wavelet", "db2")) }), x,
+		{"bad_unknown_wavelet", with(func(s *nodemodel.Spec) { s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db2")) }), x,
 			[]string{"wtconv0", "'wavelet'", `"db2"`, `only "db1"`}, nil},
-		{"bad_long_unknown_wavelet", with(func(s *nodeSpec) {
-			s.attrs = append(s.attrs, stringAttr("wavelet", strings.Repeat("sym", 400)))
+		{"bad_long_unknown_wavelet", with(func(s *nodemodel.Spec) {
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", strings.Repeat("sym", 400)))
 		}), x, []string{"'wavelet'", `"symsym`, `only "db1"`}, nil},
-		{"bad_x_rank_3", with(func(s *nodeSpec) { s.xDims = nil }),
+		{"bad_x_rank_3", with(func(s *nodemodel.Spec) { s.XDims = nil }),
 			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), nil, []string{"X", "rank 4", "[4,12,12]"}},
-		{"bad_x_rank_5", with(func(s *nodeSpec) { s.xDims = nil }),
+		{"bad_x_rank_5", with(func(s *nodemodel.Spec) { s.XDims = nil }),
 			tensor.NewFloat32([]int{1, 1, 4, 12, 12}, make([]float32, 4*12*12)), nil, []string{"X", "rank 4", "[1,1,4,12,12]"}},
-		{"bad_missing_levels", with(func(s *nodeSpec) { s.attrs = nil }), x, []string{"'levels' is required"}, nil},
-		{"bad_negative_levels", with(func(s *nodeSpec) { s.attrs = []*onnxpb.AttributeProto{intAttr("levels", -1)} }), x,
+		{"bad_missing_levels", with(func(s *nodemodel.Spec) { s.Attrs = nil }), x, []string{"'levels' is required"}, nil},
+		{"bad_negative_levels", with(func(s *nodemodel.Spec) { s.Attrs = []*onnxpb.AttributeProto{nodemodel.IntAttr("levels", -1)} }), x,
 			[]string{"'levels' is -1"}, nil},
-		{"bad_huge_levels", with(func(s *nodeSpec) { s.attrs = []*onnxpb.AttributeProto{intAttr("levels", 1<<40)} }), x,
+		{"bad_huge_levels", with(func(s *nodemodel.Spec) { s.Attrs = []*onnxpb.AttributeProto{nodemodel.IntAttr("levels", 1<<40)} }), x,
 			[]string{"'levels' is 1099511627776"}, nil},
-		{"bad_float_levels", with(func(s *nodeSpec) { s.attrs = []*onnxpb.AttributeProto{floatAttr("levels", 2)} }), x,
+		{"bad_float_levels", with(func(s *nodemodel.Spec) { s.Attrs = []*onnxpb.AttributeProto{nodemodel.FloatAttr("levels", 2)} }), x,
 			[]string{"'levels' must be an int"}, nil},
-		{"bad_zero_stride", with(func(s *nodeSpec) { s.attrs = append(s.attrs, intAttr("stride", 0)) }), x,
+		{"bad_zero_stride", with(func(s *nodemodel.Spec) { s.Attrs = append(s.Attrs, nodemodel.IntAttr("stride", 0)) }), x,
 			[]string{"'stride' is 0"}, nil},
-		{"bad_int_wavelet", with(func(s *nodeSpec) { s.attrs = append(s.attrs, intAttr("wavelet", 1)) }), x,
+		{"bad_int_wavelet", with(func(s *nodemodel.Spec) { s.Attrs = append(s.Attrs, nodemodel.IntAttr("wavelet", 1)) }), x,
 			[]string{"'wavelet' must be a string"}, nil},
-		{"bad_kernel_mismatch", with(func(s *nodeSpec) {
-			s.weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
+		{"bad_kernel_mismatch", with(func(s *nodemodel.Spec) {
+			s.Weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
 		}), x, nil, []string{"wavelet_weight", "[2,16,1,5,5]", "want [2,16,1,3,3]"}},
-		{"bad_nonsquare_base", with(func(s *nodeSpec) {
-			s.weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
+		{"bad_nonsquare_base", with(func(s *nodemodel.Spec) {
+			s.Weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
 		}), x, nil, []string{"base_weight", "[4,1,3,2]"}},
-		{"bad_base_rank", with(func(s *nodeSpec) {
-			s.weights[1] = tensor.NewFloat32([]int{4, 9}, make([]float32, 36))
+		{"bad_base_rank", with(func(s *nodemodel.Spec) {
+			s.Weights[1] = tensor.NewFloat32([]int{4, 9}, make([]float32, 36))
 		}), x, nil, []string{"base_weight", "must have shape [C,1,k,k]", "[4,9]"}},
-		{"bad_bias", with(func(s *nodeSpec) { s.weights[2] = tensor.NewFloat32([]int{3}, make([]float32, 3)) }), x, nil,
+		{"bad_bias", with(func(s *nodemodel.Spec) { s.Weights[2] = tensor.NewFloat32([]int{3}, make([]float32, 3)) }), x, nil,
 			[]string{"base_bias", "[3]", "want [4]"}},
-		{"bad_base_scale", with(func(s *nodeSpec) {
-			s.weights[3] = tensor.NewFloat32([]int{1, 4, 1, 1}, make([]float32, 4))
+		{"bad_base_scale", with(func(s *nodemodel.Spec) {
+			s.Weights[3] = tensor.NewFloat32([]int{1, 4, 1, 1}, make([]float32, 4))
 		}), x, nil, []string{"base_scale", "[1,4,1,1]", "want [4]"}},
-		{"bad_absent_wavelet_weight", with(func(s *nodeSpec) { s.weights[4] = nil }), x, nil,
+		{"bad_absent_wavelet_weight", with(func(s *nodemodel.Spec) { s.Weights[4] = nil }), x, nil,
 			[]string{"wavelet_weight", "is missing (required when levels > 0)"}},
-		{"bad_absent_wavelet_inputs", with(func(s *nodeSpec) { s.weights[4], s.weights[5] = nil, nil }), x, nil,
+		{"bad_absent_wavelet_inputs", with(func(s *nodemodel.Spec) { s.Weights[4], s.Weights[5] = nil, nil }), x, nil,
 			[]string{"wavelet_weight", "is missing"}},
 	}
 	for _, tc := range cases {
 		if (tc.create == nil) == (tc.run == nil) {
 			return fmt.Errorf("malformed case %s: want exactly one of a creation or a Run error", tc.name)
 		}
-		model, err := tc.spec.model()
+		model, err := tc.spec.Model()
 		if err != nil {
 			return err
 		}
@@ -404,107 +402,6 @@ func malformedCases(w *writer) error {
 
 // ---------------------------------------------------------------------------
 // One-node WTConv models (the same form as customop's own Go tests build).
-
-var inputNames = [6]string{"x", "base_weight", "base_bias", "base_scale", "wavelet_weight", "wavelet_scale"}
-
-// nodeSpec describes a one-node WTConv model; weights are initializers, an
-// input is absent when its tensor is nil.
-type nodeSpec struct {
-	xDims   []int64 // -1: symbolic; nil: no shape
-	weights [6]*tensor.Tensor
-	attrs   []*onnxpb.AttributeProto
-}
-
-func intAttr(name string, v int64) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
-}
-
-func floatAttr(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
-func stringAttr(name, v string) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
-}
-
-func valueInfo(name string, dims []int64) *onnxpb.ValueInfoProto {
-	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT))}
-	if dims != nil {
-		shape := &onnxpb.TensorShapeProto{}
-		for i, d := range dims {
-			dim := &onnxpb.TensorShapeProto_Dimension{}
-			if d >= 0 {
-				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}
-			} else {
-				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, i)}
-			}
-			shape.Dim = append(shape.Dim, dim)
-		}
-		tt.Shape = shape
-	}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
-}
-
-func (s nodeSpec) model() ([]byte, error) {
-	node := &onnxpb.NodeProto{
-		Name: proto.String("wtconv0"), OpType: proto.String(customop.OpType), Domain: proto.String(customop.Domain),
-		Output: []string{"y"}, Attribute: s.attrs, Input: []string{"x"},
-	}
-	g := &onnxpb.GraphProto{
-		Name:   proto.String("wtconv_asan_test"),
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", s.xDims)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("y", []int64{-1, -1, -1, -1})},
-	}
-	last := 0
-	for i := 1; i < 6; i++ {
-		if s.weights[i] != nil {
-			last = i
-		}
-	}
-	for i := 1; i <= last; i++ {
-		name := ""
-		if t := s.weights[i]; t != nil {
-			name = inputNames[i]
-			g.Initializer = append(g.Initializer, onnxmodel.FromTensor(name, t))
-		}
-		node.Input = append(node.Input, name)
-	}
-	g.Node = []*onnxpb.NodeProto{node}
-	return onnxmodel.Marshal(&onnxpb.ModelProto{
-		IrVersion:    proto.Int64(8),
-		ProducerName: proto.String("wtonnx customop asan test"),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{
-			{Domain: proto.String(""), Version: proto.Int64(17)},
-			{Domain: proto.String(customop.Domain), Version: proto.Int64(customop.OpsetVersion)},
-		},
-		Graph: g,
-	})
-}
-
-// layerSpec is the well-formed node for a layer and its weights.
-func layerSpec(l wtconv.Layer, wt *wtconv.Weights) nodeSpec {
-	c, k := l.Channels, l.Kernel
-	s := nodeSpec{xDims: []int64{-1, int64(c), -1, -1}}
-	s.weights[1] = tensor.NewFloat32([]int{c, 1, k, k}, wt.Base)
-	if wt.Bias != nil {
-		s.weights[2] = tensor.NewFloat32([]int{c}, wt.Bias)
-	}
-	s.weights[3] = tensor.NewFloat32([]int{c}, wt.BaseScale)
-	if l.Levels > 0 {
-		var ww, ws []float32
-		for i := 0; i < l.Levels; i++ {
-			ww = append(ww, wt.Wavelet[i]...)
-			ws = append(ws, wt.WaveletScale[i]...)
-		}
-		s.weights[4] = tensor.NewFloat32([]int{l.Levels, 4 * c, 1, k, k}, ww)
-		s.weights[5] = tensor.NewFloat32([]int{l.Levels, 4 * c}, ws)
-	}
-	s.attrs = []*onnxpb.AttributeProto{intAttr("levels", int64(l.Levels))}
-	if l.Stride != 1 {
-		s.attrs = append(s.attrs, intAttr("stride", int64(l.Stride)))
-	}
-	return s
-}
 
 // randomLayer draws every tensor of the layer, per-channel scales included.
 func randomLayer(l wtconv.Layer, seed uint64) *wtconv.Weights {
