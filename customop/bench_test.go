@@ -28,7 +28,7 @@ func BenchmarkWTConvNeXtLayers(b *testing.B) {
 		onnx := model(b, nodemodel.ForLayer(l, wt))
 		flops := l.FLOPs(st.hw, st.hw).Total
 		for _, batch := range []int{1, 8} {
-			x := randomInput(batch, st.c, st.hw, st.hw, 1)
+			x := nodemodel.RandomInput(batch, st.c, st.hw, st.hw, 1)
 			for _, threads := range []int{1, 2} {
 				name := fmt.Sprintf("C%d_%dx%d_L%d/batch%d/threads%d", st.c, st.hw, st.hw, st.levels, batch, threads)
 				b.Run(name, func(b *testing.B) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/customop"
@@ -71,41 +70,6 @@ func maxAbsDiff(a, b []float32) (diff, scale float64) {
 	return diff, scale
 }
 
-// randomLayer draws every tensor of the layer, including per-channel scales
-// (so that a wrong channel or band index cannot hide behind equal values).
-func randomLayer(t testing.TB, l wtconv.Layer, seed uint64) *wtconv.Weights {
-	t.Helper()
-	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	c, k := l.Channels, l.Kernel
-	base := uniform(r, c*k*k, 1/float32(k))
-	var bias []float32
-	if l.Bias {
-		bias = uniform(r, c, 0.5)
-	}
-	wt, err := wtconv.RandomWeights(l, base, bias, seed)
-	if err != nil {
-		t.Fatalf("RandomWeights(%+v): %v", l, err)
-	}
-	wt.BaseScale = uniform(r, c, 1.5)
-	for i := range wt.WaveletScale {
-		wt.WaveletScale[i] = uniform(r, 4*c, 1)
-	}
-	return wt
-}
-
-func uniform(r *rand.Rand, n int, scale float32) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = (2*r.Float32() - 1) * scale
-	}
-	return v
-}
-
-func randomInput(n, c, h, w int, seed uint64) *tensor.Tensor {
-	r := rand.New(rand.NewPCG(seed, 0x1234))
-	return tensor.NewFloat32([]int{n, c, h, w}, uniform(r, n*c*h*w, 1))
-}
-
 // model serializes a spec, failing the test on error.
 func model(t testing.TB, s nodemodel.Spec) []byte {
 	t.Helper()
@@ -114,4 +78,14 @@ func model(t testing.TB, s nodemodel.Spec) []byte {
 		t.Fatalf("marshal model: %v", err)
 	}
 	return b
+}
+
+// randomLayer draws a layer's weights (see nodemodel.RandomWeights).
+func randomLayer(t testing.TB, l wtconv.Layer, seed uint64) *wtconv.Weights {
+	t.Helper()
+	wt, err := nodemodel.RandomWeights(l, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wt
 }

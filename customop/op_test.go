@@ -95,7 +95,7 @@ func TestAgainstReference(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := wtconv.Layer{Channels: tc.c, Kernel: tc.k, Levels: tc.l, Stride: tc.s, Bias: tc.bias}
 			wt := randomLayer(t, l, uint64(100+i))
-			x := randomInput(tc.n, tc.c, tc.h, tc.w, uint64(i))
+			x := nodemodel.RandomInput(tc.n, tc.c, tc.h, tc.w, uint64(i))
 			want, oh, ow, err := wtconv.Forward(l, wt, x.F32, tc.n, tc.h, tc.w)
 			if err != nil {
 				t.Fatalf("wtconv.Forward: %v", err)
@@ -128,7 +128,7 @@ func TestAgainstReference(t *testing.T) {
 func TestThreadCountDoesNotChangeResults(t *testing.T) {
 	l := wtconv.Layer{Channels: 24, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 7)
-	x := randomInput(3, 24, 28, 28, 8)
+	x := nodemodel.RandomInput(3, 24, 28, 28, 8)
 	onnx := model(t, nodemodel.ForLayer(l, wt))
 	var first []float32
 	for _, threads := range []int{1, 2, 4} {
@@ -159,7 +159,7 @@ func TestConcurrentRuns(t *testing.T) {
 	want := make([][]float32, workers)
 	for i := range inputs {
 		// Different sizes too, so that concurrent runs have different shapes.
-		inputs[i] = randomInput(1+i%3, 16, 20+i, 24-i, uint64(50+i))
+		inputs[i] = nodemodel.RandomInput(1+i%3, 16, 20+i, 24-i, uint64(50+i))
 		y, err := run(e, inputs[i])
 		if err != nil {
 			t.Fatalf("sequential run %d: %v", i, err)
@@ -200,7 +200,7 @@ func TestMalformed(t *testing.T) {
 	good := wtconv.Layer{Channels: 4, Kernel: 3, Levels: 2, Stride: 1, Bias: true}
 	wt := randomLayer(t, good, 3)
 	base := func() nodemodel.Spec { return nodemodel.ForLayer(good, wt) }
-	x := randomInput(1, 4, 12, 12, 1)
+	x := nodemodel.RandomInput(1, 4, 12, 12, 1)
 
 	cases := []struct {
 		name string
@@ -209,7 +209,7 @@ func TestMalformed(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"wrong_channels", func() nodemodel.Spec { s := base(); s.XDims = nil; return s },
-			randomInput(1, 3, 12, 12, 2), []string{"wtconv0", "base_weight", "[4,1,3,3]", "[3,1,3,3]", "C=3 from X"}},
+			nodemodel.RandomInput(1, 3, 12, 12, 2), []string{"wtconv0", "base_weight", "[4,1,3,3]", "[3,1,3,3]", "C=3 from X"}},
 		{"missing_level_weights", func() nodemodel.Spec {
 			s := base()
 			w := s.Weights[4]
@@ -221,13 +221,13 @@ func TestMalformed(t *testing.T) {
 			s.Weights[5] = tensor.NewFloat32([]int{1, 16}, s.Weights[5].F32[:16])
 			return s
 		}, x, []string{"wavelet_scale", "[1,16]", "[2,16]"}},
-		{"levels_too_deep", base, randomInput(1, 4, 2, 12, 3),
+		{"levels_too_deep", base, nodemodel.RandomInput(1, 4, 2, 12, 3),
 			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
 		{"levels_attr_too_deep_for_size", func() nodemodel.Spec {
 			l := good
 			l.Levels = 4
 			return nodemodel.ForLayer(l, randomLayer(t, l, 4))
-		}, randomInput(1, 4, 8, 8, 4), []string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
+		}, nodemodel.RandomInput(1, 4, 8, 8, 4), []string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
 		{"unknown_wavelet", func() nodemodel.Spec {
 			s := base()
 			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db2"))
@@ -243,7 +243,7 @@ func TestMalformed(t *testing.T) {
 			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db1"), nodemodel.IntAttr("stride", 2))
 			s.XDims = nil
 			return s
-		}, randomInput(1, 4, 12, 1, 5), []string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
+		}, nodemodel.RandomInput(1, 4, 12, 1, 5), []string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
 		{"wrong_rank", func() nodemodel.Spec { s := base(); s.XDims = nil; return s },
 			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), []string{"X", "rank 4", "[4,12,12]"}},
 		{"missing_levels", func() nodemodel.Spec { s := base(); s.Attrs = nil; return s }, x,
@@ -325,10 +325,10 @@ func TestSessionSurvivesBadRun(t *testing.T) {
 	l := wtconv.Layer{Channels: 3, Kernel: 3, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 9)
 	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
-	if _, err := run(e, randomInput(1, 3, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "levels 3 need at least 5 x 5") {
+	if _, err := run(e, nodemodel.RandomInput(1, 3, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "levels 3 need at least 5 x 5") {
 		t.Fatalf("4 x 16 input with 3 levels: got %v, want the size-rule error", err)
 	}
-	x := randomInput(2, 3, 5, 16, 2)
+	x := nodemodel.RandomInput(2, 3, 5, 16, 2)
 	got, err := run(e, x)
 	if err != nil {
 		t.Fatalf("valid run after a rejected one: %v", err)
@@ -351,7 +351,7 @@ func TestOptionalBiasOmittedInMiddle(t *testing.T) {
 	if s.Weights[2] != nil {
 		t.Fatal("bias-free layer has a bias input")
 	}
-	x := randomInput(1, 5, 10, 9, 3)
+	x := nodemodel.RandomInput(1, 5, 10, 9, 3)
 	got, err := run(mustOpen(t, model(t, s), 1), x)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package nodemodel
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"google.golang.org/protobuf/proto"
 
@@ -121,4 +122,40 @@ func ForLayer(l wtconv.Layer, wt *wtconv.Weights) Spec {
 		s.Attrs = append(s.Attrs, IntAttr("stride", int64(l.Stride)))
 	}
 	return s
+}
+
+// RandomWeights draws every tensor of the layer, per-channel scales
+// included (so that a wrong channel or band index cannot hide behind equal
+// values), deterministically for a seed.
+func RandomWeights(l wtconv.Layer, seed uint64) (*wtconv.Weights, error) {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	c, k := l.Channels, l.Kernel
+	base := uniform(r, c*k*k, 1/float32(k))
+	var bias []float32
+	if l.Bias {
+		bias = uniform(r, c, 0.5)
+	}
+	wt, err := wtconv.RandomWeights(l, base, bias, seed)
+	if err != nil {
+		return nil, fmt.Errorf("RandomWeights(%+v): %w", l, err)
+	}
+	wt.BaseScale = uniform(r, c, 1.5)
+	for i := range wt.WaveletScale {
+		wt.WaveletScale[i] = uniform(r, 4*c, 1)
+	}
+	return wt, nil
+}
+
+// RandomInput draws an n x c x h x w input uniform in [-1, 1).
+func RandomInput(n, c, h, w int, seed uint64) *tensor.Tensor {
+	r := rand.New(rand.NewPCG(seed, 0x1234))
+	return tensor.NewFloat32([]int{n, c, h, w}, uniform(r, n*c*h*w, 1))
+}
+
+func uniform(r *rand.Rand, n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = (2*r.Float32() - 1) * scale
+	}
+	return v
 }

@@ -38,7 +38,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -288,7 +287,7 @@ func threadAndRecoveryCases(w *writer) error {
 	if err := w.session("survives_rejected_run", model, 2); err != nil {
 		return err
 	}
-	if err := w.runLines("survives_rejected_run", 0, map[string]*tensor.Tensor{"x": randomInput(1, 6, 4, 16, 40)}, nil,
+	if err := w.runLines("survives_rejected_run", 0, map[string]*tensor.Tensor{"x": nodemodel.RandomInput(1, 6, 4, 16, 40)}, nil,
 		[]string{"levels 3 need at least 5 x 5", "got 4 x 16"}); err != nil {
 		return err
 	}
@@ -308,7 +307,7 @@ func malformedCases(w *writer) error {
 	good := wtconv.Layer{Channels: 4, Kernel: 3, Levels: 2, Stride: 1, Bias: true}
 	wt := randomLayer(good, 3)
 	base := func() nodemodel.Spec { return nodemodel.ForLayer(good, wt) }
-	x := randomInput(1, 4, 12, 12, 1)
+	x := nodemodel.RandomInput(1, 4, 12, 12, 1)
 	deep := good
 	deep.Levels = 4
 
@@ -321,9 +320,9 @@ func malformedCases(w *writer) error {
 	}
 	with := func(f func(s *nodemodel.Spec)) nodemodel.Spec { s := base(); f(&s); return s }
 	cases := []mcase{
-		{"bad_wrong_channels", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(1, 3, 12, 12, 2), nil,
+		{"bad_wrong_channels", with(func(s *nodemodel.Spec) { s.XDims = nil }), nodemodel.RandomInput(1, 3, 12, 12, 2), nil,
 			[]string{"wtconv0", "base_weight", "[4,1,3,3]", "want [3,1,3,3]", "C=3 from X"}},
-		{"bad_channels_wide", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(2, 7, 12, 12, 2), nil,
+		{"bad_channels_wide", with(func(s *nodemodel.Spec) { s.XDims = nil }), nodemodel.RandomInput(2, 7, 12, 12, 2), nil,
 			[]string{"base_weight", "want [7,1,3,3]"}},
 		{"bad_missing_level_weights", with(func(s *nodemodel.Spec) {
 			s.Weights[4] = tensor.NewFloat32([]int{1, 16, 1, 3, 3}, s.Weights[4].F32[:16*9])
@@ -331,11 +330,11 @@ func malformedCases(w *writer) error {
 		{"bad_missing_level_scales", with(func(s *nodemodel.Spec) {
 			s.Weights[5] = tensor.NewFloat32([]int{1, 16}, s.Weights[5].F32[:16])
 		}), x, nil, []string{"wavelet_scale", "[1,16]", "want [2,16]"}},
-		{"bad_levels_too_deep", base(), randomInput(1, 4, 2, 12, 3), nil,
+		{"bad_levels_too_deep", base(), nodemodel.RandomInput(1, 4, 2, 12, 3), nil,
 			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
-		{"bad_levels_attr_too_deep_for_size", nodemodel.ForLayer(deep, randomLayer(deep, 4)), randomInput(1, 4, 8, 8, 4), nil,
+		{"bad_levels_attr_too_deep_for_size", nodemodel.ForLayer(deep, randomLayer(deep, 4)), nodemodel.RandomInput(1, 4, 8, 8, 4), nil,
 			[]string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
-		{"bad_levels_width_1", with(func(s *nodemodel.Spec) { s.XDims = nil }), randomInput(1, 4, 12, 1, 5), nil,
+		{"bad_levels_width_1", with(func(s *nodemodel.Spec) { s.XDims = nil }), nodemodel.RandomInput(1, 4, 12, 1, 5), nil,
 			[]string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
 		{"bad_unknown_wavelet", with(func(s *nodemodel.Spec) { s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db2")) }), x,
 			[]string{"wtconv0", "'wavelet'", `"db2"`, `only "db1"`}, nil},
@@ -401,47 +400,24 @@ func malformedCases(w *writer) error {
 }
 
 // ---------------------------------------------------------------------------
-// One-node WTConv models (the same form as customop's own Go tests build).
-
-// randomLayer draws every tensor of the layer, per-channel scales included.
-func randomLayer(l wtconv.Layer, seed uint64) *wtconv.Weights {
-	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	c, k := l.Channels, l.Kernel
-	var bias []float32
-	base := uniform(r, c*k*k, 1/float32(k))
-	if l.Bias {
-		bias = uniform(r, c, 0.5)
-	}
-	wt, err := wtconv.RandomWeights(l, base, bias, seed)
-	if err != nil {
-		panic(fmt.Sprintf("RandomWeights(%+v): %v", l, err)) // a bug in this generator's fixed layers
-	}
-	wt.BaseScale = uniform(r, c, 1.5)
-	for i := range wt.WaveletScale {
-		wt.WaveletScale[i] = uniform(r, 4*c, 1)
-	}
-	return wt
-}
-
-func uniform(r *rand.Rand, n int, scale float32) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = (2*r.Float32() - 1) * scale
-	}
-	return v
-}
-
-func randomInput(n, c, h, w int, seed uint64) *tensor.Tensor {
-	r := rand.New(rand.NewPCG(seed, 0x1234))
-	return tensor.NewFloat32([]int{n, c, h, w}, uniform(r, n*c*h*w, 1))
-}
+// Reference outputs of one-node WTConv models (models and weights come from nodemodel).
 
 // forward draws an input and computes its output with wtconv.Forward.
 func forward(l wtconv.Layer, wt *wtconv.Weights, n, h, w int, seed uint64) (x, y *tensor.Tensor, err error) {
-	x = randomInput(n, l.Channels, h, w, seed)
+	x = nodemodel.RandomInput(n, l.Channels, h, w, seed)
 	out, oh, ow, err := wtconv.Forward(l, wt, x.F32, n, h, w)
 	if err != nil {
 		return nil, nil, errors.Join(fmt.Errorf("wtconv.Forward %dx%dx%dx%d", n, l.Channels, h, w), err)
 	}
 	return x, tensor.NewFloat32([]int{n, l.Channels, oh, ow}, out), nil
+}
+
+// randomLayer draws a layer's weights; the generator's layers are fixed, so
+// an error is a bug here.
+func randomLayer(l wtconv.Layer, seed uint64) *wtconv.Weights {
+	wt, err := nodemodel.RandomWeights(l, seed)
+	if err != nil {
+		panic(err)
+	}
+	return wt
 }
