@@ -21,7 +21,8 @@ ort:
 # ---------------------------------------------------------------------------
 # customop: the fused ai.wtonnx::WTConv operator for ONNX Runtime, a C shared
 # library at .cache/customop/libwtonnx_customop.so (see customop/).
-.PHONY: customop customop-asan customop-asan-test customop-asan-ort-test
+.PHONY: customop customop-asan customop-asan-test customop-asan-ort-test customop-ort-cases \
+	ort-releases customop-ort-releases-test
 
 CUSTOMOP_CC ?= gcc
 CUSTOMOP_OUT := .cache/customop
@@ -92,9 +93,11 @@ $(CUSTOMOP_OUT)/asan/ort_session_test: customop/test/ort_session_test.c go.mod
 	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) -I'$(CUSTOMOP_ORT_INC)' \
 		-o $@ customop/test/ort_session_test.c -ldl -lm
 
-customop-asan-ort-test: customop-asan ort $(CUSTOMOP_OUT)/asan/ort_session_test
+customop-ort-cases:
 	rm -rf $(CUSTOMOP_ORT_CASES)
 	go run ./customop/test/gen -out $(CUSTOMOP_ORT_CASES)
+
+customop-asan-ort-test: customop-asan ort $(CUSTOMOP_OUT)/asan/ort_session_test customop-ort-cases
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_ORT_CASES) \
 		.cache/onnxruntime/libonnxruntime.so.1
@@ -134,7 +137,7 @@ FUZZTIME ?= 15s
 test: setup
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test
+	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test customop-ort-releases-test
 
 test-go:
 	go test $(GO_TEST_FLAGS) ./...
@@ -149,3 +152,31 @@ test-race:
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./onnxmodel
 	go test -run='^$$' -fuzz='^FuzzOpenSafetensors$$' -fuzztime=$(FUZZTIME) ./checkpoint
+
+# customop-ort-releases-test: one build of the custom-op library (the one
+# `make customop` ships) in real sessions of several ONNX Runtime releases,
+# from the oldest API it accepts (17: ONNX Runtime 1.17) to 1.30: the same
+# cases as customop-asan-ort-test, and every output equal to 1.30.0's within
+# 1e-6 x max(1, max|y|). ort-releases caches the older libraries (208 MB of
+# npm tarballs, fetched once; CI caches .cache/onnxruntime-releases).
+# Leak checking is off here: customop-asan-ort-test checks the library's
+# leaks, and older ONNX Runtime builds have their own.
+ORT_RELEASES := 1.17.3 1.20.1 1.24.3
+CUSTOMOP_RELEASES_OUT := $(CUSTOMOP_OUT)/releases
+
+ort-releases:
+	./scripts/fetch-onnxruntime-releases.sh
+
+customop-ort-releases-test: customop ort ort-releases $(CUSTOMOP_OUT)/asan/ort_session_test
+	@test -f $(CUSTOMOP_ORT_CASES)/manifest.txt || $(MAKE) customop-ort-cases
+	rm -rf $(CUSTOMOP_RELEASES_OUT) && mkdir -p $(CUSTOMOP_RELEASES_OUT)/1.30.0
+	ASAN_OPTIONS=detect_leaks=0 WTONNX_DUMP_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
+		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) .cache/onnxruntime/libonnxruntime.so.1 \
+		> $(CUSTOMOP_RELEASES_OUT)/1.30.0.log 2>&1 || { cat $(CUSTOMOP_RELEASES_OUT)/1.30.0.log; exit 1; }
+	@for v in $(ORT_RELEASES); do \
+		ASAN_OPTIONS=detect_leaks=0 WTONNX_REF_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
+			$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) \
+			.cache/onnxruntime-releases/$$v/libonnxruntime.so.1 > $(CUSTOMOP_RELEASES_OUT)/$$v.log 2>&1 \
+			|| { cat $(CUSTOMOP_RELEASES_OUT)/$$v.log; echo "customop: ONNX Runtime $$v failed"; exit 1; }; \
+		grep -E "^(ONNX Runtime|[0-9]+ (sessions|outputs))" $(CUSTOMOP_RELEASES_OUT)/$$v.log; \
+	done
