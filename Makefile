@@ -1,4 +1,4 @@
-.PHONY: setup deps gomod ort test test-go test-race test-fuzz test-checker demo
+.PHONY: setup setup-gpu deps gomod ort test test-go test-race test-fuzz test-checker demo
 
 # setup prepares everything the tests need that is not in the repository:
 # Debian packages, the ONNX Runtime library and the custom-op library.
@@ -17,6 +17,15 @@ gomod:
 # downloaded onnxruntime-node-1.30.0.tgz).
 ort:
 	./scripts/fetch-onnxruntime.sh
+
+# setup-gpu caches a matched GPU set of ONNX Runtime 1.29.0 at
+# .cache/onnxruntime-gpu/ (core library plus the CUDA and TensorRT provider
+# libraries, from npm, SHA-256 checked; 290 MB of tarballs, about 15 s
+# here); --ep cuda, tensorrt and auto use it when no library is named. The
+# host needs CUDA 13, cuDNN 9, TensorRT 10 and the NVIDIA driver (see
+# README); `wtonnx doctor` says what is missing. `make setup` stays CPU-only.
+setup-gpu: setup
+	./scripts/fetch-onnxruntime-gpu.sh
 
 # ---------------------------------------------------------------------------
 # customop: the fused ai.wtonnx::WTConv operator for ONNX Runtime, a C shared

@@ -170,7 +170,7 @@ func openORT(m *Model, ep string, opts EngineOptions) (runtime.Engine, error) {
 	}
 	if len(notes) > 0 && opts.Logf != nil {
 		if e.Provider() == ort.EPCPU {
-			opts.Logf("--ep %s: no GPU execution provider could be used, running on the CPU (%s)", ep, strings.Join(notes, "; "))
+			opts.Logf("--ep %s: no GPU execution provider could be used, running on the CPU (%s; %s)", ep, strings.Join(notes, "; "), ort.DoctorHint)
 		} else {
 			opts.Logf("--ep %s: running on %s (%s)", ep, e.Provider(), strings.Join(notes, "; "))
 		}

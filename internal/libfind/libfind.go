@@ -24,6 +24,9 @@ type Spec struct {
 	File     string // file name, e.g. libonnxruntime.so.1
 	EnvVar   string // environment variable naming the file
 	CacheDir string // folder under the repository root
+	// MoreCacheDirs are tried, in order, after CacheDir (ONNX Runtime: the
+	// GPU set of `make setup-gpu` beside the CPU library of `make setup`).
+	MoreCacheDirs []string
 	// BesideExecutable also accepts File in the executable's folder.
 	BesideExecutable bool
 	// NotFound builds the error for "nothing found"; where lists what was
@@ -66,8 +69,10 @@ func Find(s Spec, flag, env, cwd, exe string) (string, error) {
 			continue
 		}
 		if root, ok := RepoRoot(start); ok {
-			if p := filepath.Join(root, s.CacheDir, s.File); try(p) {
-				return p, nil
+			for _, dir := range append([]string{s.CacheDir}, s.MoreCacheDirs...) {
+				if p := filepath.Join(root, dir, s.File); try(p) {
+					return p, nil
+				}
 			}
 		}
 	}

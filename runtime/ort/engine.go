@@ -51,8 +51,8 @@ const (
 
 // Options configures Open.
 type Options struct {
-	// LibraryPath is the ONNX Runtime shared library; "" means
-	// FindLibrary("").
+	// LibraryPath is the ONNX Runtime shared library; "" means the one
+	// already loaded in this process, else FindLibraryFor("", EP).
 	LibraryPath string
 	// EP is the execution provider: "cpu" (also ""), "cuda", "tensorrt" or
 	// "auto" (TensorRT, else CUDA, else CPU).
@@ -148,8 +148,12 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 
 	libPath := opts.LibraryPath
 	if libPath == "" {
-		if libPath, err = FindLibrary(""); err != nil {
-			return nil, fmt.Errorf("ort: %w", err)
+		// The library is process-global: once one is loaded, engines
+		// that name none use it rather than fail on a second one.
+		if libPath, _ = LoadedLibrary(); libPath == "" {
+			if libPath, err = FindLibraryFor("", ep); err != nil {
+				return nil, fmt.Errorf("ort: %w", err)
+			}
 		}
 	}
 	version, err := Initialize(libPath)
@@ -262,10 +266,7 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if ep != EPCPU {
 		if err := appendProvider(so, ep, c.device); err != nil {
-			return nil, nil, &providerError{
-				EP: ep, Missing: missingProviderLibraries(ep, c.libDir), LibDir: c.libDir,
-				Version: c.version, Stage: "append", Cause: err,
-			}
+			return nil, nil, newProviderError(ep, c.libDir, c.version, "append", err)
 		}
 	}
 	var sess *onnxruntime.DynamicAdvancedSession
@@ -276,8 +277,8 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if err != nil {
 		if ep != EPCPU {
-			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed: %w",
-				c.label, epLabel(ep), err)
+			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed (%s): %w",
+				c.label, epLabel(ep), DoctorHint, err)
 		}
 		return nil, nil, fmt.Errorf("ort: %s: ONNX Runtime cannot load the model: %w", c.label, err)
 	}
