@@ -65,7 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newErfCmd(),
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
-		newDoctorCmd(),
+		newDoctorCmd(), newExportCmd(),
 	)
 	return root
 }
