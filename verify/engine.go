@@ -35,6 +35,9 @@ type EngineOptions struct {
 	CustomOpLibrary string `json:"customop_library,omitempty"`
 	// Logf receives one-line notes (execution-provider fallbacks).
 	Logf func(format string, args ...any) `json:"-"`
+	// profilePrefix turns ONNX Runtime's profiler on (Execute reads which
+	// provider ran each node from it).
+	profilePrefix string
 }
 
 // Model is a loaded model and the file it came from.
@@ -141,6 +144,7 @@ func openORT(m *Model, ep string, opts EngineOptions) (runtime.Engine, error) {
 		DeviceID:          opts.DeviceID,
 		IntraOpThreads:    opts.Threads,
 		CustomOpLibraries: libs,
+		ProfilePrefix:     opts.profilePrefix,
 		Logf: func(format string, args ...any) {
 			note := strings.TrimPrefix(fmt.Sprintf(format, args...), "ort: ")
 			if i := strings.LastIndex(note, "; trying "); i >= 0 {

@@ -71,6 +71,10 @@ type Options struct {
 	// Logf, when set, receives one-line notes (execution provider
 	// fallbacks).
 	Logf func(format string, args ...any)
+	// ProfilePrefix, when set, turns ONNX Runtime's profiler on: it writes
+	// PREFIX_<date>.json when the engine is closed, which ReadProfile reads
+	// (which execution provider ran each node). See NodeProviders.
+	ProfilePrefix string
 }
 
 // Engine runs one model on ONNX Runtime. It implements runtime.Engine; Run
@@ -189,6 +193,7 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		data: data, path: path, label: label, inNames: inNames, outNames: outNames,
 		level: level, threads: opts.IntraOpThreads, device: opts.DeviceID,
 		customOps: opts.CustomOpLibraries, libDir: filepath.Dir(loaded), version: version,
+		profile: opts.ProfilePrefix,
 	}
 	for i, cand := range candidates {
 		var sess *onnxruntime.DynamicAdvancedSession
@@ -236,6 +241,7 @@ type sessionConfig struct {
 	threads, device   int
 	customOps         []string
 	libDir, version   string
+	profile           string
 }
 
 // create makes a session with execution provider ep. On success the caller
@@ -257,6 +263,11 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	if c.threads > 0 {
 		if err := so.SetIntraOpNumThreads(c.threads); err != nil {
 			return nil, nil, fmt.Errorf("ort: setting %d intra-op threads: %w", c.threads, err)
+		}
+	}
+	if c.profile != "" {
+		if err := so.EnableProfiling(c.profile); err != nil {
+			return nil, nil, fmt.Errorf("ort: enabling the profiler: %w", err)
 		}
 	}
 	for _, lib := range c.customOps {
