@@ -20,8 +20,8 @@ ort:
 
 # setup-gpu caches a matched GPU set of ONNX Runtime 1.29.0 at
 # .cache/onnxruntime-gpu/ (core library plus the CUDA and TensorRT provider
-# libraries, from npm, SHA-256 checked; 290 MB of tarballs, about 15 s
-# here); --ep cuda, tensorrt and auto use it when no library is named. The
+# libraries, from npm, SHA-256 checked; 290 MB of tarballs, 22 s with an empty
+# npm cache here); --ep cuda, tensorrt and auto use it when no library is named. The
 # host needs CUDA 13, cuDNN 9, TensorRT 10 and the NVIDIA driver (see
 # README); `wtonnx doctor` says what is missing. `make setup` stays CPU-only.
 setup-gpu: setup
