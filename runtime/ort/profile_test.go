@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
-	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -57,22 +54,7 @@ func TestNodeProviders(t *testing.T) {
 
 	// A custom-op node runs on the CPU provider too.
 	ops := buildDoubleOp(t)
-	n := node("Double", []string{"x"}, []string{"y"})
-	n.Domain = proto.String("test.wtonnx")
-	data := model(t, &onnxpb.GraphProto{
-		Node:   []*onnxpb.NodeProto{n, node("Relu", []string{"y"}, []string{"z"})},
-		Input:  []*onnxpb.ValueInfoProto{valueInfo("x", onnxpb.TensorProto_FLOAT, "n", 3)},
-		Output: []*onnxpb.ValueInfoProto{valueInfo("z", onnxpb.TensorProto_FLOAT, "n", 3)},
-	})
-	var m onnxpb.ModelProto
-	if err := proto.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	m.OpsetImport = append(m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: proto.String("test.wtonnx"), Version: proto.Int64(1)})
-	data, err := proto.Marshal(&m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := doubleOpModel(t)
 	mpath := filepath.Join(t.TempDir(), "double.onnx")
 	if err := os.WriteFile(mpath, data, 0o644); err != nil {
 		t.Fatal(err)
