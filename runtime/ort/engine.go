@@ -3,8 +3,12 @@
 // providers.
 //
 // The ONNX Runtime shared library is not part of the repository: `make setup`
-// caches the official 1.30.0 CPU build at .cache/onnxruntime/, and
-// FindLibrary locates it (or the file named by a flag or $WTONNX_ORT_LIB).
+// caches the official 1.30.0 CPU build at .cache/onnxruntime/, `make
+// setup-gpu` a 1.29.0 GPU set (core library with the CUDA and TensorRT
+// providers) at .cache/onnxruntime-gpu/, and FindLibraryFor locates the one
+// an execution provider needs (or the file named by a flag or
+// $WTONNX_ORT_LIB). DiagnoseProvider says whether a provider's libraries
+// load, with the dynamic loader's reason when not.
 // The library is loaded once per process (see Initialize); engines are opened
 // with Open or OpenFile and released with Close.
 //

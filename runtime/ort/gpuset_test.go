@@ -77,3 +77,44 @@ func TestGPUSetChild(t *testing.T) {
 		t.Errorf("auto: %s %s, notes %q", e.Name(), e.Version(), notes)
 	}
 }
+
+// --ep cuda, tensorrt and auto prefer the GPU set; cpu prefers the CPU
+// library and takes the GPU set when it is the only one. LibrarySets lists
+// each file once with where it came from.
+func TestFindLibraryForEP(t *testing.T) {
+	root := t.TempDir()
+	write := func(p string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module github.com/wtonnx/wtonnx\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cpu := filepath.Join(root, CacheDir, LibraryFile)
+	gpu := filepath.Join(root, GPUCacheDir, LibraryFile)
+	write(gpu)
+	for _, ep := range []string{EPCPU, EPCUDA, EPAuto} {
+		if got, err := findLibraryFor("", "", root, "", ep); err != nil || got != gpu {
+			t.Errorf("only the GPU set, --ep %s: %q, %v", ep, got, err)
+		}
+	}
+	write(cpu)
+	for ep, want := range map[string]string{EPCPU: cpu, "": cpu, EPCUDA: gpu, EPTensorRT: gpu, EPAuto: gpu, "CUDA": gpu} {
+		if got, err := findLibraryFor("", "", root, "", ep); err != nil || got != want {
+			t.Errorf("--ep %q: %q, %v; want %q", ep, got, err, want)
+		}
+	}
+	env := filepath.Join(t.TempDir(), LibraryFile)
+	if got, _ := findLibraryFor("", env, root, "", EPCUDA); got != "" {
+		t.Errorf("a missing $%s file was not an error: %q", EnvLibrary, got)
+	}
+	sets := librarySets("", cpu, root, filepath.Join(root, "wtonnx"))
+	if len(sets) != 2 || sets[0].Path != cpu || sets[0].Source != "env "+EnvLibrary || sets[1].Path != gpu || sets[1].Source != "make setup-gpu" {
+		t.Errorf("LibrarySets: %+v", sets)
+	}
+}

@@ -119,21 +119,11 @@ func librarySets(flag, env, cwd, exe string) []LibrarySet {
 	}
 	add(flag, "flag", false)
 	add(env, "env "+EnvLibrary, false)
-	var exeDir string
-	if exe != "" {
-		exeDir = filepath.Dir(exe)
-	}
-	for _, start := range []string{cwd, exeDir} {
-		if start == "" {
-			continue
-		}
-		if root, ok := libfind.RepoRoot(start); ok {
-			add(filepath.Join(root, CacheDir, LibraryFile), "make setup", true)
-			add(filepath.Join(root, GPUCacheDir, LibraryFile), "make setup-gpu", true)
-		}
-	}
-	if exeDir != "" {
-		add(filepath.Join(exeDir, LibraryFile), "beside the executable", true)
+	spec := librarySpec
+	spec.MoreCacheDirs = []string{GPUCacheDir}
+	for _, c := range spec.Candidates(cwd, exe) {
+		source := map[string]string{CacheDir: "make setup", GPUCacheDir: "make setup-gpu", "": "beside the executable"}[c.Dir]
+		add(c.Path, source, true)
 	}
 	return sets
 }
