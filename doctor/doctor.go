@@ -2,8 +2,8 @@
 // Runtime library it would load (version, path, execution providers compiled
 // in, and for CUDA and TensorRT whether their provider libraries load, with
 // the dynamic loader's own reason when they do not), the WTConv custom-op
-// library and the ONNX Runtime C API versions it accepts, and the Go
-// engine's build and the CPU features it can use.
+// library and the ONNX Runtime C API versions it accepts, the NVIDIA driver
+// and its GPUs, and the Go engine's build and the CPU features it can use.
 //
 // Nothing here creates an ONNX Runtime session: libraries are probed with
 // dlopen (internal/dlprobe), so several ONNX Runtime builds can be examined
@@ -37,6 +37,19 @@ type Report struct {
 	ONNXRuntime []ORTSet `json:"onnxruntime"`
 	CustomOp    CustomOp `json:"customop"`
 	GoEngine    GoEngine `json:"go_engine"`
+	GPU         GPU      `json:"gpu"`
+}
+
+// GPU is what the NVIDIA driver (libcuda.so.1) reports; the CUDA and
+// TensorRT providers need it and at least one device.
+type GPU struct {
+	// DriverCUDA is the CUDA version the driver supports, e.g. "13.0";
+	// "" when the driver is missing.
+	DriverCUDA string   `json:"driver_cuda,omitempty"`
+	Devices    []string `json:"devices"`
+	// Error is the loader's reason the driver is missing, or the driver
+	// call that failed (no device, driver too old).
+	Error string `json:"error,omitempty"`
 }
 
 // ORTSet is one ONNX Runtime core library and the GPU providers beside it.
@@ -112,7 +125,23 @@ func Gather(opts Options) Report {
 	if goexec.VectorKernels {
 		r.GoEngine.Build = "vector"
 	}
+	r.GPU = probeGPU()
 	return r
+}
+
+func probeGPU() GPU {
+	d, err := dlprobe.CUDA()
+	g := GPU{Devices: d.Devices}
+	if g.Devices == nil {
+		g.Devices = []string{}
+	}
+	if d.Version > 0 {
+		g.DriverCUDA = fmt.Sprintf("%d.%d", d.Version/1000, d.Version%1000/10)
+	}
+	if err != nil {
+		g.Error = err.Error()
+	}
+	return g
 }
 
 func resolve(p string) string {
@@ -231,6 +260,15 @@ func WriteText(w io.Writer, r Report) error {
 			}
 			b.WriteByte('\n')
 		}
+	}
+	b.WriteString("NVIDIA driver\n")
+	switch {
+	case r.GPU.Error != "" && r.GPU.DriverCUDA == "":
+		fmt.Fprintf(&b, "  not usable: %s\n", r.GPU.Error)
+	case r.GPU.Error != "":
+		fmt.Fprintf(&b, "  supports CUDA %s, but %s\n", r.GPU.DriverCUDA, r.GPU.Error)
+	default:
+		fmt.Fprintf(&b, "  supports CUDA %s; GPUs: %s\n", r.GPU.DriverCUDA, strings.Join(r.GPU.Devices, ", "))
 	}
 	b.WriteString("Custom-op library (ai.wtonnx::WTConv)\n")
 	switch {

@@ -133,3 +133,14 @@ func TestCustomOpAndGoEngine(t *testing.T) {
 		t.Errorf("a text file as custom-op library: %+v", c)
 	}
 }
+
+// The driver section either names GPUs or says why there are none.
+func TestGPUDriver(t *testing.T) {
+	g := Gather(Options{}).GPU
+	if (g.Error == "") == (len(g.Devices) == 0) {
+		t.Errorf("gpu: %+v: want devices or an error", g)
+	}
+	if g.DriverCUDA == "" && !strings.Contains(g.Error, "libcuda.so.1") {
+		t.Errorf("no driver, but the error %q does not name libcuda.so.1", g.Error)
+	}
+}

@@ -26,8 +26,9 @@ executable): its version and path, the --ep values that use it by default, the
 execution providers compiled in, and for CUDA and TensorRT whether their
 provider libraries load, with the dynamic loader's own reason when they do not
 (for example a missing libcudart.so.13, or no NVIDIA driver: libcuda.so.1).
-Then the WTConv custom-op library and the ONNX Runtime C API versions it
-accepts, and the Go engine's build (vector or portable kernels) and the CPU's
+Then the NVIDIA driver (the CUDA version it supports and its GPUs, or why
+there are none), the WTConv custom-op library and the ONNX Runtime C API
+versions it accepts, and the Go engine's build (vector or portable kernels) and the CPU's
 features. No session is created: libraries are probed with dlopen.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

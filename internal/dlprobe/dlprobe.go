@@ -90,6 +90,46 @@ static int sym_range(void *h, const char *name, uint32_t *lo, uint32_t *hi) {
 	f(lo, hi);
 	return 0;
 }
+// cuda_probe asks the NVIDIA driver library h (libcuda.so.1) for its
+// version and devices through its C entry points (cuInit, cuDriverGetVersion,
+// cuDeviceGetCount, cuDeviceGet, cuDeviceGetName; CUresult is an int, 0 on
+// success). It returns the failing call's CUresult, or 0; what names that call.
+static int cuda_probe(void *h, int *version, int *count, char *names, size_t nn, const char **what) {
+	int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
+	int (*get_version)(int *) = (int (*)(int *))dlsym(h, "cuDriverGetVersion");
+	int (*get_count)(int *) = (int (*)(int *))dlsym(h, "cuDeviceGetCount");
+	int (*get)(int *, int) = (int (*)(int *, int))dlsym(h, "cuDeviceGet");
+	int (*get_name)(char *, int, int) = (int (*)(char *, int, int))dlsym(h, "cuDeviceGetName");
+	*what = "dlsym";
+	if (init == NULL || get_version == NULL || get_count == NULL || get == NULL || get_name == NULL)
+		return -1;
+	int r;
+	*what = "cuDriverGetVersion";
+	if ((r = get_version(version)) != 0)
+		return r;
+	*what = "cuInit";
+	if ((r = init(0)) != 0)
+		return r;
+	*what = "cuDeviceGetCount";
+	if ((r = get_count(count)) != 0)
+		return r;
+	size_t used = 0;
+	for (int i = 0; i < *count; i++) {
+		int dev = 0;
+		char name[256] = {0};
+		*what = "cuDeviceGetName";
+		if ((r = get(&dev, i)) != 0 || (r = get_name(name, sizeof name - 1, dev)) != 0)
+			return r;
+		size_t l = strlen(name);
+		if (used + l + 2 >= nn)
+			break;
+		memcpy(names + used, name, l);
+		used += l;
+		names[used++] = '\n';
+	}
+	names[used] = 0;
+	return 0;
+}
 */
 import "C"
 
@@ -195,4 +235,49 @@ func Range(path, symbol string) (lo, hi uint32, err error) {
 		return 0, 0, errors.New(path + " does not export " + symbol)
 	}
 	return uint32(l), uint32(u), nil
+}
+
+// CUDADriver is what the NVIDIA driver reports.
+type CUDADriver struct {
+	Version int      // CUDA driver API version, e.g. 13000 for CUDA 13.0
+	Devices []string // GPU names
+}
+
+// CUDA loads the NVIDIA driver's libcuda.so.1 and asks it for its version
+// and GPUs. The error is the loader's message when the driver is not
+// installed, or the failing driver call and its CUresult (100:
+// CUDA_ERROR_NO_DEVICE, 999: unknown, ...) when it has no usable GPU.
+func CUDA() (CUDADriver, error) {
+	h, err := open("libcuda.so.1", false)
+	if err != nil {
+		return CUDADriver{}, err
+	}
+	var version, count C.int
+	var names [errLen]C.char
+	var what *C.char
+	r := C.cuda_probe(h, &version, &count, &names[0], errLen, &what)
+	d := CUDADriver{Version: int(version)}
+	if r != 0 {
+		return d, fmt.Errorf("libcuda.so.1: %s failed with CUresult %d%s", C.GoString(what), int(r), cudaResultName(int(r)))
+	}
+	for _, n := range strings.Split(C.GoString(&names[0]), "\n") {
+		if n != "" {
+			d.Devices = append(d.Devices, n)
+		}
+	}
+	return d, nil
+}
+
+func cudaResultName(r int) string {
+	switch r {
+	case 100:
+		return " (CUDA_ERROR_NO_DEVICE: no CUDA-capable GPU)"
+	case 35:
+		return " (CUDA_ERROR_INSUFFICIENT_DRIVER: the driver is older than the CUDA runtime)"
+	case 3:
+		return " (CUDA_ERROR_NOT_INITIALIZED)"
+	case 999:
+		return " (CUDA_ERROR_UNKNOWN)"
+	}
+	return ""
 }

@@ -94,3 +94,25 @@ func TestMissing(t *testing.T) {
 		}
 	}
 }
+
+// Without an NVIDIA driver the loader names libcuda.so.1; with one, the
+// driver reports a version (and an error naming the failing call when it
+// has no GPU).
+func TestCUDA(t *testing.T) {
+	d, err := CUDA()
+	var le *LoadError
+	switch {
+	case errors.As(err, &le):
+		if le.Missing() != "libcuda.so.1" {
+			t.Errorf("no driver: %v", err)
+		}
+	case err != nil:
+		if d.Version <= 0 || !strings.Contains(err.Error(), "CUresult") {
+			t.Errorf("driver without a GPU: %+v, %v", d, err)
+		}
+	default:
+		if d.Version <= 0 || len(d.Devices) == 0 {
+			t.Errorf("driver: %+v", d)
+		}
+	}
+}
