@@ -313,3 +313,39 @@ func TestExportErrors(t *testing.T) {
 		t.Errorf("after --force the repository holds %q", got)
 	}
 }
+
+// A model that keeps its weights in an external file is written the same
+// way: model.onnx and model.onnx.data, loading to the same model.
+func TestExportExternalData(t *testing.T) {
+	f, err := testmodels.Load("mobilenet_v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := onnxmodel.Load(f.ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "ext.onnx")
+	if err := onnxmodel.Save(m, src, onnxmodel.SaveOptions{ExternalDataThreshold: 256, ExternalDataName: "weights.bin"}); err != nil {
+		t.Fatal(err)
+	}
+	repo := t.TempDir()
+	res, err := Export(Options{Model: src, Repo: repo, Kind: KindCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ext", "ext/1", "ext/1/model.onnx", "ext/1/model.onnx.data", "ext/config.pbtxt"}; !slices.Equal(listFiles(t, repo), want) {
+		t.Errorf("repository holds %q, want %q", listFiles(t, repo), want)
+	}
+	if !slices.Contains(res.Files, filepath.Join("1", "model.onnx.data")) {
+		t.Errorf("result files %q", res.Files)
+	}
+	written, err := onnxmodel.Load(res.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(m, written) {
+		t.Error("the exported model differs")
+	}
+	readConfig(t, res.Config)
+}
