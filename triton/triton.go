@@ -179,6 +179,8 @@ func Export(opts Options) (*Result, error) {
 		cfg.opLibrary = filepath.ToSlash(filepath.Join(serverRepo, name, customop.LibraryFile))
 	}
 
+	_, statErr := os.Stat(opts.Repo)
+	createdRepo := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(opts.Repo, 0o755); err != nil {
 		return nil, fmt.Errorf("export triton: %w", err)
 	}
@@ -190,6 +192,9 @@ func Export(opts Options) (*Result, error) {
 	defer func() {
 		if !ok {
 			os.RemoveAll(tmp)
+			if createdRepo {
+				os.Remove(opts.Repo) // only if still empty
+			}
 		}
 	}()
 	res := &Result{Name: name, Dir: dest, Config: filepath.Join(dest, "config.pbtxt"),

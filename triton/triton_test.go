@@ -296,6 +296,15 @@ func TestExportErrors(t *testing.T) {
 		})
 	}
 
+	// A repository folder created for a failed export is removed again.
+	fresh := filepath.Join(t.TempDir(), "new-repo")
+	if _, err := Export(Options{Model: customModel, Repo: fresh, CustomOpLibrary: filepath.Join(repo, "libnope.so")}); err == nil {
+		t.Fatal("no error")
+	}
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Errorf("%s left behind (%v)", fresh, err)
+	}
+
 	// An existing model folder is kept unless --force.
 	if _, err := Export(Options{Model: f.ModelPath(), Repo: repo, Name: "c"}); err != nil {
 		t.Fatal(err)
