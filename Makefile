@@ -166,7 +166,8 @@ test-fuzz:
 # `make customop` ships) in real sessions of several ONNX Runtime releases,
 # from the oldest API it accepts (17: ONNX Runtime 1.17) to 1.30: the same
 # cases as customop-asan-ort-test, and every output equal to 1.30.0's within
-# 1e-6 x max(1, max|y|). ort-releases caches the older libraries (208 MB of
+# 1e-6 x max(1, max|y|); also 1.29.0, the GPU set's core, when `make
+# setup-gpu` cached it. ort-releases caches the older libraries (208 MB of
 # npm tarballs, fetched once; CI caches .cache/onnxruntime-releases).
 # Leak checking is off here: customop-asan-ort-test checks the library's
 # leaks, and older ONNX Runtime builds have their own.
@@ -182,10 +183,11 @@ customop-ort-releases-test: customop ort ort-releases $(CUSTOMOP_OUT)/asan/ort_s
 	ASAN_OPTIONS=detect_leaks=0 WTONNX_DUMP_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
 		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) .cache/onnxruntime/libonnxruntime.so.1 \
 		> $(CUSTOMOP_RELEASES_OUT)/1.30.0.log 2>&1 || { cat $(CUSTOMOP_RELEASES_OUT)/1.30.0.log; exit 1; }
-	@for v in $(ORT_RELEASES); do \
+	@for lib in $(foreach v,$(ORT_RELEASES),.cache/onnxruntime-releases/$(v)/libonnxruntime.so.1) \
+		$(wildcard .cache/onnxruntime-gpu/libonnxruntime.so.1); do \
+		log=$(CUSTOMOP_RELEASES_OUT)/$$(echo $$lib | tr / _).log; \
 		ASAN_OPTIONS=detect_leaks=0 WTONNX_REF_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
-			$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) \
-			.cache/onnxruntime-releases/$$v/libonnxruntime.so.1 > $(CUSTOMOP_RELEASES_OUT)/$$v.log 2>&1 \
-			|| { cat $(CUSTOMOP_RELEASES_OUT)/$$v.log; echo "customop: ONNX Runtime $$v failed"; exit 1; }; \
-		grep -E "^(ONNX Runtime|[0-9]+ (sessions|outputs))" $(CUSTOMOP_RELEASES_OUT)/$$v.log; \
+			$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) $$lib > $$log 2>&1 \
+			|| { cat $$log; echo "customop: $$lib failed"; exit 1; }; \
+		grep -E "^(ONNX Runtime|[0-9]+ (sessions|outputs))" $$log; \
 	done
