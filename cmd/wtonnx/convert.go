@@ -17,6 +17,7 @@ import (
 	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/provenance"
 )
 
 type convertOptions struct {
@@ -153,15 +154,14 @@ func runConvert(opts *convertOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	if len(rep.Converted) == 0 && opts.ExternalThreshold == 0 && selfContained(opts.Input) {
-		// Nothing to change: copy the file as it is, so a batch pipeline
-		// gets its output and the bytes are exactly the input's. A model
-		// with external data is saved whole instead: its .onnx alone would
-		// refer to a data file that is not beside the output.
-		err = copyFile(opts.Input, opts.Output, opts.Force)
-	} else {
-		err = onnxmodel.Save(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold})
+	// Even a model with nothing to convert is written through Save, not
+	// copied: every model wtonnx writes carries its provenance.
+	rec, err := convertProvenance(opts)
+	if err != nil {
+		return err
 	}
+	provenance.Stamp(out, rec)
+	err = onnxmodel.Save(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold})
 	if err != nil {
 		return err
 	}
@@ -192,44 +192,46 @@ func checkOutputPath(in, out string, force bool) error {
 	return nil
 }
 
-// selfContained tells whether the model file at path keeps all its tensors
-// in itself (no external data).
-func selfContained(path string) bool {
-	data, err := os.ReadFile(path)
+// convertProvenance records how convert made its output: the options that
+// shape it (as given, defaults included) and the source's SHA-256.
+func convertProvenance(opts *convertOptions) (provenance.Record, error) {
+	sum, err := provenance.FileSHA256(opts.Input)
 	if err != nil {
-		return false
+		return provenance.Record{}, fmt.Errorf("provenance: %w", err)
 	}
-	_, err = onnxmodel.Parse(data)
-	return err == nil
-}
-
-func copyFile(src, dst string, overwrite bool) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
+	o := map[string]string{
+		"init":   opts.Init,
+		"levels": opts.Levels,
+		"format": opts.Format,
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dst, err)
+	if opts.Kernel != 0 {
+		o["kernel"] = fmt.Sprint(opts.Kernel)
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
-		tmp.Close()
-		return err
+	if opts.Init == string(convert.InitRandom) {
+		o["seed"] = fmt.Sprint(opts.Seed)
 	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	if opts.Weights != "" {
+		ws, err := provenance.FileSHA256(opts.Weights)
+		if err != nil {
+			return provenance.Record{}, fmt.Errorf("provenance: %w", err)
+		}
+		o["weights"], o["weights.sha256"] = filepath.Base(opts.Weights), ws
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if !overwrite {
-		if _, err := os.Lstat(dst); err == nil {
-			return fmt.Errorf("%s already exists", dst)
+	for k, v := range map[string]string{
+		"select": opts.Select, "exclude": opts.Exclude,
+		"weights-prefix": strings.Join(opts.WeightsPrefix, ","), "input-shape": strings.Join(opts.InputShapes, ","),
+	} {
+		if v != "" {
+			o[k] = v
 		}
 	}
-	return os.Rename(tmp.Name(), dst)
+	if opts.MinKernel != 0 {
+		o["min-kernel"] = fmt.Sprint(opts.MinKernel)
+	}
+	return provenance.Record{
+		Version: provenance.Version(), Command: "convert", Options: o,
+		Source: filepath.Base(opts.Input), SourceSHA256: sum,
+	}, nil
 }
 
 func printConvertReport(stdout, stderr io.Writer, rep *convert.Report, opts *convertOptions, verb string) error {

@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wtonnx/wtonnx/provenance"
 )
 
 // exitError carries a specific exit status (verify uses 1 for "outside
@@ -55,7 +57,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Bring WTConv (wavelet convolutions) to ONNX models",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       provenance.Version(),
 	}
+	root.SetVersionTemplate("wtonnx {{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	// Each sub-command is added here by its constructor in its own file.
