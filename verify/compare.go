@@ -27,8 +27,8 @@ type Tolerance struct {
 }
 
 // DefaultTolerance is the tolerance of the command line's defaults: errors
-// up to 1e-3 of the output's largest magnitude, plus 1e-3 of each element's.
-var DefaultTolerance = Tolerance{Rtol: 1e-3, Scale: 1e-3}
+// up to 1e-4 of the output's largest magnitude, plus 1e-3 of each element's.
+var DefaultTolerance = Tolerance{Rtol: 1e-3, Scale: 1e-4}
 
 // Allowed returns the absolute part of the bound for an output whose largest
 // finite reference magnitude is maxAbsB: Atol + Scale*maxAbsB.

@@ -39,6 +39,9 @@ type Options struct {
 	// equality.
 	Tolerance Tolerance
 	Inputs    InputSpec
+	// Reference, when given, holds saved outputs that take the place of
+	// ModelB: each engine's outputs of ModelA are compared with them.
+	Reference ReferenceSpec
 	// Localize also compares every intermediate float tensor and reports
 	// the first node whose output diverges (see Localization).
 	Localize bool
@@ -55,7 +58,8 @@ type Options struct {
 //	{
 //	  "verdict": "pass" | "fail",
 //	  "model_a": PATH, "model_b": PATH (omitted with one model),
-//	  "tolerance": {"atol": F, "rtol": F},
+//	  "reference": PATH (with saved reference outputs),
+//	  "tolerance": {"atol": F, "rtol": F, "scale": F},
 //	  "inputs": [{"name", "dtype", "shape": [N...], "source"}],
 //	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F}],
 //	  "comparisons": [{
@@ -70,6 +74,7 @@ type Result struct {
 	Verdict       string         `json:"verdict"`
 	ModelA        string         `json:"model_a"`
 	ModelB        string         `json:"model_b,omitempty"`
+	Reference     string         `json:"reference,omitempty"`
 	Tolerance     Tolerance      `json:"tolerance"`
 	Inputs        []InputInfo    `json:"inputs"`
 	Runs          []RunInfo      `json:"runs"`
@@ -105,7 +110,8 @@ type Comparison struct {
 //
 // With one model, every pair of engines is compared (the first listed is
 // "a"). With two, A is compared with B on each engine, and B is compared
-// across engines. An error means the check could not be made; outputs that
+// across engines. With reference outputs, each engine's outputs of A are
+// compared with them (the reference is "b"). An error means the check could not be made; outputs that
 // differ are reported in the Result, not as an error.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if ctx == nil {
@@ -118,7 +124,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.ModelA == "" {
 		return nil, fmt.Errorf("no model given")
 	}
-	if opts.ModelB == "" && len(engines) < 2 {
+	withRef := !opts.Reference.IsZero()
+	if withRef && opts.ModelB != "" {
+		return nil, fmt.Errorf("give a second model or reference outputs, not both")
+	}
+	if withRef && opts.Localize {
+		return nil, fmt.Errorf("localize compares intermediate tensors of two runs; saved reference outputs hold only the graph outputs")
+	}
+	if opts.ModelB == "" && !withRef && len(engines) < 2 {
 		return nil, fmt.Errorf("one model on one engine (%s) leaves nothing to compare: give a second model or a second engine", engines[0])
 	}
 	ma, err := LoadModel(opts.ModelA)
@@ -142,6 +155,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	var ref map[string]*tensor.Tensor
+	var refNames []string
+	if withRef {
+		if ref, err = loadReference(ma.Proto, opts.Reference); err != nil {
+			return nil, fmt.Errorf("%s: %w", opts.ModelA, err)
+		}
+		for name := range ref {
+			refNames = append(refNames, name)
+		}
+		sort.Strings(refNames)
+	}
 	eo := EngineOptions{
 		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
 		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary,
@@ -149,6 +173,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 
 	res := &Result{ModelA: opts.ModelA, ModelB: opts.ModelB, Tolerance: opts.Tolerance, Inputs: infos}
+	if withRef {
+		res.Reference = opts.Reference.String()
+	}
 	// outs[model][engine]
 	outs := make([][]map[string]*tensor.Tensor, len(models))
 	subjects := make([][]Subject, len(models))
@@ -160,7 +187,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			if mi == 1 {
 				label = ModelLabelB
 			}
-			out, name, secs, err := runOnce(ctx, kind, m, eo, inputs, nil)
+			out, name, secs, err := runOnce(ctx, kind, m, eo, inputs, refNames)
 			if err != nil {
 				return nil, err
 			}
@@ -181,8 +208,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			add(0, ei, 1, ei)
 		}
 	}
+	if withRef {
+		refSubj := Subject{Model: ModelLabelReference, Engine: "npy"}
+		for ei := range engines {
+			stats := Compare(outs[0][ei], ref, opts.Tolerance)
+			res.Comparisons = append(res.Comparisons, Comparison{
+				A: subjects[0][ei], B: refSubj, Pass: AllPass(stats), Outputs: stats,
+			})
+		}
+	}
 	last := len(models) - 1
 	for i := range engines {
+		if withRef {
+			break // each engine is judged against the reference
+		}
 		for j := i + 1; j < len(engines); j++ {
 			add(last, i, last, j)
 		}

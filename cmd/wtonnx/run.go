@@ -177,16 +177,14 @@ func writeOutputs(dir string, x *verify.Execution) (err error) {
 			}
 		}
 	}()
-	used := map[string]bool{}
+	names := make([]string, len(x.Outputs))
+	for i, o := range x.Outputs {
+		names[i] = o.Name
+	}
+	files := verify.OutputFileNames(names)
 	for i := range x.Outputs {
 		o := &x.Outputs[i]
-		base := sanitizeName(o.Name)
-		file := base + ".npy"
-		for k := 2; used[file]; k++ {
-			file = fmt.Sprintf("%s_%d.npy", base, k)
-		}
-		used[file] = true
-		path := filepath.Join(dir, file)
+		path := filepath.Join(dir, files[i])
 		if err := tensor.WriteNPY(path, x.Tensors[o.Name]); err != nil {
 			return fmt.Errorf("writing output %q to %s: %w", o.Name, path, err)
 		}
@@ -194,24 +192,6 @@ func writeOutputs(dir string, x *verify.Execution) (err error) {
 		o.File = path
 	}
 	return nil
-}
-
-// sanitizeName turns a tensor name into a file name: characters other than
-// letters, digits, '.', '-' and '_' become '_', and leading '.' and '_' are
-// dropped (no hidden files, no "..").
-func sanitizeName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	s := strings.TrimLeft(string(b), "._")
-	if s == "" {
-		s = "output"
-	}
-	return s
 }
 
 func shapeString(shape []int) string {

@@ -210,3 +210,8 @@ func gpuProvidersInstalled(t *testing.T) bool {
 	_, err = os.Stat(filepath.Join(filepath.Dir(lib), "libonnxruntime_providers_cuda.so"))
 	return err == nil
 }
+
+// sanitizeName is the file name (without .npy) run -o gives one output.
+func sanitizeName(name string) string {
+	return strings.TrimSuffix(verify.OutputFileNames([]string{name})[0], ".npy")
+}

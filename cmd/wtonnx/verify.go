@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -19,15 +20,16 @@ type verifyOptions struct {
 	Engines        string
 	engineFlags
 	inputFlags
-	tol      toleranceFlags
-	Localize bool
-	JSON     bool
+	tol       toleranceFlags
+	Reference []string
+	Localize  bool
+	JSON      bool
 }
 
 func newVerifyCmd() *cobra.Command {
 	opts := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify A.onnx [B.onnx]",
+		Use:   "verify A.onnx [B.onnx | --reference DIR]",
 		Short: "Check that engines, or an original and its conversion, compute the same",
 		Long: `Feed the same inputs to one model on several engines (every pair is
 compared), or to two models with the same inputs (typically an original and its
@@ -39,6 +41,12 @@ the output's own scale, so an output whose values are around 1e-8 is judged at
 the scaled one (|a-b| <= atol + rtol*|b|, the classic rule). A reference that
 is all zeros, or a bound as large as the output itself, is said beside the
 verdict.
+
+--reference compares each engine's outputs of A with outputs saved elsewhere
+(by PyTorch, on another machine, by an earlier version): a folder holding one
+.npy per output as 'wtonnx run -o DIR' writes them, or NAME=FILE.npy (just
+FILE.npy for a model's only output; repeatable). Feed the inputs those outputs
+were made from with -i NAME=FILE.npy.
 
 --localize marks every intermediate tensor as an output and names the first
 node, in topological order, whose output differs beyond tolerance (for one
@@ -61,6 +69,7 @@ Exit status: 0 when everything is within tolerance, 1 when something is not
 	opts.engineFlags.add(f)
 	opts.inputFlags.add(f)
 	opts.tol.add(f)
+	f.StringArrayVar(&opts.Reference, "reference", nil, "saved reference outputs: a folder of <output>.npy (as run -o writes), or NAME=FILE.npy (repeatable)")
 	f.BoolVar(&opts.Localize, "localize", false, "find the first node whose output diverges")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	return cmd
@@ -84,9 +93,14 @@ func runVerify(ctx context.Context, opts *verifyOptions, stdout, stderr io.Write
 	if len(engines) == 0 {
 		return fmt.Errorf("--engines: no engine given")
 	}
+	ref, err := parseReference(opts.Reference)
+	if err != nil {
+		return err
+	}
 	eo := opts.options(stderr)
 	res, err := verify.Run(ctx, verify.Options{
-		ModelA: opts.ModelA, ModelB: opts.ModelB, Engines: engines,
+		Reference: ref,
+		ModelA:    opts.ModelA, ModelB: opts.ModelB, Engines: engines,
 		EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads,
 		Tolerance: tol,
 		Inputs:    spec, Localize: opts.Localize,
@@ -113,6 +127,9 @@ func printVerify(w io.Writer, res *verify.Result) {
 	fmt.Fprintf(w, "A: %s\n", res.ModelA)
 	if res.ModelB != "" {
 		fmt.Fprintf(w, "B: %s\n", res.ModelB)
+	}
+	if res.Reference != "" {
+		fmt.Fprintf(w, "reference: %s\n", res.Reference)
 	}
 	fmt.Fprintf(w, "tolerance: %s\n", res.Tolerance)
 	for _, in := range res.Inputs {
@@ -166,6 +183,36 @@ func printVerify(w io.Writer, res *verify.Result) {
 		fmt.Fprintf(w, " (%s)", notes)
 	}
 	fmt.Fprintln(w)
+}
+
+// parseReference reads --reference values: one folder, or NAME=FILE.npy
+// entries (FILE.npy alone for a model's only output).
+func parseReference(values []string) (verify.ReferenceSpec, error) {
+	var r verify.ReferenceSpec
+	for _, v := range values {
+		name, file, ok := strings.Cut(v, "=")
+		if !ok {
+			name, file = "", v
+			if st, err := os.Stat(v); err == nil && st.IsDir() {
+				if r.Dir != "" || len(values) > 1 {
+					return r, fmt.Errorf("--reference %s: a folder is given alone (it holds every output)", v)
+				}
+				r.Dir = v
+				continue
+			}
+		}
+		if file == "" {
+			return r, fmt.Errorf("--reference %q: want a folder or NAME=FILE.npy", v)
+		}
+		if r.Files == nil {
+			r.Files = map[string]string{}
+		}
+		if prev, dup := r.Files[name]; dup {
+			return r, fmt.Errorf("--reference: %q is given twice (%s and %s)", name, prev, file)
+		}
+		r.Files[name] = file
+	}
+	return r, nil
 }
 
 // verdictNotes gathers the outputs whose verdict means less than it seems,
