@@ -23,6 +23,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/inspect"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/provenance"
 	"github.com/wtonnx/wtonnx/verify"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	Positions int
 	// SkipVerify leaves the verification out.
 	SkipVerify bool
+	// Tolerance is the verification's (the zero value:
+	// verify.DefaultTolerance).
+	Tolerance verify.Tolerance
 	// InputShapes fix dynamic input dims for shape inference and for the
 	// generated inputs.
 	InputShapes map[string][]int64
@@ -78,12 +82,37 @@ type Picture struct {
 	Result  *erf.Result `json:"-"`
 }
 
+// What a Check expects of its comparisons.
+const (
+	// ExpectEqual: the outputs must agree within tolerance (engines
+	// against each other; a conversion with init preserve against its
+	// original; a converted model that records no provenance).
+	ExpectEqual = "equal"
+	// ExpectChange: the conversion changes the outputs by design (init
+	// random or import, as its provenance records).
+	ExpectChange = "change"
+)
+
+// Verdicts of a Check beside verify's "pass" and "fail".
+const (
+	// VerdictChanged: the outputs differ and the conversion meant them to.
+	VerdictChanged = "changed"
+	// VerdictError: the check could not run (see Check.Error).
+	VerdictError = "error"
+)
+
 // Check is the outcome of one verification run, or why it could not run.
+//
+// Verdict reads Result in the light of Expect: "pass", "fail", "changed"
+// (the outputs differ as the conversion meant them to; not a failure) or
+// "error".
 type Check struct {
-	Title  string         `json:"title"`
-	Note   string         `json:"note"`
-	Result *verify.Result `json:"result,omitempty"`
-	Error  string         `json:"error,omitempty"`
+	Title   string         `json:"title"`
+	Note    string         `json:"note"`
+	Expect  string         `json:"expect"`
+	Verdict string         `json:"verdict"`
+	Result  *verify.Result `json:"result,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // Latency is one bench run, or why it could not run.
@@ -99,10 +128,13 @@ type Report struct {
 	Converted  string              `json:"converted"`
 	Generated  time.Time           `json:"generated"`
 	Comparison *inspect.Comparison `json:"comparison"`
-	Forms      []string            `json:"forms"` // forms of the converted layers
-	Pictures   []Picture           `json:"pictures"`
-	Checks     []Check             `json:"checks"`
-	Latencies  []Latency           `json:"latencies"`
+	// Provenance is what the converted model records about how wtonnx
+	// made it; nil when it records nothing.
+	Provenance *provenance.Record `json:"provenance,omitempty"`
+	Forms      []string           `json:"forms"` // forms of the converted layers
+	Pictures   []Picture          `json:"pictures"`
+	Checks     []Check            `json:"checks"`
+	Latencies  []Latency          `json:"latencies"`
 	// Notes are things worth knowing (a section left out, and why).
 	Notes []string `json:"notes,omitempty"`
 }
@@ -199,9 +231,27 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 		})
 	}
 
+	expect, expectNote := ExpectEqual, "The converted model records no provenance (it was not written by this wtonnx), so it is expected to reproduce the original, as a conversion with init preserve (zero wavelet kernels) does."
+	if rec, ok := provenance.Read(conv); ok {
+		r.Provenance = rec
+		switch init := rec.Options["init"]; init {
+		case "random", "import":
+			expect = ExpectChange
+			expectNote = fmt.Sprintf("The conversion used init %s (%s): its wavelet branch is non-zero, so the outputs change by design; the error statistics show by how much.", init, rec.CommandLine())
+		default:
+			expectNote = fmt.Sprintf("The conversion used init %s (%s): the wavelet kernels start at zero, so the converted model must reproduce the original.", init, rec.CommandLine())
+		}
+		if sum, err := provenance.FileSHA256(opts.Original); err == nil && rec.SourceSHA256 != "" && sum != rec.SourceSHA256 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s was converted from a file with SHA-256 %s, but %s has SHA-256 %s: the comparison is not with its own original.", opts.Converted, rec.SourceSHA256, opts.Original, sum))
+		}
+	}
+	tol := opts.Tolerance
+	if tol == (verify.Tolerance{}) {
+		tol = verify.DefaultTolerance
+	}
 	spec := verify.InputSpec{Seed: 1, Shapes: opts.InputShapes}
 	eo := verify.Options{
-		Engines: engines, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads, Tolerance: verify.DefaultTolerance, Inputs: spec,
+		Engines: engines, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads, Tolerance: tol, Inputs: spec,
 		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,
 	}
 	if opts.SkipVerify {
@@ -212,13 +262,12 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 			o.ModelA = opts.Converted
 			logf("verify: the converted model on %v", engines)
 			r.Checks = append(r.Checks, runCheck(ctx, "Converted model across engines",
-				"Every engine runs the converted model on the same random input; outputs must agree within the tolerance.", o))
+				"Every engine runs the converted model on the same random input; outputs must agree within the tolerance.", ExpectEqual, o))
 		}
 		o := eo
 		o.ModelA, o.ModelB = opts.Converted, opts.Original
 		logf("verify: converted against original on %v", engines)
-		r.Checks = append(r.Checks, runCheck(ctx, "Converted against original",
-			"Same input to both models. A conversion with init preserve (zero wavelet kernels) must reproduce the original; a random or imported wavelet branch changes the outputs by design, and the error statistics then show by how much.", o))
+		r.Checks = append(r.Checks, runCheck(ctx, "Converted against original", "Same input to both models. "+expectNote, expect, o))
 	}
 
 	iters, warmup := opts.Iters, opts.Warmup
@@ -248,15 +297,51 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	return r, nil
 }
 
-func runCheck(ctx context.Context, title, note string, o verify.Options) Check {
-	c := Check{Title: title, Note: note}
+func runCheck(ctx context.Context, title, note, expect string, o verify.Options) Check {
+	c := Check{Title: title, Note: note, Expect: expect}
 	res, err := verify.Run(ctx, o)
 	if err != nil {
-		c.Error = err.Error()
+		c.Error, c.Verdict = err.Error(), VerdictError
 		return c
 	}
 	c.Result = res
+	c.Verdict = CheckVerdict(expect, res)
 	return c
+}
+
+// CheckVerdict reads a verification in the light of what was expected: a
+// comparison of the converted model with its original that differs is the
+// intended change when a change is expected; a difference between engines
+// is always a failure. Any failure makes "fail", else any intended change
+// makes "changed", else "pass".
+func CheckVerdict(expect string, res *verify.Result) string {
+	v := verify.VerdictPass
+	for _, c := range res.Comparisons {
+		e := expect
+		if c.A.Model == c.B.Model {
+			e = ExpectEqual
+		}
+		switch ComparisonVerdict(e, c.Pass) {
+		case verify.VerdictFail:
+			return verify.VerdictFail
+		case VerdictChanged:
+			v = VerdictChanged
+		}
+	}
+	return v
+}
+
+// ComparisonVerdict reads whether outputs agreed within tolerance in the
+// light of what was expected: agreement passes; a difference fails when
+// equality was expected and is the intended change otherwise.
+func ComparisonVerdict(expect string, agreed bool) string {
+	switch {
+	case agreed:
+		return verify.VerdictPass
+	case expect == ExpectChange:
+		return VerdictChanged
+	}
+	return verify.VerdictFail
 }
 
 func cleanAbs(p string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/inspect"
 	"github.com/wtonnx/wtonnx/report"
+	"github.com/wtonnx/wtonnx/verify"
 )
 
 type reportOptions struct {
@@ -22,6 +23,7 @@ type reportOptions struct {
 	Positions   int
 	SkipVerify  bool
 	InputShapes []string
+	tol         toleranceFlags
 	Force       bool
 	JSON        bool
 	engine      engineFlags
@@ -61,7 +63,23 @@ themselves are errors.`,
 	f.BoolVar(&opts.Force, "force", false, "overwrite an existing report")
 	f.BoolVar(&opts.JSON, "json", false, "also print everything the report shows as JSON (pictures left out)")
 	opts.engine.add(f)
+	opts.tol.add(f)
 	return cmd
+}
+
+// maxScaledError is the largest error relative to its output's scale over
+// the comparisons of two different models.
+func maxScaledError(res *verify.Result) float64 {
+	m := 0.0
+	for _, c := range res.Comparisons {
+		if c.A.Model == c.B.Model {
+			continue
+		}
+		for _, s := range c.Outputs {
+			m = max(m, s.MaxScaledError)
+		}
+	}
+	return m
 }
 
 func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Writer) error {
@@ -79,6 +97,10 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 			return err
 		}
 	}
+	tol, err := opts.tol.tolerance()
+	if err != nil {
+		return err
+	}
 	shapes, err := parseInputShapes(opts.InputShapes)
 	if err != nil {
 		return err
@@ -93,7 +115,7 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	ro := report.Options{
 		Original: opts.Original, Converted: opts.Converted, Engines: engines,
 		Iters: opts.Iters, Layers: opts.Layers, Positions: opts.Positions, SkipVerify: opts.SkipVerify,
-		InputShapes: shapes, EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads, ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary,
+		InputShapes: shapes, Tolerance: tol, EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads, ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary,
 		Logf: noteTo(stderr),
 	}
 	if opts.Iters == 0 {
@@ -126,14 +148,23 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
 		c.ConvertedLayers, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
 		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
+	if p := r.Provenance; p != nil {
+		fmt.Fprintf(stdout, "made by wtonnx %s: %s\n", p.Version, p.CommandLine())
+	}
 	for _, ch := range r.Checks {
 		if ch.Result != nil {
-			fmt.Fprintf(stdout, "%s: %s", ch.Title, ch.Result.Verdict)
-			if ch.Result.ModelB != "" && ch.Result.Verdict != "pass" {
-				fmt.Fprint(stdout, " (expected unless the conversion used --init preserve: a non-zero wavelet branch changes the outputs)")
+			fmt.Fprintf(stdout, "%s: %s", ch.Title, ch.Verdict)
+			if ch.Verdict == report.VerdictChanged {
+				fmt.Fprintf(stdout, " (the intended change of init %s: largest error %.3g of the output's scale)", r.Provenance.Options["init"], maxScaledError(ch.Result))
+			}
+			if notes := verdictNotes(ch.Result); notes != "" {
+				fmt.Fprintf(stdout, " (%s)", notes)
 			}
 			fmt.Fprintln(stdout)
 		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	for _, l := range r.Latencies {
 		if l.Result != nil && l.Result.MedianRatio > 0 {
