@@ -77,3 +77,68 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("no report written: %v", err)
 	}
 }
+
+// report reads the converted model's provenance: the outputs of a random
+// conversion differ from the original's as intended ("changed", nowhere
+// "fail"), a preserve conversion must reproduce them ("pass"), and a
+// conversion compared with another original is flagged.
+func TestReportReadsProvenance(t *testing.T) {
+	dir := t.TempDir()
+	orig := "../../testmodels/convnext/model.onnx"
+	for _, c := range []struct {
+		init, want string
+	}{{"random", "changed"}, {"preserve", "pass"}} {
+		t.Run(c.init, func(t *testing.T) {
+			conv := filepath.Join(dir, c.init+".onnx")
+			if code, _, stderr := runCLI("convert", orig, "-o", conv, "--init", c.init, "--seed", "1"); code != 0 {
+				t.Fatalf("convert: %s", stderr)
+			}
+			out := filepath.Join(dir, c.init+".html")
+			code, stdout, stderr := runCLI("report", orig, conv, "-o", out, "--iters", "0", "--layers", "0")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, "Converted against original: "+c.want) || !strings.Contains(stdout, "Converted model across engines: pass") {
+				t.Errorf("stdout: %s", stdout)
+			}
+			if !strings.Contains(stdout, "wtonnx convert --format ops --init "+c.init) {
+				t.Errorf("stdout does not show how the model was made: %s", stdout)
+			}
+			html, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, bad := range []string{`class="fail"`, ">fail<"} {
+				if strings.Contains(stdout, "fail") || strings.Contains(string(html), bad) {
+					t.Errorf("the report of a %s conversion shows a failure", c.init)
+				}
+			}
+			if !strings.Contains(string(html), `<span class="`+c.want+`">`+c.want+`</span>`) {
+				t.Errorf("the HTML lacks the verdict %q", c.want)
+			}
+			code, stdout, _ = runCLI("report", orig, conv, "-o", filepath.Join(dir, c.init+".json.html"), "--iters", "0", "--layers", "0", "--json", "--engines", "go")
+			var r struct {
+				Provenance struct {
+					Options map[string]string `json:"options"`
+				} `json:"provenance"`
+				Checks []struct {
+					Expect, Verdict string
+				} `json:"checks"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &r); err != nil || code != 0 {
+				t.Fatalf("exit %d, %v: %s", code, err, stdout)
+			}
+			if len(r.Checks) != 1 || r.Checks[0].Verdict != c.want || r.Provenance.Options["init"] != c.init {
+				t.Errorf("JSON: %+v", r)
+			}
+		})
+	}
+	// A random conversion of ConvNeXt against the MobileNetV2 fixture: the
+	// models take the same input, but the source's SHA-256 says it is not
+	// the original.
+	conv := filepath.Join(dir, "random.onnx")
+	code, stdout, stderr := runCLI("report", "../../testmodels/mobilenet_v2/model.onnx", conv, "-o", filepath.Join(dir, "other.html"), "--iters", "0", "--layers", "0", "--skip-verify")
+	if code != 0 || !strings.Contains(stdout, "is not with its own original") {
+		t.Errorf("exit %d: %s%s", code, stdout, stderr)
+	}
+}
