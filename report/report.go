@@ -24,6 +24,7 @@ import (
 	"github.com/wtonnx/wtonnx/inspect"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/provenance"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/verify"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
@@ -61,13 +62,9 @@ type Options struct {
 	// InputShapes fix dynamic input dims for shape inference and for the
 	// generated inputs.
 	InputShapes map[string][]int64
-	// EP, DeviceID, Threads, ORTLibrary and CustomOpLibrary configure the
-	// engines (see verify.EngineOptions).
-	EP              string
-	DeviceID        int
-	Threads         int
-	ORTLibrary      string
-	CustomOpLibrary string
+	// Engine configures the engines (execution provider, threads, native
+	// libraries); its Threads also bound the impulse-response pictures.
+	Engine engines.Options
 	// Logf receives progress notes.
 	Logf func(format string, args ...any)
 	// Now stamps the report (zero: time.Now()).
@@ -157,13 +154,13 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	if a, b := cleanAbs(opts.Original), cleanAbs(opts.Converted); a == b {
 		return nil, fmt.Errorf("report: %s is given as both the original and the converted model", opts.Original)
 	}
-	engines := opts.Engines
-	if len(engines) == 0 {
-		engines = []string{verify.EngineORT, verify.EngineGo}
+	kinds := opts.Engines
+	if len(kinds) == 0 {
+		kinds = append([]string(nil), engines.Kinds...)
 	}
-	for _, e := range engines {
-		if e != verify.EngineORT && e != verify.EngineGo {
-			return nil, fmt.Errorf("report: unknown engine %q (want %s or %s)", e, verify.EngineORT, verify.EngineGo)
+	for _, e := range kinds {
+		if err := engines.CheckKind(e); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
 		}
 	}
 	r := &Report{Original: opts.Original, Converted: opts.Converted, Generated: opts.Now}
@@ -211,7 +208,7 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	}
 	for _, l := range Representative(layers, n) {
 		logf("impulse response: %s (%d levels)", l.Name, l.Layer.Levels)
-		res, err := erf.FromModels(ctx, conv, orig, l.Name, erf.Options{Channel: -1, MaxPositions: opts.Positions, Threads: opts.Threads})
+		res, err := erf.FromModels(ctx, conv, orig, l.Name, erf.Options{Channel: -1, MaxPositions: opts.Positions, Threads: opts.Engine.Threads})
 		if err != nil {
 			return nil, fmt.Errorf("impulse response of %s: %w", l.Name, err)
 		}
@@ -251,22 +248,21 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	}
 	spec := verify.InputSpec{Seed: 1, Shapes: opts.InputShapes}
 	eo := verify.Options{
-		Engines: engines, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads, Tolerance: tol, Inputs: spec,
-		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,
+		Engines: kinds, Engine: opts.Engine, Tolerance: tol, Inputs: spec, Logf: logf,
 	}
 	if opts.SkipVerify {
 		r.Notes = append(r.Notes, "verification skipped (--skip-verify)")
 	} else {
-		if len(engines) >= 2 {
+		if len(kinds) >= 2 {
 			o := eo
 			o.ModelA = opts.Converted
-			logf("verify: the converted model on %v", engines)
+			logf("verify: the converted model on %v", kinds)
 			r.Checks = append(r.Checks, runCheck(ctx, "Converted model across engines",
 				"Every engine runs the converted model on the same random input; outputs must agree within the tolerance.", ExpectEqual, o))
 		}
 		o := eo
 		o.ModelA, o.ModelB = opts.Converted, opts.Original
-		logf("verify: converted against original on %v", engines)
+		logf("verify: converted against original on %v", kinds)
 		r.Checks = append(r.Checks, runCheck(ctx, "Converted against original", "Same input to both models. "+expectNote, expect, o))
 	}
 
@@ -280,12 +276,11 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	if iters < 0 {
 		r.Notes = append(r.Notes, "latency comparison skipped")
 	} else {
-		for _, e := range engines {
+		for _, e := range kinds {
 			logf("bench: %s, %d iterations", e, iters)
 			br, err := bench.Run(ctx, bench.Options{
-				Model: opts.Converted, Vs: opts.Original, Engine: e, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
-				Warmup: warmup, Iters: iters, Inputs: spec,
-				ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,
+				Model: opts.Converted, Vs: opts.Original, Kind: e, Engine: opts.Engine,
+				Warmup: warmup, Iters: iters, Inputs: spec, Logf: logf,
 			})
 			l := Latency{Engine: e, Result: br}
 			if err != nil {

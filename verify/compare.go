@@ -44,7 +44,7 @@ func (t Tolerance) Validate() error {
 		x    float64
 	}{{"atol", t.Atol}, {"rtol", t.Rtol}, {"tol", t.Scale}} {
 		if v.x < 0 || math.IsNaN(v.x) || math.IsInf(v.x, 0) {
-			return fmt.Errorf("%s %g: want a finite number >= 0", v.name, v.x)
+			return fmt.Errorf("%s %g: a tolerance must be finite and not negative", v.name, v.x)
 		}
 	}
 	return nil

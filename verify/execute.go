@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
 	"time"
 
@@ -12,8 +13,8 @@ import (
 // ExecuteOptions configures Execute.
 type ExecuteOptions struct {
 	Model  string
-	Engine string // "ort" (default) or "go"
-	EngineOptions
+	Kind   string // "ort" (default) or "go"
+	Engine engines.Options
 	Inputs InputSpec
 }
 
@@ -53,7 +54,7 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	kind := opts.Engine
+	kind := opts.Kind
 	if kind == "" {
 		kind = EngineORT
 	}
@@ -66,7 +67,7 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 		return nil, fmt.Errorf("%s: %w", opts.Model, err)
 	}
 	start := time.Now()
-	e, err := OpenEngine(kind, m, opts.EngineOptions)
+	e, err := engines.Open(kind, *m, opts.Engine)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -31,10 +32,9 @@ type Options struct {
 	ModelB string
 	// Engines lists the engines to run ("ort", "go"); empty means both.
 	Engines []string
-	// EP, DeviceID and Threads configure the engines (see EngineOptions).
-	EP       string
-	DeviceID int
-	Threads  int
+	// Engine configures the engines (execution provider, threads, native
+	// libraries); its Logf, when nil, is Logf.
+	Engine engines.Options
 	// Tolerance is the comparison tolerance; the zero value demands
 	// equality.
 	Tolerance Tolerance
@@ -45,10 +45,6 @@ type Options struct {
 	// Localize also compares every intermediate float tensor and reports
 	// the first node whose output diverges (see Localization).
 	Localize bool
-	// ORTLibrary and CustomOpLibrary locate the native libraries ("" means
-	// their FindLibrary defaults).
-	ORTLibrary      string
-	CustomOpLibrary string
 	// Logf receives one-line notes.
 	Logf func(format string, args ...any)
 }
@@ -166,11 +162,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		sort.Strings(refNames)
 	}
-	eo := EngineOptions{
-		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
-		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary,
-		Logf: dedupLogf(opts.Logf),
+	eo := opts.Engine
+	if eo.Logf == nil {
+		eo.Logf = opts.Logf
 	}
+	eo.Logf = dedupLogf(eo.Logf)
 
 	res := &Result{ModelA: opts.ModelA, ModelB: opts.ModelB, Tolerance: opts.Tolerance, Inputs: infos}
 	if withRef {
@@ -244,8 +240,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 // runOnce opens m on one engine, runs it once and closes it.
-func runOnce(ctx context.Context, kind string, m *Model, eo EngineOptions, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, float64, error) {
-	e, err := OpenEngine(kind, m, eo)
+func runOnce(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, float64, error) {
+	e, err := engines.Open(kind, *m, eo)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -254,21 +250,21 @@ func runOnce(ctx context.Context, kind string, m *Model, eo EngineOptions, input
 	out, err := e.Run(ctx, inputs, names)
 	secs := time.Since(start).Seconds()
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("%s on %s: %w", m.label(), e.Name(), err)
+		return nil, "", 0, fmt.Errorf("%s on %s: %w", m.Label(), e.Name(), err)
 	}
 	return out, e.Name(), secs, nil
 }
 
 func normEngines(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return []string{EngineORT, EngineGo}, nil
+		return append([]string(nil), engines.Kinds...), nil
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range in {
 		e = strings.ToLower(strings.TrimSpace(e))
-		if e != EngineORT && e != EngineGo {
-			return nil, fmt.Errorf("unknown engine %q (want %s or %s)", e, EngineORT, EngineGo)
+		if err := engines.CheckKind(e); err != nil {
+			return nil, err
 		}
 		if seen[e] {
 			return nil, fmt.Errorf("engine %q is listed twice", e)
@@ -292,7 +288,7 @@ func CheckSameInputs(a, b *Model) error {
 		return strings.Join(n, ", ")
 	}
 	if names(ia) != names(ib) {
-		return fmt.Errorf("the models take different inputs: %s has %s, %s has %s", a.label(), names(ia), b.label(), names(ib))
+		return fmt.Errorf("the models take different inputs: %s has %s, %s has %s", a.Label(), names(ia), b.Label(), names(ib))
 	}
 	byName := make(map[string]runtime.TensorInfo, len(ib))
 	for _, x := range ib {
@@ -301,7 +297,7 @@ func CheckSameInputs(a, b *Model) error {
 	for _, x := range ia {
 		y := byName[x.Name]
 		if x.DType != y.DType {
-			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, typeName(x.DType), a.label(), typeName(y.DType), b.label())
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, typeName(x.DType), a.Label(), typeName(y.DType), b.Label())
 		}
 		if x.Dims == nil || y.Dims == nil {
 			continue
@@ -311,7 +307,7 @@ func CheckSameInputs(a, b *Model) error {
 			differ = x.Dims[i] >= 0 && y.Dims[i] >= 0 && x.Dims[i] != y.Dims[i]
 		}
 		if differ {
-			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, declString(x), a.label(), declString(y), b.label())
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, declString(x), a.Label(), declString(y), b.Label())
 		}
 	}
 	return nil

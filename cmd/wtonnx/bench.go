@@ -54,12 +54,9 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	eo := opts.options(stderr)
 	bo := bench.Options{
-		Model: opts.Model, Vs: opts.Vs, Engine: opts.Engine,
-		EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads,
+		Model: opts.Model, Vs: opts.Vs, Kind: opts.Engine, Engine: opts.options(stderr),
 		Warmup: opts.Warmup, Iters: opts.Iters, Inputs: spec,
-		ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary, Logf: eo.Logf,
 	}
 	if bar := newBar(stderr, "benchmarking"); bar != nil {
 		bo.Progress = func(i, n int) {

@@ -111,12 +111,10 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 			engines = append(engines, e)
 		}
 	}
-	eo := opts.engine.options(stderr)
 	ro := report.Options{
 		Original: opts.Original, Converted: opts.Converted, Engines: engines,
 		Iters: opts.Iters, Layers: opts.Layers, Positions: opts.Positions, SkipVerify: opts.SkipVerify,
-		InputShapes: shapes, Tolerance: tol, EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads, ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary,
-		Logf: noteTo(stderr),
+		InputShapes: shapes, Tolerance: tol, Engine: opts.engine.options(stderr), Logf: noteTo(stderr),
 	}
 	if opts.Iters == 0 {
 		ro.Iters = -1

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -33,8 +34,8 @@ func (e *engineFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&e.CustomOpLib, "customop-lib", "", "wtonnx custom-op library for ai.wtonnx nodes (default: $WTONNX_CUSTOMOP_LIB, then `make customop`'s build)")
 }
 
-func (e *engineFlags) options(stderr io.Writer) verify.EngineOptions {
-	return verify.EngineOptions{
+func (e *engineFlags) options(stderr io.Writer) engines.Options {
+	return engines.Options{
 		EP: e.EP, DeviceID: e.Device, Threads: e.Threads, ORTLibrary: e.ORTLib, CustomOpLibrary: e.CustomOpLib,
 		Logf: noteTo(stderr),
 	}
@@ -129,7 +130,7 @@ func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	x, err := verify.Execute(ctx, verify.ExecuteOptions{
-		Model: opts.Model, Engine: opts.Engine, EngineOptions: opts.options(stderr), Inputs: spec,
+		Model: opts.Model, Kind: opts.Engine, Engine: opts.options(stderr), Inputs: spec,
 	})
 	if err != nil {
 		return err

@@ -97,15 +97,9 @@ func runVerify(ctx context.Context, opts *verifyOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	eo := opts.options(stderr)
 	res, err := verify.Run(ctx, verify.Options{
-		Reference: ref,
-		ModelA:    opts.ModelA, ModelB: opts.ModelB, Engines: engines,
-		EP: eo.EP, DeviceID: eo.DeviceID, Threads: eo.Threads,
-		Tolerance: tol,
-		Inputs:    spec, Localize: opts.Localize,
-		ORTLibrary: eo.ORTLibrary, CustomOpLibrary: eo.CustomOpLibrary,
-		Logf: eo.Logf,
+		ModelA: opts.ModelA, ModelB: opts.ModelB, Reference: ref, Engines: engines,
+		Engine: opts.options(stderr), Tolerance: tol, Inputs: spec, Localize: opts.Localize,
 	})
 	if err != nil {
 		return err
