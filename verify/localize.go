@@ -179,8 +179,8 @@ func firstDivergence(g *onnxpb.GraphProto, order []int, ra, rb map[string]*tenso
 // engine is asked for the names directly.
 func runIntermediates(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, error) {
 	if kind == EngineGo {
-		out, name, _, err := runOnce(ctx, kind, m, eo, inputs, names)
-		return out, name, err
+		r, err := runOnce(ctx, kind, m, eo, inputs, names)
+		return r.out, r.engine, err
 	}
 	g := m.Proto.GetGraph()
 	saved := g.Output
@@ -201,17 +201,17 @@ func runIntermediates(ctx context.Context, kind string, m *Model, eo engines.Opt
 		return nil, "", fmt.Errorf("%s: adding intermediate outputs: %w", m.Label(), err)
 	}
 	em := &Model{Path: m.Path, Proto: m.Proto, Data: data}
-	all, name, _, err := runOnce(ctx, kind, em, eo, inputs, nil)
+	r, err := runOnce(ctx, kind, em, eo, inputs, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("running with every intermediate tensor as an output: %w", err)
 	}
 	out := make(map[string]*tensor.Tensor, len(names))
 	for _, n := range names {
-		if t, ok := all[n]; ok {
+		if t, ok := r.out[n]; ok {
 			out[n] = t
 		}
 	}
-	return out, name, nil
+	return out, r.engine, nil
 }
 
 func floatOutput(name string) *onnxpb.ValueInfoProto {

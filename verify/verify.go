@@ -9,6 +9,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -57,7 +58,8 @@ type Options struct {
 //	  "reference": PATH (with saved reference outputs),
 //	  "tolerance": {"atol": F, "rtol": F, "scale": F},
 //	  "inputs": [{"name", "dtype", "shape": [N...], "source"}],
-//	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F}],
+//	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F,
+//	            "fallbacks": [{"ep", "reason", "next"}] (only after a GPU fallback)}],
 //	  "comparisons": [{
 //	    "a": {"model", "engine"}, "b": {"model", "engine"}, "pass": BOOL,
 //	    "outputs": [OutputStats...]}],
@@ -86,10 +88,12 @@ type Subject struct {
 
 func (s Subject) String() string { return s.Model + "[" + s.Engine + "]" }
 
-// RunInfo records one inference.
+// RunInfo records one inference. Fallbacks lists the GPU execution
+// providers ONNX Runtime could not use before the one it ran on (EP auto).
 type RunInfo struct {
 	Subject
-	Seconds float64 `json:"seconds"`
+	Seconds   float64        `json:"seconds"`
+	Fallbacks []ort.Fallback `json:"fallbacks,omitempty"`
 }
 
 // Comparison holds the outputs of subject A compared with those of subject
@@ -183,13 +187,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			if mi == 1 {
 				label = ModelLabelB
 			}
-			out, name, secs, err := runOnce(ctx, kind, m, eo, inputs, refNames)
+			r, err := runOnce(ctx, kind, m, eo, inputs, refNames)
 			if err != nil {
 				return nil, err
 			}
-			subj := Subject{Model: label, Engine: name}
-			outs[mi][ei], subjects[mi][ei] = out, subj
-			res.Runs = append(res.Runs, RunInfo{Subject: subj, Seconds: secs})
+			subj := Subject{Model: label, Engine: r.engine}
+			outs[mi][ei], subjects[mi][ei] = r.out, subj
+			res.Runs = append(res.Runs, RunInfo{Subject: subj, Seconds: r.seconds, Fallbacks: r.fallbacks})
 		}
 	}
 
@@ -239,20 +243,32 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// ran is one inference of runOnce.
+type ran struct {
+	out       map[string]*tensor.Tensor
+	engine    string // the engine's Name()
+	seconds   float64
+	fallbacks []ort.Fallback
+}
+
 // runOnce opens m on one engine, runs it once and closes it.
-func runOnce(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, float64, error) {
+func runOnce(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (ran, error) {
 	e, err := engines.Open(kind, *m, eo)
 	if err != nil {
-		return nil, "", 0, err
+		return ran{}, err
 	}
 	defer e.Close()
 	start := time.Now()
 	out, err := e.Run(ctx, inputs, names)
 	secs := time.Since(start).Seconds()
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("%s on %s: %w", m.Label(), e.Name(), err)
+		return ran{}, fmt.Errorf("%s on %s: %w", m.Label(), e.Name(), err)
 	}
-	return out, e.Name(), secs, nil
+	r := ran{out: out, engine: e.Name(), seconds: secs}
+	if oe, ok := e.(*ort.Engine); ok {
+		r.fallbacks = oe.Fallbacks()
+	}
+	return r, nil
 }
 
 func normEngines(in []string) ([]string, error) {

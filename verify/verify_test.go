@@ -312,6 +312,10 @@ func TestAutoEPNote(t *testing.T) {
 	if res.Runs[0].Engine != "ort/cpu" {
 		t.Errorf("auto ran on %s", res.Runs[0].Engine)
 	}
+	// The fallbacks are in the result as values: TensorRT, then CUDA.
+	if fb := res.Runs[0].Fallbacks; len(fb) != 2 || fb[0].EP != "tensorrt" || fb[1].EP != "cuda" || fb[1].Next != "cpu" {
+		t.Errorf("fallbacks %+v", fb)
+	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "running on the CPU") {
 		t.Errorf("notes %q, want one saying it runs on the CPU", notes)
 	}
