@@ -11,9 +11,8 @@
 // GPU execution providers live in separate shared libraries that ONNX Runtime
 // loads from the directory of libonnxruntime.so.1. EP "auto" tries TensorRT,
 // then CUDA, then the CPU; each fallback is a value (Engine.Fallbacks) and a
-// line to Options.Logf; an
-// explicitly requested GPU provider that cannot be loaded is an error that
-// names the missing file and where to get it.
+// line to Options.Logf. An explicitly requested GPU provider that cannot be
+// loaded is an error that names the missing file and where to get it.
 //
 // Tensors cross the boundary as tensor.Tensor: float32 for FLOAT and DOUBLE
 // graph values (DOUBLE is widened exactly on the way in and rounded to
