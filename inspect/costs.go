@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -48,6 +49,20 @@ type LayerCost struct {
 	ReceptiveField int `json:"receptive_field"`
 }
 
+// MarshalJSON writes FLOPs that are unknown (the feature map's size is not
+// static) as null, never 0.
+func (r LayerCost) MarshalJSON() ([]byte, error) {
+	type plain LayerCost
+	var flops *int64
+	if r.InputHW != nil {
+		flops = &r.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(r), flops})
+}
+
 // CostTotals sum a cost table and the whole model.
 type CostTotals struct {
 	WTConv    int `json:"wtconv_layers"`
@@ -67,6 +82,22 @@ type CostTotals struct {
 	UnknownFLOPs int   `json:"flops_unknown,omitempty"`
 	// MaxReceptiveField is the largest receptive field of a row.
 	MaxReceptiveField int `json:"max_receptive_field"`
+	// RowsUnknown counts the table's rows whose FLOPs are unknown; FLOPs
+	// is null in JSON when it is not 0.
+	RowsUnknown int `json:"flops_rows_unknown"`
+}
+
+// MarshalJSON writes a sum that misses unknown rows as null.
+func (t CostTotals) MarshalJSON() ([]byte, error) {
+	type plain CostTotals
+	var flops *int64
+	if t.RowsUnknown == 0 {
+		flops = &t.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(t), flops})
 }
 
 // Costs is the cost table of a model.
@@ -132,6 +163,9 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	for _, r := range c.Layers {
 		t.Params += r.Params
 		t.FLOPs += r.FLOPs
+		if r.InputHW == nil {
+			t.RowsUnknown++
+		}
 		t.MaxReceptiveField = max(t.MaxReceptiveField, r.ReceptiveField)
 	}
 	for _, init := range g.GetInitializer() {

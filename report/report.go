@@ -199,7 +199,7 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 		})
 	}
 
-	spec := verify.InputSpec{Seed: 1, Shapes: opts.InputShapes}
+	spec := verify.InputSpec{Seed: verify.DefaultSeed, Shapes: opts.InputShapes}
 	eo := verify.Options{
 		Engines: engines, EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads, Tolerance: verify.DefaultTolerance, Inputs: spec,
 		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: logf,

@@ -19,6 +19,10 @@ const (
 	DistNormal  = "normal"  // standard normal
 )
 
+// DefaultSeed is the seed of random inputs (and of convert --init random)
+// unless one is given: the same in every command.
+const DefaultSeed = 0
+
 // InputSpec says where a model's inputs come from. Inputs named in Files are
 // read from .npy files; every other input is generated: float inputs with a
 // seeded generator (the same Seed always gives the same values for the same

@@ -51,7 +51,7 @@ themselves are errors.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Output, "output", "o", "", "write the report here (HTML)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the report here, `FILE`.html")
 	f.StringVar(&opts.Engines, "engines", "ort,go", "engines for verification and latency, comma-separated")
 	f.IntVar(&opts.Iters, "iters", report.DefaultIters, "measured inferences per model and engine (0 skips the latency comparison)")
 	f.IntVar(&opts.Layers, "layers", report.DefaultLayers, "representative layers to picture (0: none)")
@@ -64,24 +64,39 @@ themselves are errors.`,
 	return cmd
 }
 
+// validate checks every flag value before any work.
+func (o *reportOptions) validate() error {
+	if o.Output == "" {
+		return fmt.Errorf("report: give the output file with -o report.html")
+	}
+	for flag, v := range map[string]int{"--iters": o.Iters, "--layers": o.Layers, "--positions": o.Positions} {
+		if v < 0 {
+			return fmt.Errorf("%s %d: want 0 or more", flag, v)
+		}
+	}
+	if err := o.engine.validate(); err != nil {
+		return err
+	}
+	if _, err := parseInputShapes(o.InputShapes); err != nil {
+		return fmt.Errorf("--input-shape: %w", err)
+	}
+	return checkOutputs(o.Force, []string{o.Original, o.Converted}, o.output())
+}
+
+func (o *reportOptions) output() outputFile {
+	return outputFile{Flag: "-o", Path: o.Output, Exts: []string{".html", ".htm"}}
+}
+
 func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if opts.Output == "" {
-		return fmt.Errorf("report: give the output file with -o report.html")
-	}
-	if opts.Iters < 0 || opts.Layers < 0 || opts.Positions < 0 {
-		return fmt.Errorf("report: --iters, --layers and --positions must not be negative")
-	}
-	for _, in := range []string{opts.Original, opts.Converted} {
-		if err := checkOutputPath(in, opts.Output, opts.Force); err != nil {
-			return err
-		}
+	if err := opts.validate(); err != nil {
+		return err
 	}
 	shapes, err := parseInputShapes(opts.InputShapes)
 	if err != nil {
-		return err
+		return fmt.Errorf("--input-shape: %w", err)
 	}
 	var engines []string
 	for _, e := range strings.Split(opts.Engines, ",") {
@@ -116,7 +131,7 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 			fmt.Fprintf(stderr, "wtonnx: warning: latency on %s: could not run: %s\n", l.Engine, l.Error)
 		}
 	}
-	if err := writeFileAtomic(opts.Output, opts.Force, r.WriteHTML); err != nil {
+	if err := opts.output().write(opts.Force, r.WriteHTML); err != nil {
 		return err
 	}
 	if opts.JSON {
