@@ -270,7 +270,6 @@ func samePadded(ci ConvInfo) bool {
 // errNotDecoded marks a weight Classify did not decode (a dense conv's).
 var errNotDecoded = errors.New("weight not decoded")
 
-
 // MarshalJSON writes unknown sizes as null: an input_hw entry the shapes
 // do not fix is null, never -1.
 func (ci ConvInfo) MarshalJSON() ([]byte, error) {

@@ -21,7 +21,7 @@ import (
 type Tensor struct {
 	Name  string   `json:"name"`
 	DType string   `json:"dtype"` // ONNX's numpy-style name: float32, int64, ...
-	Dims  []string `json:"dims"` // a number, a symbolic name, or "?"
+	Dims  []string `json:"dims"`  // a number, a symbolic name, or "?"
 }
 
 // OpCount is one row of the operator histogram.

@@ -41,9 +41,10 @@ original) and a latency comparison (as wtonnx bench measures it).
 The file needs nothing else to be viewed: pictures are embedded, the style is
 inline, it refers to no network address, and it prints well.
 
-A verification or latency run that cannot start (an engine's library missing)
-is recorded in the report and warned about here; problems with the models
-themselves are errors.`,
+Every section runs or nothing is written: a verification or latency run that
+cannot start (an engine's library missing, a dynamic input without
+--input-shape) is an error that names the section and the flag that fixes it
+or leaves the section out (--skip-verify, --iters 0).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Original, opts.Converted = args[0], args[1]
@@ -76,6 +77,11 @@ func (o *reportOptions) validate() error {
 	}
 	if err := o.engine.validate(); err != nil {
 		return err
+	}
+	for _, e := range strings.Split(o.Engines, ",") {
+		if e = strings.TrimSpace(e); e != "" && e != "ort" && e != "go" {
+			return fmt.Errorf("--engines: unknown engine %q (want ort or go)", e)
+		}
 	}
 	if _, err := parseInputShapes(o.InputShapes); err != nil {
 		return fmt.Errorf("--input-shape: %w", err)
@@ -121,15 +127,24 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// Every section runs, or the report is not written: a report with a
+	// hole would read as a result.
+	var failed []string
 	for _, c := range r.Checks {
 		if c.Error != "" {
-			fmt.Fprintf(stderr, "wtonnx: warning: %s: could not run: %s\n", c.Title, c.Error)
+			failed = append(failed, fmt.Sprintf("verification %q (%s) could not run: %s; fix the engine (--ort-lib FILE, --engines go) or leave the section out with --skip-verify", c.Title, c.ID, c.Error))
 		}
 	}
 	for _, l := range r.Latencies {
 		if l.Error != "" {
-			fmt.Fprintf(stderr, "wtonnx: warning: latency on %s: could not run: %s\n", l.Engine, l.Error)
+			failed = append(failed, fmt.Sprintf("latency on %s could not run: %s; fix the engine (--ort-lib FILE, --engines) or leave the section out with --iters 0", l.Engine, l.Error))
 		}
+	}
+	if len(failed) > 0 {
+		for _, f := range failed[1:] {
+			fmt.Fprintln(stderr, "wtonnx:", f)
+		}
+		return fmt.Errorf("report: %s; %s not written", failed[0], opts.Output)
 	}
 	if err := opts.output().write(opts.Force, r.WriteHTML); err != nil {
 		return err

@@ -30,9 +30,9 @@ func TestReportCommand(t *testing.T) {
 	}{
 		{"no output", []string{"report", orig, conv}, "-o report.html"},
 		{"output exists", []string{"report", orig, conv, "-o", out}, "already exists"},
-		{"output is the model", []string{"report", orig, conv, "-o", conv, "--force"}, "is the input"},
+		{"output is the model", []string{"report", orig, conv, "-o", conv, "--force"}, "that is an input"},
 		{"one model", []string{"report", orig, "-o", out + "2"}, "accepts 2 arg"},
-		{"negative iters", []string{"report", orig, conv, "-o", out + "3", "--iters", "-1"}, "must not be negative"},
+		{"negative iters", []string{"report", orig, conv, "-o", out + "3", "--iters", "-1"}, "--iters -1: want 0 or more"},
 		{"bad engine", []string{"report", orig, conv, "-o", out + "4", "--engines", "tpu"}, "unknown engine"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
