@@ -223,7 +223,7 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"same model twice", report.Options{Original: conv, Converted: conv}, "both the original and the converted"},
 		{"not converted", report.Options{Original: orig, Converted: orig + "/../model.onnx"}, "both"},
-		{"unconverted as converted", report.Options{Original: conv, Converted: orig}, "no WTConv layer"},
+		{"unconverted as converted", report.Options{Original: conv, Converted: orig}, "swapped"},
 		{"unknown engine", report.Options{Original: orig, Converted: conv, Engines: []string{"tpu"}}, "unknown engine"},
 		{"missing model", report.Options{Original: filepath.Join(dir, "none.onnx"), Converted: conv}, "none.onnx"},
 	} {
