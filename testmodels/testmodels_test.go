@@ -16,7 +16,7 @@ import (
 
 // The fixtures the README promises; a missing or extra folder fails.
 var wantFixtures = []string{
-	"constweights", "convnext", "efficientnet_b0", "mobilenet_v2", "mobilenet_v2_dynamic",
+	"constweights", "convnext", "efficientnet_b0", "light", "mobilenet_v2", "mobilenet_v2_dynamic",
 	"mobilenet_v3_small", "regnet", "shufflenet_v2",
 }
 
