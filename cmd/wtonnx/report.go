@@ -153,9 +153,12 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 		return writeJSON(stdout, r)
 	}
 	c := r.Comparison
-	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
-		c.ConvertedLayers, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
+	fmt.Fprintf(stdout, "%s converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
+		plural(c.ConvertedLayers, "layer", "layers"), c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
 		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
+	if u := c.Before.UnknownFLOPs + c.After.UnknownFLOPs; u > 0 {
+		fmt.Fprintf(stdout, "  (multiply-accumulates leave out %s whose size shape inference could not fix)\n", plural(u, "node", "nodes"))
+	}
 	for _, ch := range r.Checks {
 		if ch.Result != nil {
 			fmt.Fprintf(stdout, "%s: %s", ch.Title, ch.Result.Verdict)

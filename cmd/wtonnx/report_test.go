@@ -77,3 +77,26 @@ func TestReportJSON(t *testing.T) {
 		t.Fatalf("no report written: %v", err)
 	}
 }
+
+// TestReportDynamicInput: a model with dynamic axes and no --input-shape is
+// refused, naming the input and the flag, and no report is written.
+func TestReportDynamicInput(t *testing.T) {
+	dir := t.TempDir()
+	src := "../../testmodels/mobilenet_v2_dynamic/model.onnx"
+	conv := filepath.Join(dir, "dyn_wt.onnx")
+	if code, _, stderr := runCLI("convert", src, "-o", conv, "--levels", "2"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	out := filepath.Join(dir, "r.html")
+	code, _, stderr := runCLI("report", src, conv, "-o", out, "--skip-verify", "--iters", "0", "--layers", "0")
+	if code == 0 || !strings.Contains(stderr, "--input-shape input=") || !strings.Contains(stderr, "dynamic dimensions [batch x 3 x height x width]") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a refused report was written")
+	}
+	code, stdout, stderr := runCLI("report", src, conv, "-o", out, "--skip-verify", "--iters", "0", "--layers", "0", "--input-shape", "input=1x3x224x224")
+	if code != 0 || strings.Contains(stdout, "? -> ?") {
+		t.Fatalf("with --input-shape: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
