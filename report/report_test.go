@@ -86,6 +86,9 @@ func TestReportInChromium(t *testing.T) {
 	if len(r.Checks) != 2 || r.Checks[0].Result.Verdict != "pass" {
 		t.Fatalf("checks %+v", r.Checks)
 	}
+	if r.Checks[0].ID != report.CheckEngines || r.Checks[1].ID != report.CheckVsOriginal {
+		t.Fatalf("check ids %q, %q", r.Checks[0].ID, r.Checks[1].ID)
+	}
 	// A random wavelet branch changes the function: converted against
 	// original fails, while the original agrees with itself across engines.
 	var origAcross bool

@@ -299,11 +299,13 @@ func printConvertReport(stdout, stderr io.Writer, rep *convert.Report, opts *con
 	if files == nil {
 		verb = "Would convert"
 	}
-	fmt.Fprintf(stdout, "\n%s %s (init %s, format %s), skipped %d; params of those layers %d -> %d, MFLOPs %s -> %s\n",
-		verb, plural(t.Converted, "layer", "layers"), rep.Init, rep.Format, t.Skipped, t.ParamsBefore, t.ParamsAfter,
-		mflops(t.FLOPsBefore), mflops(t.FLOPsAfter))
-	if t.FLOPsBefore == 0 && t.Converted > 0 {
-		fmt.Fprintln(stdout, "(MFLOPs ?: the input size is not static; give --input-shape NAME=1x3x224x224 to count them)")
+	fmt.Fprintf(stdout, "\n%s %s (init %s, format %s), skipped %d", verb, plural(t.Converted, "layer", "layers"), rep.Init, rep.Format, t.Skipped)
+	if t.Converted > 0 {
+		fmt.Fprintf(stdout, "; params of those layers %d -> %d, MFLOPs %s -> %s", t.ParamsBefore, t.ParamsAfter, mflops(t.FLOPsBefore), mflops(t.FLOPsAfter))
+	}
+	fmt.Fprintln(stdout)
+	if t.FLOPsUnknown > 0 {
+		fmt.Fprintf(stdout, "(MFLOPs ?: the input size of %s is not static; give --input-shape NAME=1x3x224x224 to count them)\n", plural(t.FLOPsUnknown, "layer", "layers"))
 	}
 	switch len(files) {
 	case 0:
@@ -329,14 +331,29 @@ func printSkipped(w io.Writer, skipped []convert.Skipped) {
 		fmt.Fprintf(w, "\nLeft as they are: %s (%s ... %s): %s\n", plural(len(skipped), "conv", "convs"), skipped[0].Node, skipped[len(skipped)-1].Node, skipped[0].Reason)
 		return
 	}
-	// Group the convs that share a reason.
+	// Group the convs that share a reason; the convs inside WTConv layers
+	// of an earlier conversion make one group whatever their layer.
 	var order []string
 	byReason := map[string][]string{}
+	layers := map[string]bool{}
 	for _, s := range skipped {
-		if _, ok := byReason[s.Reason]; !ok {
-			order = append(order, s.Reason)
+		reason := s.Reason
+		if l, ok := strings.CutPrefix(reason, "part of the WTConv layer "); ok {
+			layers[l] = true
+			reason = "part of a WTConv layer (converted already)"
 		}
-		byReason[s.Reason] = append(byReason[s.Reason], s.Node)
+		if _, ok := byReason[reason]; !ok {
+			order = append(order, reason)
+		}
+		byReason[reason] = append(byReason[reason], s.Node)
+	}
+	if len(layers) > 0 {
+		for i, r := range order {
+			if r == "part of a WTConv layer (converted already)" {
+				order[i] = fmt.Sprintf("parts of the %s the model holds already", plural(len(layers), "WTConv layer", "WTConv layers"))
+				byReason[order[i]] = byReason[r]
+			}
+		}
 	}
 	fmt.Fprintf(w, "\nLeft as they are:\n")
 	for _, r := range order {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestMistakesFailBeforeWork runs every command-line mistake the commands
@@ -98,5 +101,81 @@ func TestMistakesFailBeforeWork(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlagPlaceholders: a flag's value placeholder in --help is one word
+// (pflag takes the first back-quoted text of the usage as the placeholder,
+// which once read "--ort-lib make setup").
+func TestFlagPlaceholders(t *testing.T) {
+	root := newRootCmd(nil, nil)
+	for _, c := range root.Commands() {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			if strings.ContainsAny(name, " '") {
+				t.Errorf("%s --%s: placeholder %q", c.Name(), f.Name, name)
+			}
+		})
+	}
+}
+
+// TestTextAndJSONFixes: the wording and JSON shapes issue 11 fixed.
+func TestTextAndJSONFixes(t *testing.T) {
+	dir := t.TempDir()
+	// The external data file is named on save.
+	out := filepath.Join(dir, "m.onnx")
+	code, stdout, stderr := runCLI("convert", "../../testmodels/mobilenet_v2/model.onnx", "-o", out, "--external-data-threshold", "1024")
+	if code != 0 || !strings.Contains(stdout, "Wrote "+out+" (with its external data in "+out+".data)") || !strings.Contains(stdout, "Converted 17 layers") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// Converting the result again: one line for the 135 convs inside layers.
+	code, stdout, _ = runCLI("convert", out, "-o", filepath.Join(dir, "again.onnx"))
+	if code != 0 || strings.Count(stdout, "parts of the 17 WTConv layers") != 1 || strings.Count(stdout, "\n") > 6 {
+		t.Fatalf("exit %d, stdout %q", code, stdout)
+	}
+	// inspect --json: dtype float32, unknown sizes null.
+	code, stdout, stderr = runCLI("inspect", "../../testmodels/mobilenet_v2_dynamic/model.onnx", "--json")
+	if code != 0 {
+		t.Fatalf("inspect: %s", stderr)
+	}
+	var s struct {
+		Inputs []struct {
+			DType string `json:"dtype"`
+		} `json:"inputs"`
+		Convs []struct {
+			InputHW []*int64 `json:"input_hw"`
+		} `json:"convs"`
+		Costs struct {
+			Layers []struct {
+				FLOPs *int64 `json:"flops"`
+			} `json:"layers"`
+			Totals struct {
+				FLOPs *int64 `json:"flops"`
+			} `json:"totals"`
+		} `json:"costs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Inputs) != 1 || s.Inputs[0].DType != "float32" {
+		t.Errorf("inputs %+v", s.Inputs)
+	}
+	if len(s.Convs) == 0 || len(s.Convs[0].InputHW) != 2 || s.Convs[0].InputHW[0] != nil {
+		t.Errorf("first conv's input_hw %v, want [null, null]", s.Convs)
+	}
+	if len(s.Costs.Layers) == 0 || s.Costs.Layers[0].FLOPs != nil || s.Costs.Totals.FLOPs != nil {
+		t.Errorf("unknown FLOPs not null: %+v", s.Costs)
+	}
+	// The hint beside unknown sizes.
+	code, stdout, _ = runCLI("inspect", "../../testmodels/mobilenet_v2_dynamic/model.onnx")
+	if code != 0 || !strings.Contains(stdout, "--input-shape") {
+		t.Errorf("inspect text without the --input-shape hint: %s", stdout)
+	}
+	// Bench labels differ for two models of one base name.
+	if l := modelLabels([]string{"a/x/model.onnx", "b/x/model.onnx"}); l[0] == l[1] {
+		t.Errorf("labels %q", l)
+	}
+	if l := modelLabels([]string{"a/model.onnx", "b/model.onnx"}); l[0] != "a/model.onnx" || l[1] != "b/model.onnx" {
+		t.Errorf("labels %q", l)
 	}
 }
