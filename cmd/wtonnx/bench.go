@@ -50,7 +50,33 @@ alternating inference by inference, and reports the ratio of the medians
 	return cmd
 }
 
+// validate checks every flag value before any work.
+func (o *benchOptions) validate() error {
+	switch o.Engine {
+	case "ort", "go":
+	default:
+		return fmt.Errorf("--engine %q: want ort or go", o.Engine)
+	}
+	if o.Warmup < 0 {
+		return fmt.Errorf("--warmup %d: want 0 or more", o.Warmup)
+	}
+	if o.Iters < 1 {
+		return fmt.Errorf("--iters %d: want 1 or more", o.Iters)
+	}
+	if o.Vs != "" && samePath(o.Model, o.Vs) {
+		return fmt.Errorf("--vs %s: that is MODEL itself; give a second model", o.Vs)
+	}
+	if err := o.engineFlags.validate(); err != nil {
+		return err
+	}
+	_, err := o.spec()
+	return err
+}
+
 func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	spec, err := opts.spec()
 	if err != nil {
 		return err

@@ -69,6 +69,10 @@ func TestMistakesFailBeforeWork(t *testing.T) {
 		{"run negative threads", []string{"run", model, "--threads", "-1"}, []string{"--threads -1"}, ""},
 		{"run output dir is a file", []string{"run", model, "-o", afile}, []string{"-o", afile, "is a file"}, ""},
 		{"run seed word", []string{"run", model, "--seed", "x"}, []string{`--seed "x"`, "whole number"}, ""},
+		{"bench zero iters", []string{"bench", model, "--iters", "0"}, []string{"--iters 0"}, ""},
+		{"bench negative warmup", []string{"bench", model, "--warmup", "-1"}, []string{"--warmup -1"}, ""},
+		{"bench unknown engine", []string{"bench", model, "--engine", "tpu"}, []string{"--engine", `"tpu"`}, ""},
+		{"bench dist", []string{"bench", model, "--input-shape", "x"}, []string{"--input-shape"}, ""},
 		{"inspect bad input shape", []string{"inspect", model, "--input-shape", "x=0"}, []string{"--input-shape"}, ""},
 		{"inspect vs with keep", []string{"inspect", model, "--vs", model, "--keep-overridable-weights"}, []string{"--keep-overridable-weights", "--vs"}, ""},
 	}

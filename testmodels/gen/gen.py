@@ -302,9 +302,10 @@ def build_light(gen):
 
 
 def postprocess_light(model):
-    """Replace every float initializer by ConstantOfShape of an int64 shape
-    initializer, as the light zoo models do, and mark the model IR 3 with
-    every initializer listed as a graph input."""
+    """Replace every float initializer but dw3's bias by ConstantOfShape of
+    an int64 shape initializer, as the light zoo models do (they keep some
+    biases as initializers too), and mark the model IR 3 with every
+    initializer listed as a graph input."""
     g = model.graph
     inputs = {i.name for i in g.input}
     consumers = {}
@@ -314,7 +315,7 @@ def postprocess_light(model):
     new_nodes = []  # (before-node, node)
     kept = []
     for t in list(g.initializer):
-        if t.data_type != onnx.TensorProto.FLOAT:
+        if t.data_type != onnx.TensorProto.FLOAT or t.name == "dw3.bias":
             kept.append(t)
             continue
         w = numpy_helper.to_array(t)
