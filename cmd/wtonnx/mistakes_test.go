@@ -183,3 +183,26 @@ func TestTextAndJSONFixes(t *testing.T) {
 		t.Errorf("labels %q", l)
 	}
 }
+
+// TestInspectVsChecksConversion: --vs accepts a model and its conversion,
+// and refuses them swapped or an unrelated pair.
+func TestInspectVsChecksConversion(t *testing.T) {
+	dir := t.TempDir()
+	orig, conv := convertedConvNeXt(t, dir)
+	other := "../../testmodels/mobilenet_v2/model.onnx"
+	if code, stdout, stderr := runCLI("inspect", orig, "--vs", conv); code != 0 || !strings.Contains(stdout, "5 of 5 depthwise convs became WTConv layers") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	for _, c := range []struct {
+		a, b, want string
+	}{
+		{conv, orig, "swapped"},
+		{other, conv, "is not a conversion of"},
+		{orig, orig, "none of the original's 5 depthwise convs became a WTConv layer"},
+	} {
+		code, _, stderr := runCLI("inspect", c.a, "--vs", c.b)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("inspect %s --vs %s: exit %d, stderr %q, want %q", c.a, c.b, code, stderr, c.want)
+		}
+	}
+}
