@@ -35,7 +35,7 @@ func (ix *Index) CheckConv(shapes *Shapes, n *onnxpb.NodeProto) error {
 	}
 	wname := n.GetInput()[1]
 	if dt := ix.elemType(wname); dt != 0 && !isFloatType(dt) {
-		return fmt.Errorf("%s: weight %q is %s; a Conv's weight must be floating point", node, wname, onnxpb.TensorProto_DataType(dt))
+		return fmt.Errorf("%s: weight %q is %s; a Conv's weight must be floating point", node, wname, onnxmodel.DTypeName(dt))
 	}
 	w := ix.knownShape(shapes, wname)
 	if w == nil {
@@ -71,7 +71,7 @@ func (ix *Index) CheckConv(shapes *Shapes, n *onnxpb.NodeProto) error {
 	if len(n.GetInput()) > 2 && n.GetInput()[2] != "" {
 		bname := n.GetInput()[2]
 		if dt := ix.elemType(bname); dt != 0 && !isFloatType(dt) {
-			return fmt.Errorf("%s: bias %q is %s; a Conv's bias must be floating point", node, bname, onnxpb.TensorProto_DataType(dt))
+			return fmt.Errorf("%s: bias %q is %s; a Conv's bias must be floating point", node, bname, onnxmodel.DTypeName(dt))
 		}
 		if b := ix.knownShape(shapes, bname); b != nil && (len(b) != 1 || (b[0] > 0 && w[0] > 0 && b[0] != w[0])) {
 			return fmt.Errorf("%s: bias %q has shape %v; want [%d] (one per output channel of weight %q)", node, bname, []int64(b), w[0], wname)

@@ -51,7 +51,7 @@ func TestCheckConv(t *testing.T) {
 		{"dense", onnxmodel.NewFloat32Tensor("w", []int64{2, 4, 3, 3}, make([]float32, 72)), nil, nil, "", nil},
 		{"3 outputs for group 4", onnxmodel.NewFloat32Tensor("w", []int64{3, 1, 3, 3}, make([]float32, 27)), nil, []*onnxpb.AttributeProto{group(4)}, `weight "w" has 3 output channels, not a multiple of group 4`, nil},
 		{"channels", onnxmodel.NewFloat32Tensor("w", []int64{4, 1, 3, 3}, make([]float32, 36)), nil, []*onnxpb.AttributeProto{group(2)}, `input "x" has 4 channels but weight "w" expects 1 x group 2 = 2`, nil},
-		{"string weight", str, nil, []*onnxpb.AttributeProto{group(4)}, `weight "w" is STRING`, nil},
+		{"string weight", str, nil, []*onnxpb.AttributeProto{group(4)}, `weight "w" is string`, nil},
 		{"kernel_shape", onnxmodel.NewFloat32Tensor("w", []int64{4, 1, 3, 3}, make([]float32, 36)), nil, []*onnxpb.AttributeProto{group(4), intsAttr("kernel_shape", 5, 5)}, `kernel_shape [5 5] does not match weight "w"`, nil},
 		{"bias length", onnxmodel.NewFloat32Tensor("w", []int64{4, 1, 3, 3}, make([]float32, 36)), onnxmodel.NewFloat32Tensor("b", []int64{3}, make([]float32, 3)), []*onnxpb.AttributeProto{group(4)}, `bias "b" has shape [3]; want [4]`, nil},
 		{"no weight", nil, nil, nil, "needs a weight input", []string{"x"}},

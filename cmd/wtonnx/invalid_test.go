@@ -55,7 +55,7 @@ func TestInvalidConvsRefused(t *testing.T) {
 	}{
 		{"3 output channels for group 4", convModel(onnxmodel.NewFloat32Tensor("W", []int64{3, 1, 3, 3}, make([]float32, 27)), 4), "3 output channels, not a multiple of group 4"},
 		{"weight channels contradict input channels", convModel(onnxmodel.NewFloat32Tensor("W", []int64{4, 2, 3, 3}, make([]float32, 72)), 4), "has 4 channels but weight \"W\" expects 2 x group 4 = 8"},
-		{"STRING weight", convModel(str, 4), "weight \"W\" is STRING"},
+		{"STRING weight", convModel(str, 4), "weight \"W\" is string"},
 		{"2-D weight", convModel(onnxmodel.NewFloat32Tensor("W", []int64{4, 9}, make([]float32, 36)), 4), "at least 3-D"},
 	}
 	dir := t.TempDir()
