@@ -74,6 +74,29 @@ func (b *builder) replace(p *layerPlan) error {
 	return nil
 }
 
+// fixOverridable removes the consumed initializers from the graph inputs,
+// so the layers' weights are constants, and lifts an IR 3 model to IR 4,
+// where initializers need not be listed as inputs (the new ones are not).
+func (b *builder) fixOverridable(names []string) {
+	if b.m.GetIrVersion() < 4 {
+		b.m.IrVersion = ptr(int64(4))
+	}
+	if len(names) == 0 {
+		return
+	}
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	var in []*onnxpb.ValueInfoProto
+	for _, vi := range b.g.GetInput() {
+		if !drop[vi.GetName()] {
+			in = append(in, vi)
+		}
+	}
+	b.g.Input = in
+}
+
 func (b *builder) finish() error {
 	graph.Prune(b.g, b.removed)
 	switch b.format {
@@ -292,13 +315,8 @@ func (b *builder) fusedLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 			return nil, fmt.Errorf("the fused WTConv needs a square base kernel, the conv has %v", ci.Kernel)
 		}
 		baseW = ci.weight.F32
-		ix := graph.NewIndex(b.g)
-		bt, err := biasOf(ix, ci.node)
-		if err != nil {
-			return nil, err
-		}
-		if bt != nil {
-			bias = bt.F32
+		if ci.bias != nil {
+			bias = ci.bias.F32
 		}
 	}
 	K := max(kb, l.Kernel)

@@ -111,6 +111,12 @@ type Options struct {
 	InputShapes map[string][]int64 // fix dynamic input dims
 	Format      Format
 
+	// KeepOverridableWeights leaves alone convs whose weights come from
+	// initializers the model also lists as graph inputs (see
+	// ClassifyOptions); by default they are converted and the consumed
+	// initializers stop being inputs.
+	KeepOverridableWeights bool
+
 	// Progress, when set, is called after each converted layer.
 	Progress func(done, total int)
 }
