@@ -244,7 +244,7 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 	}
 
 	wt := &wtconv.Weights{}
-	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, k, k}); err != nil {
+	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, layer.BaseKernelSize(), layer.BaseKernelSize()}); err != nil {
 		return nil, err
 	}
 	if layer.Bias {
