@@ -25,6 +25,7 @@ type convertOptions struct {
 	MinKernel         int
 	Levels            string
 	Kernel            int
+	Wavelet           string
 	Init              string
 	Seed              uint64
 	Weights           string
@@ -63,6 +64,7 @@ official WTConv key names (.safetensors or .npz).`,
 	f.IntVar(&opts.MinKernel, "min-kernel", 0, "skip convs whose kernel is smaller than this")
 	f.StringVar(&opts.Levels, "levels", "auto", "wavelet levels: auto (from each conv's input size, at most 5) or N")
 	f.IntVar(&opts.Kernel, "kernel", 0, "kernel size of the wavelet-domain convs (default 5, or the checkpoint's)")
+	f.StringVar(&opts.Wavelet, "wavelet", "db1", "wavelet of the transform: db1 (Haar, the authors' default) through db38, PyWavelets' names")
 	f.StringVar(&opts.Init, "init", "preserve", "preserve, random or import")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed for --init random")
 	f.StringVar(&opts.Weights, "weights", "", "checkpoint for --init import (.safetensors or .npz)")
@@ -93,7 +95,7 @@ func buildConvertOptions(opts *convertOptions) (convert.Options, error) {
 	if co.Levels, err = convert.ParseLevels(opts.Levels); err != nil {
 		return co, fmt.Errorf("--levels: %w", err)
 	}
-	co.MinKernel, co.Kernel, co.Seed = opts.MinKernel, opts.Kernel, opts.Seed
+	co.MinKernel, co.Kernel, co.Seed, co.Wavelet = opts.MinKernel, opts.Kernel, opts.Seed, opts.Wavelet
 	co.Init, co.Format = convert.InitMode(opts.Init), convert.Format(opts.Format)
 	for _, r := range opts.WeightsPrefix {
 		rule, err := convert.ParsePrefixRule(r)
