@@ -138,6 +138,9 @@ func AutoLevels(h, w int) int {
 // MaxLevels is the largest level count the size rule allows on an H x W
 // input: every level's input must be at least 2 x 2, i.e.
 // ceil(H/2^(L-1)) >= 2 and ceil(W/2^(L-1)) >= 2. It is 0 when H or W is below 2.
+// The rule is a policy for choosing levels (convert applies it), not a limit
+// of the computation: Forward, both engines and every form compute deeper
+// levels as the authors' module does (a level's odd input padded to even).
 func MaxLevels(h, w int) int {
 	if h < 2 || w < 2 {
 		return 0
