@@ -87,7 +87,6 @@ func emitLayer(s wtSink, e wtEmit) (string, error) {
 	if !slices.Equal(an, sy) {
 		synthesis = s.floats(filterKey(w, "_synthesis", C), []int64{int64(4 * C), 1, n, n}, tileFilters(sy, C))
 	}
-	llFilter := s.floats(filterKey(w, "_ll", C), []int64{int64(C), 1, n, n}, tileFilters(sy[:ff], C))
 	llIdx := make([]int64, C)
 	for c := range llIdx {
 		llIdx[c] = int64(4 * c)
@@ -99,15 +98,17 @@ func emitLayer(s wtSink, e wtEmit) (string, error) {
 	ys := make([]string, L+1)
 	for i := 1; i <= L; i++ {
 		lv := "level" + strconv.Itoa(i)
+		wi, si := e.src.levelWeight(i-1), e.src.levelScale(i-1)
 		t := s.op("Conv", lv+"/analysis", []string{levelIn[i-1], analysis},
 			intsAttr("kernel_shape", n, n), intsAttr("strides", 2, 2), intsAttr("pads", p, p, p+1, p+1), intAttr("group", int64(C)))
-		cv := s.op("Conv", lv+"/conv", []string{t, e.src.levelWeight(i - 1)},
+		cv := s.op("Conv", lv+"/conv", []string{t, wi},
 			intsAttr("kernel_shape", int64(k), int64(k)), intsAttr("pads", samePads(k)...), intAttr("group", int64(4*C)))
-		ys[i] = s.op("Mul", lv+"/scale", []string{cv, e.src.levelScale(i - 1)})
+		ys[i] = s.op("Mul", lv+"/scale", []string{cv, si})
 		if i < L {
 			levelIn[i] = s.op("Gather", lv+"/ll", []string{t, llIndex}, intAttr("axis", 1))
 		}
 	}
+	llFilter := s.floats(filterKey(w, "_ll", C), []int64{int64(C), 1, n, n}, tileFilters(sy[:ff], C))
 	z := ""
 	for i := L; i >= 1; i-- {
 		lv := "level" + strconv.Itoa(i)

@@ -82,13 +82,11 @@ func (f *fnSink) op(op, _ string, inputs []string, attrs ...*onnxpb.AttributePro
 }
 
 func (f *fnSink) constant(key string, t *onnxpb.TensorProto) string {
-	if out, ok := f.consts[key]; ok && key != "" {
+	if out, ok := f.consts[key]; ok {
 		return out
 	}
 	out := f.op("Constant", "", nil, tensorAttr("value", t))
-	if key != "" {
-		f.consts[key] = out
-	}
+	f.consts[key] = out
 	return out
 }
 
@@ -116,10 +114,10 @@ func wtconvFunction(name string, l wtconv.Layer, wav wtconv.Wavelet, kb int, bia
 	inputs = append(inputs, "base_scale", "wavelet_weight", "wavelet_scale")
 	src := wtSources{
 		levelWeight: func(i int) string {
-			return f.op("Gather", "", []string{"wavelet_weight", f.ints("", nil, int64(i))}, intAttr("axis", 0))
+			return f.op("Gather", "", []string{"wavelet_weight", f.ints("level_index_"+strconv.Itoa(i), nil, int64(i))}, intAttr("axis", 0))
 		},
 		levelScale: func(i int) string {
-			sc := f.op("Gather", "", []string{"wavelet_scale", f.ints("", nil, int64(i))}, intAttr("axis", 0))
+			sc := f.op("Gather", "", []string{"wavelet_scale", f.ints("level_index_"+strconv.Itoa(i), nil, int64(i))}, intAttr("axis", 0))
 			return f.op("Reshape", "", []string{sc, f.ints("shape_1_4C_1_1", []int64{4}, 1, 4*C, 1, 1)})
 		},
 		base: func() string {
