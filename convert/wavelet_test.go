@@ -254,12 +254,20 @@ func TestWaveletNamed(t *testing.T) {
 	}
 }
 
-// TestDB2DynamicSizeAllForms: a 7x7 depthwise conv on a dynamic H x W input
+// TestDynamicSizeAllForms: a 7x7 depthwise conv on a dynamic H x W input
 // (levels fixed through --input-shape, so the ops form crops with Slice at
-// run time) becomes a db2 layer with random wavelet weights; every form on
-// both engines computes what wtconv.Forward computes with the original
-// kernel as a 7x7 base and 5x5 wavelet convs, on odd and even sizes.
-func TestDB2DynamicSizeAllForms(t *testing.T) {
+// run time) becomes a Haar or db2 layer with random wavelet weights; every
+// form on both engines computes what wtconv.Forward computes with the
+// original kernel as a 7x7 base and 5x5 wavelet convs, on odd and even
+// sizes and on sizes where the deeper levels' input is below 2 x 2 (3x2,
+// 1x1), which every form computes as the authors' module does.
+func TestDynamicSizeAllForms(t *testing.T) {
+	for _, wav := range []string{"db1", "db2"} {
+		t.Run(wav, func(t *testing.T) { testDynamicSize(t, wav) })
+	}
+}
+
+func testDynamicSize(t *testing.T, wav string) {
 	const C = 3
 	src := depthwiseModel(1, C, 13, 11, 7)
 	for _, vi := range []*onnxpb.ValueInfoProto{src.GetGraph().GetInput()[0], src.GetGraph().GetOutput()[0]} {
@@ -267,7 +275,7 @@ func TestDB2DynamicSizeAllForms(t *testing.T) {
 			d.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "hw"}
 		}
 	}
-	opts := convert.Options{Levels: 3, Init: convert.InitRandom, Seed: 5, Wavelet: "db2",
+	opts := convert.Options{Levels: 3, Init: convert.InitRandom, Seed: 5, Wavelet: wav,
 		InputShapes: map[string][]int64{"x": {1, C, 13, 11}}}
 	// The layer's weights, as convert draws them, read back from the fused form.
 	opts.Format = convert.FormatCustomOp
@@ -284,13 +292,13 @@ func TestDB2DynamicSizeAllForms(t *testing.T) {
 		get[in.GetName()] = v
 	}
 	n := fused.GetGraph().GetNode()[0]
-	l := wtconv.Layer{Channels: C, BaseKernel: 7, Kernel: 5, Levels: 3, Stride: 1, Wavelet: "db2"}
+	l := wtconv.Layer{Channels: C, BaseKernel: 7, Kernel: 5, Levels: 3, Stride: 1, Wavelet: wav}
 	wt := &wtconv.Weights{Base: get[n.GetInput()[1]], BaseScale: get[n.GetInput()[3]]}
 	for i := 0; i < 3; i++ {
 		wt.Wavelet = append(wt.Wavelet, get[n.GetInput()[4]][i*4*C*25:(i+1)*4*C*25])
 		wt.WaveletScale = append(wt.WaveletScale, get[n.GetInput()[5]][i*4*C:(i+1)*4*C])
 	}
-	for _, hw := range [][2]int{{13, 11}, {16, 16}, {9, 20}} {
+	for _, hw := range [][2]int{{13, 11}, {16, 16}, {9, 20}, {3, 2}, {1, 1}} {
 		x := tensor.NewFloat32([]int{1, C, hw[0], hw[1]}, nil)
 		for i := range x.F32 {
 			x.F32[i] = float32((i*7919)%97)/48 - 1
