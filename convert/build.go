@@ -35,22 +35,31 @@ func newBuilder(m *onnxpb.ModelProto, format Format) (*builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &builder{m: m, g: m.GetGraph(), opset: opset, format: format,
-		names: graph.NewNamer(m.GetGraph()), shared: map[string]string{}}, nil
+	b := &builder{m: m, g: m.GetGraph(), opset: opset, format: format,
+		names: graph.NewNamer(m.GetGraph()), shared: map[string]string{}, functions: map[string]bool{}}
+	for _, f := range m.GetFunctions() {
+		if f.GetDomain() == FunctionDomain {
+			b.functions[f.GetName()] = true // a layer signature an earlier conversion wrote
+		}
+	}
+	return b, nil
+}
+
+// build returns the plan's layer in the builder's form.
+func (b *builder) build(p *layerPlan) ([]*onnxpb.NodeProto, error) {
+	switch b.format {
+	case FormatCustomOp:
+		return b.fusedLayer(p)
+	case FormatFunction:
+		return b.functionLayer(p)
+	default:
+		return b.opsLayer(p)
+	}
 }
 
 // replace swaps the plan's conv node for its WTConv subgraph, in place.
 func (b *builder) replace(p *layerPlan) error {
-	var nodes []*onnxpb.NodeProto
-	var err error
-	switch b.format {
-	case FormatCustomOp:
-		nodes, err = b.fusedLayer(p)
-	case FormatFunction:
-		nodes, err = b.functionLayer(p)
-	default:
-		nodes, err = b.opsLayer(p)
-	}
+	nodes, err := b.build(p)
 	if err != nil {
 		return err
 	}
@@ -71,15 +80,26 @@ func (b *builder) finish() error {
 	graph.Prune(b.g, b.removed)
 	switch b.format {
 	case FormatCustomOp:
-		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(CustomDomain), Version: ptr(int64(CustomVersion))})
+		b.importDomain(CustomDomain, CustomVersion)
 	case FormatFunction:
-		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(FunctionDomain), Version: ptr(int64(1))})
+		b.importDomain(FunctionDomain, 1)
 		if b.m.GetIrVersion() < 8 {
 			// Model-local functions arrived with IR 8.
 			b.m.IrVersion = ptr(int64(8))
 		}
 	}
 	return graph.Sort(b.g)
+}
+
+// importDomain adds an opset import unless the model has the domain already
+// (a model converted before).
+func (b *builder) importDomain(domain string, version int64) {
+	for _, o := range b.m.GetOpsetImport() {
+		if o.GetDomain() == domain {
+			return
+		}
+	}
+	b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(domain), Version: ptr(version)})
 }
 
 // --- the three forms ---

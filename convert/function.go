@@ -48,9 +48,6 @@ func (b *builder) functionLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	}
 	bias := f.bias != nil
 	name := FunctionName(p.layer, f.kb, bias)
-	if b.functions == nil {
-		b.functions = map[string]bool{}
-	}
 	if !b.functions[name] {
 		fn, err := wtconvFunction(name, p.layer, p.wavelet, f.kb, bias, b.opset)
 		if err != nil {

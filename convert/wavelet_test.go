@@ -15,6 +15,7 @@ import (
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconv"
 )
 
@@ -308,5 +309,80 @@ func testDynamicSize(t *testing.T, wav string) {
 			t.Fatal(err)
 		}
 		t.Logf("%dx%d: worst %.3g of max|y|", hw[0], hw[1], checkForms(t, src, opts, x, tensor.NewFloat32([]int{1, C, oh, ow}, ref)))
+	}
+}
+
+// TestEmitLayers writes an official case's layer, from its wtconv.Layer and
+// weights alone, into an empty model (x -> y) in every form, Haar and db2,
+// and runs it on both engines against wtconv.Forward (and, for Haar, the
+// authors' output). Emitting a second layer of the same signature into the
+// same model reuses the function and the domain import.
+func TestEmitLayers(t *testing.T) {
+	var rc reference.Case
+	for _, c := range referenceCases(t) {
+		if c.Name == "even_c6_k5_l2" {
+			rc = c
+		}
+	}
+	if rc.Name == "" {
+		t.Fatal("no official case even_c6_k5_l2")
+	}
+	_, x, y := caseData(t, rc)
+	wt, err := rc.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wav := range []string{"db1", "db2"} {
+		l := rc.Layer()
+		l.Wavelet = wav
+		ref, oh, ow, err := wtconv.Forward(l, wt, x.F32, rc.N, rc.H, rc.W)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tensor.NewFloat32([]int{rc.N, rc.C, oh, ow}, ref)
+		if wav == "db1" && maxAbsDiff(t, want, y) > 1e-5*y.MaxAbs() {
+			t.Fatal("wtconv.Forward does not match the authors' output")
+		}
+		for _, format := range allFormats {
+			for _, hw := range [][]int64{{int64(rc.H), int64(rc.W)}, nil} {
+				m := depthwiseModel(rc.N, rc.C, rc.H, rc.W, 1)
+				m.GetGraph().Node, m.GetGraph().Initializer = nil, nil
+				specs := []convert.LayerSpec{
+					{Name: "wt", Layer: l, Weights: wt, Input: "x", Output: "mid", InputHW: hw},
+					{Name: "wt2", Layer: l, Weights: wt, Input: "x", Output: "mid2", InputHW: hw},
+				}
+				if err := convert.EmitLayers(m, format, specs); err != nil {
+					t.Fatalf("%s %s: %v", wav, format, err)
+				}
+				// y = mid + 0 * mid2 keeps both layers live; the output is the first.
+				g := m.GetGraph()
+				g.Initializer = append(g.Initializer, onnxmodel.NewFloat32Tensor("zero", nil, []float32{0}))
+				g.Node = append(g.Node,
+					&onnxpb.NodeProto{OpType: ptr("Mul"), Input: []string{"mid2", "zero"}, Output: []string{"z2"}},
+					&onnxpb.NodeProto{OpType: ptr("Add"), Input: []string{"mid", "z2"}, Output: []string{"y"}})
+				if n := len(m.GetFunctions()); format == convert.FormatFunction && n != 1 {
+					t.Errorf("%s function: %d functions, want 1 shared", wav, n)
+				}
+				imports := 0
+				for _, o := range m.GetOpsetImport() {
+					if o.GetDomain() != "" {
+						imports++
+					}
+				}
+				if format != convert.FormatOps && imports != 1 {
+					t.Errorf("%s %s: %d custom domain imports, want 1", wav, format, imports)
+				}
+				for name, e := range engines(t, m, format) {
+					if d := maxAbsDiff(t, runOne(t, e, x), want); d > 1e-5*want.MaxAbs() {
+						t.Errorf("%s %s (static %v) on %s: max abs error %.3g of max|y| %.3g", wav, format, hw != nil, name, d, want.MaxAbs())
+					}
+				}
+			}
+		}
+	}
+	if err := convert.EmitLayers(depthwiseModel(1, 6, 8, 8, 1), convert.FormatOps, []convert.LayerSpec{
+		{Name: "bad", Layer: wtconv.Layer{Channels: 6, Kernel: 5, Levels: 2, Stride: 1}, Weights: &wtconv.Weights{}, Input: "x", Output: "q"},
+	}); err == nil || !strings.Contains(err.Error(), `layer "bad"`) {
+		t.Errorf("bad weights: got %v", err)
 	}
 }
