@@ -287,6 +287,10 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 		if !lay.present[f.rel] {
 			continue
 		}
+		if sh := c.entries[p+f.rel].shape; f.rel != keyStrideFilter && len(sh) == 4 && (sh[2] != fh || sh[3] != fw) {
+			return nil, fmt.Errorf("checkpoint %s: tensor %q holds %dx%d wavelet filters, but the layer's wavelet %s has %dx%d ones (a checkpoint for another wavelet: db%d has %d taps; convert --wavelet selects it)",
+				c.path, p+f.rel, sh[2], sh[3], wav.Name, fh, fw, sh[2]/2, sh[2])
+		}
 		got, err := load(f.rel, f.what, f.shape)
 		if err != nil {
 			return nil, err
