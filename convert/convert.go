@@ -31,6 +31,7 @@ type LayerReport struct {
 	Kernel        int     `json:"kernel"`
 	Levels        int     `json:"levels"`
 	Stride        int     `json:"stride"`
+	Wavelet       string  `json:"wavelet"`
 	InputHW       []int64 `json:"input_hw,omitempty"`
 	RFBefore      int     `json:"receptive_field_before"`
 	RFAfter       int     `json:"receptive_field_after"`
@@ -107,9 +108,10 @@ type Report struct {
 // layerPlan is everything needed to build one layer's replacement.
 type layerPlan struct {
 	info    ConvInfo
-	layer   wtconv.Layer // Kernel is the wavelet-domain kernel
-	hw      []int64      // static input size, or nil
-	dynamic bool         // hw comes from --input-shape: the model's size stays dynamic
+	layer   wtconv.Layer // Kernel is the wavelet-domain kernel, BaseKernel the base conv's
+	wavelet wtconv.Wavelet
+	hw      []int64 // static input size, or nil
+	dynamic bool    // hw comes from --input-shape: the model's size stays dynamic
 	weights *wtconv.Weights
 	// newBase is true when the base conv gets new weights (import); else the
 	// original conv's weight and bias tensors are reused as they are.
@@ -362,7 +364,10 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 	if len(ci.InputHW) == 2 && ci.InputHW[0] > 0 && ci.InputHW[1] > 0 {
 		p.hw = ci.InputHW
 	}
-	layer := wtconv.Layer{Channels: C, Stride: int(ci.Strides[0]), Bias: ci.bias != nil, Wavelet: wtconv.DefaultWavelet}
+	layer := wtconv.Layer{Channels: C, Stride: int(ci.Strides[0]), Bias: ci.bias != nil, Wavelet: opts.Wavelet}
+	if p.wavelet, err = wtconv.WaveletByName(layer.WaveletName()); err != nil {
+		return nil, "", err
+	}
 
 	var info checkpoint.Info
 	if opts.Init == InitImport {
@@ -384,6 +389,10 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 		layer.Kernel = opts.Kernel
 		if layer.Kernel == 0 {
 			layer.Kernel = DefaultKernel
+		}
+		// The original conv stays the base branch, at its own size.
+		if len(ci.Kernel) == 2 && ci.Kernel[0] == ci.Kernel[1] {
+			layer.BaseKernel = int(ci.Kernel[0])
 		}
 		layer.Levels = opts.Levels
 		if layer.Levels == AutoLevels {
@@ -424,7 +433,8 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 // waveletWeights draws the wavelet branch for preserve and random modes; the
 // base branch stays the original conv and is not part of the result.
 func waveletWeights(l wtconv.Layer, opts *Options, node string, index int) (*wtconv.Weights, error) {
-	zeroBase := make([]float32, l.Channels*l.Kernel*l.Kernel)
+	kb := l.BaseKernelSize()
+	zeroBase := make([]float32, l.Channels*kb*kb)
 	var bias []float32
 	if l.Bias {
 		bias = make([]float32, l.Channels)
@@ -455,7 +465,7 @@ func layerReport(p *layerPlan) LayerReport {
 	C := int64(l.Channels)
 	kb := ci.Kernel
 	if p.newBase {
-		kb = []int64{int64(l.Kernel), int64(l.Kernel)}
+		kb = []int64{int64(l.BaseKernelSize()), int64(l.BaseKernelSize())}
 	}
 	biasN := int64(0)
 	if l.Bias {
@@ -471,6 +481,7 @@ func layerReport(p *layerPlan) LayerReport {
 		InputHW:       p.hw,
 		RFBefore:      int(maxOf(ci.Kernel)),
 		RFAfter:       max(int(maxOf(kb)), l.ReceptiveField()),
+		Wavelet:       p.wavelet.Name,
 		ParamsBefore:  C*ci.Kernel[0]*ci.Kernel[1] + origBias,
 		ParamsAfter:   C*kb[0]*kb[1] + biasN + C + int64(l.Levels)*(4*C*k*k+4*C),
 		WeightsPrefix: p.prefix,

@@ -36,6 +36,7 @@ type LayerCost struct {
 	Channels      int     `json:"channels"`
 	Kernel        []int   `json:"kernel"`
 	WaveletKernel int     `json:"wavelet_kernel,omitempty"`
+	Wavelet       string  `json:"wavelet,omitempty"` // a WTConv layer's wavelet (db1 = Haar, db2, ...)
 	Levels        int     `json:"levels"`
 	Stride        int     `json:"stride"`
 	Dilation      int     `json:"dilation,omitempty"` // a dilated depthwise conv's dilation
@@ -209,7 +210,7 @@ func wtconvRow(l *wtconvgraph.Layer) LayerCost {
 	r := LayerCost{
 		Node: l.Name, Kind: KindWTConv, Form: string(l.Form), Output: l.Output,
 		Channels: l.Layer.Channels, Kernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
-		WaveletKernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
+		WaveletKernel: l.Layer.Kernel, Wavelet: l.Layer.WaveletName(), Levels: l.Layer.Levels, Stride: l.Layer.Stride,
 		InputHW: l.InputHW, Params: l.Params(), ReceptiveField: l.ReceptiveField(),
 	}
 	if l.InputHW != nil {

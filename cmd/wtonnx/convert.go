@@ -18,6 +18,7 @@ import (
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/provenance"
+	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 type convertOptions struct {
@@ -26,6 +27,7 @@ type convertOptions struct {
 	MinKernel         int
 	Levels            string
 	Kernel            int
+	Wavelet           string
 	Init              string
 	Seed              uint64
 	Weights           string
@@ -58,6 +60,9 @@ func (o *convertOptions) validate() error {
 	}
 	if o.ExternalThreshold < 0 {
 		return fmt.Errorf("--external-data-threshold %d: want 0 (never) or a byte count", o.ExternalThreshold)
+	}
+	if _, err := wtconv.WaveletByName(o.Wavelet); err != nil {
+		return fmt.Errorf("--wavelet %q: %w", o.Wavelet, err)
 	}
 	switch convert.InitMode(o.Init) {
 	case convert.InitPreserve, convert.InitRandom, convert.InitImport:
@@ -133,6 +138,7 @@ official WTConv key names (.safetensors or .npz).`,
 	f.IntVar(&opts.MinKernel, "min-kernel", 0, "skip convs whose kernel is smaller than this")
 	f.StringVar(&opts.Levels, "levels", "auto", "wavelet levels: auto (from each conv's input size, at most 5) or N")
 	f.IntVar(&opts.Kernel, "kernel", 0, "kernel size of the wavelet-domain convs, 1 to 31 (default 5, or the checkpoint's)")
+	f.StringVar(&opts.Wavelet, "wavelet", "db1", "wavelet of the transform: db1 (Haar, the authors' default) through db38, PyWavelets' names")
 	f.StringVar(&opts.Init, "init", "preserve", "preserve, random or import")
 	f.Uint64Var(&opts.Seed, "seed", defaultSeed, "seed for --init random")
 	f.StringVar(&opts.Weights, "weights", "", "checkpoint for --init import (`FILE`.safetensors or .npz)")
@@ -164,7 +170,7 @@ func buildConvertOptions(opts *convertOptions) (convert.Options, error) {
 	if co.Levels, err = convert.ParseLevels(opts.Levels); err != nil {
 		return co, fmt.Errorf("--levels: %w", err)
 	}
-	co.MinKernel, co.Kernel, co.Seed = opts.MinKernel, opts.Kernel, opts.Seed
+	co.MinKernel, co.Kernel, co.Seed, co.Wavelet = opts.MinKernel, opts.Kernel, opts.Seed, opts.Wavelet
 	co.KeepOverridableWeights = opts.KeepOverridable
 	co.Init, co.Format = convert.InitMode(opts.Init), convert.Format(opts.Format)
 	for _, r := range opts.WeightsPrefix {
@@ -242,6 +248,9 @@ func convertProvenance(opts *convertOptions) (provenance.Record, error) {
 		"init":   opts.Init,
 		"levels": opts.Levels,
 		"format": opts.Format,
+	}
+	if opts.Wavelet != "" && opts.Wavelet != wtconv.DefaultWavelet {
+		o["wavelet"] = opts.Wavelet
 	}
 	if opts.Kernel != 0 {
 		o["kernel"] = fmt.Sprint(opts.Kernel)

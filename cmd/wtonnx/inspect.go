@@ -215,7 +215,8 @@ func printCosts(out io.Writer, c *inspect.Costs) {
 	fmt.Fprintln(out)
 }
 
-// layerKind is "dw 7x7" or "wtconv 7x7+5x5 L3 ops".
+// layerKind is "dw 7x7" or "wtconv 7x7+5x5 L3 ops" ("... L3 db2 ops" for a
+// wavelet other than Haar).
 func layerKind(r *inspect.LayerCost) string {
 	k := fmt.Sprintf("%dx%d", r.Kernel[0], r.Kernel[1])
 	if r.Kind == inspect.KindDepthwise {
@@ -232,6 +233,9 @@ func layerKind(r *inspect.LayerCost) string {
 		k += fmt.Sprintf("+%dx%d", r.WaveletKernel, r.WaveletKernel)
 	}
 	s := fmt.Sprintf("wtconv %s L%d", k, r.Levels)
+	if r.Wavelet != "" && r.Wavelet != "db1" {
+		s += " " + r.Wavelet
+	}
 	if r.Stride > 1 {
 		s += fmt.Sprintf(" /%d", r.Stride)
 	}
