@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
@@ -33,19 +34,15 @@ type Options struct {
 	// alongside it with the same inputs.
 	Model string
 	Vs    string
-	// Engine is "ort" (default) or "go".
-	Engine   string
-	EP       string
-	DeviceID int
-	// Threads is the engine's intra-op thread count (0: its default).
-	Threads int
+	// Kind is the engine: "ort" (default) or "go".
+	Kind string
+	// Engine configures it (execution provider, threads, native
+	// libraries); its Logf, when nil, is Logf.
+	Engine engines.Options
 	// Warmup inferences are run and discarded; Iters are measured.
 	Warmup int
 	Iters  int
 	Inputs verify.InputSpec
-	// ORTLibrary and CustomOpLibrary locate the native libraries.
-	ORTLibrary      string
-	CustomOpLibrary string
 	// Progress, when set, is called after each of the n = Warmup+Iters
 	// steps (one inference of each model) with i = 1..n.
 	Progress func(i, n int)
@@ -146,10 +143,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Warmup < 0 {
 		return nil, fmt.Errorf("warm-up count %d is negative", opts.Warmup)
 	}
-	if opts.Threads < 0 {
-		return nil, fmt.Errorf("thread count %d is negative", opts.Threads)
+	if opts.Engine.Threads < 0 {
+		return nil, fmt.Errorf("thread count %d is negative", opts.Engine.Threads)
 	}
-	kind := opts.Engine
+	kind := opts.Kind
 	if kind == "" {
 		kind = verify.EngineORT
 	}
@@ -174,9 +171,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Model, err)
 	}
-	eo := verify.EngineOptions{
-		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
-		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: opts.Logf,
+	eo := opts.Engine
+	if eo.Logf == nil {
+		eo.Logf = opts.Logf
 	}
 	subs := make([]*subject, len(models))
 	defer func() {
@@ -193,7 +190,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			eo.Logf = nil // the same note was given for the first model
 		}
 		start := time.Now()
-		e, err := verify.OpenEngine(kind, mm, eo)
+		e, err := engines.Open(kind, *mm, eo)
 		if err != nil {
 			return nil, err
 		}
@@ -238,7 +235,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	mem.VmRSSAfterBytes = procStatus("VmRSS")
 
 	res := &Result{
-		Engine: subs[0].eng.Name(), Threads: opts.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
+		Engine: subs[0].eng.Name(), Threads: opts.Engine.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
 		Inputs: infos, Memory: mem,
 	}
 	batch := batchOf(inputs, infos)
@@ -258,7 +255,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if kind == verify.EngineORT {
 		for i, mm := range models {
-			if res.Models[i].NodeProviders, err = verify.NodeProviders(ctx, mm, inputs, eo); err != nil {
+			if res.Models[i].NodeProviders, err = engines.NodeProviders(ctx, *mm, inputs, eo); err != nil {
 				return nil, err
 			}
 		}

@@ -34,7 +34,7 @@ import (
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/runtime"
-	"github.com/wtonnx/wtonnx/verify"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 )
 
 // Instance kinds (Triton's instance_group kind).
@@ -172,7 +172,7 @@ func Export(opts Options) (*Result, error) {
 	}
 	cfg.kind, cfg.instances, cfg.tensorRT = kind, instances, opts.TensorRT
 	var customLib string
-	if verify.UsesCustomOps(m) {
+	if engines.UsesCustomOps(m) {
 		if customLib, err = customop.FindLibrary(opts.CustomOpLibrary); err != nil {
 			return nil, fmt.Errorf("export triton: %s has %s nodes, which need wtonnx's custom-op library: %w", opts.Model, customop.Domain, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 )
@@ -15,8 +16,8 @@ import (
 // ExecuteOptions configures Execute.
 type ExecuteOptions struct {
 	Model  string
-	Engine string // "ort" (default) or "go"
-	EngineOptions
+	Kind   string // "ort" (default) or "go"
+	Engine engines.Options
 	Inputs InputSpec
 }
 
@@ -61,7 +62,7 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	kind := opts.Engine
+	kind := opts.Kind
 	if kind == "" {
 		kind = EngineORT
 	}
@@ -73,7 +74,7 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Model, err)
 	}
-	eo := opts.EngineOptions
+	eo := opts.Engine
 	if kind == EngineORT {
 		// ONNX Runtime's profiler says which provider ran each node; it
 		// writes its file when the session closes.
@@ -82,10 +83,10 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 			return nil, err
 		}
 		defer os.RemoveAll(dir)
-		eo.profilePrefix = filepath.Join(dir, "profile")
+		eo.ProfilePrefix = filepath.Join(dir, "profile")
 	}
 	start := time.Now()
-	e, err := OpenEngine(kind, m, eo)
+	e, err := engines.Open(kind, *m, eo)
 	if err != nil {
 		return nil, err
 	}
@@ -108,8 +109,8 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 		return nil, err
 	}
 	var placements []ort.NodePlacement
-	if eo.profilePrefix != "" {
-		if placements, err = ort.ReadProfileFrom(eo.profilePrefix); err != nil {
+	if eo.ProfilePrefix != "" {
+		if placements, err = ort.ReadProfileFrom(eo.ProfilePrefix); err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", opts.Model, name, err)
 		}
 	}
@@ -156,28 +157,4 @@ func Summarize(name string, t *tensor.Tensor) TensorSummary {
 		s.Mean = sum / float64(finite)
 	}
 	return s
-}
-
-// NodeProviders runs m once on ONNX Runtime with its profiler on, in a
-// session of its own, and returns which execution provider ran each node.
-func NodeProviders(ctx context.Context, m *Model, inputs map[string]*tensor.Tensor, opts EngineOptions) ([]ort.NodePlacement, error) {
-	dir, err := os.MkdirTemp("", "wtonnx-profile-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	opts.profilePrefix = filepath.Join(dir, "profile")
-	opts.Logf = nil
-	e, err := OpenEngine(EngineORT, m, opts)
-	if err != nil {
-		return nil, err
-	}
-	_, runErr := e.Run(ctx, inputs, nil)
-	if err := e.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return nil, fmt.Errorf("%s: profiled run: %w", m.label(), runErr)
-	}
-	return ort.ReadProfileFrom(opts.profilePrefix)
 }

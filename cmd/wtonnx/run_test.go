@@ -210,3 +210,8 @@ func gpuProvidersInstalled(t *testing.T) bool {
 	}
 	return ort.DiagnoseProvider(filepath.Dir(lib), ort.EPCUDA).Loads
 }
+
+// sanitizeName is the file name (without .npy) run -o gives one output.
+func sanitizeName(name string) string {
+	return strings.TrimSuffix(verify.OutputFileNames([]string{name})[0], ".npy")
+}

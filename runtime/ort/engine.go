@@ -14,9 +14,9 @@
 //
 // GPU execution providers live in separate shared libraries that ONNX Runtime
 // loads from the directory of libonnxruntime.so.1. EP "auto" tries TensorRT,
-// then CUDA, then the CPU, and reports each fallback through Options.Logf; an
-// explicitly requested GPU provider that cannot be loaded is an error that
-// names the missing file and where to get it.
+// then CUDA, then the CPU; each fallback is a value (Engine.Fallbacks) and a
+// line to Options.Logf. An explicitly requested GPU provider that cannot be
+// loaded is an error that names the missing file and where to get it.
 //
 // Tensors cross the boundary as tensor.Tensor: float32 for FLOAT and DOUBLE
 // graph values (DOUBLE is widened exactly on the way in and rounded to
@@ -92,6 +92,8 @@ type Engine struct {
 	outputs  []runtime.TensorInfo
 	inIndex  map[string]int
 	outIndex map[string]int
+	// fallbacks are the providers EP "auto" tried and could not use.
+	fallbacks []Fallback
 
 	// mu makes Close wait for running Runs: Run holds it shared, Close
 	// exclusively. ONNX Runtime allows concurrent Run on one session.
@@ -210,12 +212,13 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		if i == len(candidates)-1 {
 			break
 		}
+		reason := firstLine(err)
+		var pe *providerError
+		if errors.As(err, &pe) {
+			reason = pe.reason()
+		}
+		e.fallbacks = append(e.fallbacks, Fallback{EP: cand, Reason: reason, Next: candidates[i+1]})
 		if opts.Logf != nil {
-			reason := firstLine(err)
-			var pe *providerError
-			if errors.As(err, &pe) {
-				reason = pe.reason()
-			}
 			opts.Logf("ort: %s execution provider unavailable (%s); trying %s", epLabel(cand), reason, epLabel(candidates[i+1]))
 		}
 	}
@@ -347,6 +350,24 @@ func (e *Engine) Name() string { return e.name }
 // Provider returns the execution provider obtained: "cpu", "cuda" or
 // "tensorrt".
 func (e *Engine) Provider() string { return e.ep }
+
+// Fallback is one execution provider that Open tried and could not use
+// before the next candidate (EP "auto": TensorRT, then CUDA, then the CPU).
+type Fallback struct {
+	EP     string `json:"ep"`     // the provider that failed: "tensorrt", "cuda"
+	Reason string `json:"reason"` // why, in one line
+	Next   string `json:"next"`   // the provider tried next
+}
+
+// String says what failed and why: "CUDA execution provider unavailable
+// (libcudart.so.13 not found)".
+func (f Fallback) String() string {
+	return fmt.Sprintf("%s execution provider unavailable (%s)", epLabel(f.EP), f.Reason)
+}
+
+// Fallbacks returns the providers tried and given up before the one
+// obtained (see Provider), in order; empty when the first candidate worked.
+func (e *Engine) Fallbacks() []Fallback { return append([]Fallback(nil), e.fallbacks...) }
 
 // Version returns the ONNX Runtime version of the loaded library.
 func (e *Engine) Version() string { return e.version }
