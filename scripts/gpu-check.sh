@@ -5,8 +5,9 @@
 #   1. wtonnx doctor on the GPU set of `make setup-gpu`;
 #   2. for every fixture in testmodels/ and each form (ops, function,
 #      customop; random wavelet weights, seed 1): wtonnx verify of ONNX
-#      Runtime on cpu, cuda and tensorrt against the pure-Go engine (the
-#      CPU reference), and the execution providers its nodes ran on;
+#      Runtime on cuda and tensorrt against its own cpu outputs (saved by
+#      `run -o`, compared with --reference), of cpu against the pure-Go
+#      engine, and the execution providers the nodes ran on;
 #   3. wtonnx bench of the three forms under CUDA (ops --vs customop, then
 #      function --vs customop);
 #
@@ -60,7 +61,7 @@ num() { [[ -n "$1" ]] && awk -v x="$1" 'BEGIN{printf "%.3g", x}' || echo -; }
 fixtures="${FIXTURES:-$(ls testmodels/*/model.onnx | xargs -n1 dirname | xargs -n1 basename)}"
 table="$OUT/table.md"
 {
-	echo "| fixture | form | ep | verdict | engine | max abs err vs Go (CPU) | nodes by provider |"
+	echo "| fixture | form | ep | verdict | engine | max abs err (cpu: vs Go engine; GPU: vs ONNX Runtime cpu) | nodes by provider |"
 	echo "|---|---|---|---|---|---|---|"
 } >"$table"
 failed=0
@@ -75,9 +76,18 @@ for fx in $fixtures; do
 			failed=1
 			continue
 		fi
+		ref="$OUT/${fx}_${form}_cpu_outputs"
+		rm -rf "$ref"
+		"$WTONNX" run "$conv" -i "$input" --ep cpu --ort-lib "$LIB" -o "$ref" >/dev/null 2>"$ref.log"
 		for ep in cpu cuda tensorrt; do
 			base="$OUT/${fx}_${form}_${ep}"
-			"$WTONNX" verify "$conv" -i "$input" --ep "$ep" --ort-lib "$LIB" --engines ort,go --json >"$base.verify.json" 2>"$base.verify.log"
+			if [[ $ep == cpu ]]; then
+				# ONNX Runtime's CPU provider against the Go engine.
+				"$WTONNX" verify "$conv" -i "$input" --ep cpu --ort-lib "$LIB" --engines ort,go --json >"$base.verify.json" 2>"$base.verify.log"
+			else
+				# The GPU provider against ONNX Runtime's CPU outputs.
+				"$WTONNX" verify "$conv" -i "$input" --ep "$ep" --ort-lib "$LIB" --engines ort --reference "$ref" --json >"$base.verify.json" 2>"$base.verify.log"
+			fi
 			rc=$?
 			verdict=$([[ $rc == 0 ]] && echo PASS || { [[ $rc == 1 ]] && echo FAIL || echo "error: $(reason "$base.verify.log")"; })
 			[[ $rc == 0 ]] || failed=1
@@ -114,7 +124,7 @@ for fx in $fixtures; do
 done
 
 echo
-echo "== verify (ONNX Runtime on each provider vs the Go engine on the CPU)"
+echo "== verify (cuda, tensorrt vs ONNX Runtime's cpu outputs; cpu vs the Go engine)"
 cat "$table"
 echo
 echo "== bench under CUDA ($ITERS iterations, medians in ms)"
