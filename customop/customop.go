@@ -70,6 +70,9 @@ const (
 	// ModulePath identifies the wtonnx repository root (the directory whose
 	// go.mod declares it).
 	ModulePath = libfind.ModulePath
+	// APIRangeSymbol is the library's export that reports the ONNX Runtime
+	// C API versions it accepts, as void(uint32_t *lo, uint32_t *hi).
+	APIRangeSymbol = "wtonnx_customop_api_range"
 )
 
 // FindLibrary returns the path of the custom-op library: flag when it is not

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wtonnx/wtonnx/bench"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 )
 
 type benchOptions struct {
@@ -123,6 +124,11 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 			m.Latency.Min, m.Latency.Median, m.Latency.P90, m.Latency.Mean, m.Throughput, fmtBytes(float64(m.GoAllocBytesPerRun)), m.OpenSeconds)
 	}
 	tw.Flush()
+	for _, m := range res.Models {
+		if len(m.NodeProviders) > 0 {
+			fmt.Fprintf(stdout, "%s nodes by execution provider: %s\n", filepath.Base(m.Path), ort.FormatCounts(m.NodeProviders))
+		}
+	}
 	if len(res.Models) == 2 {
 		fmt.Fprintf(stdout, "median %s / %s = %.3f\n", labels[0], labels[1], res.MedianRatio)
 	}

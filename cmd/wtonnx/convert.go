@@ -119,6 +119,12 @@ their stored values, and the converted model no longer lists the ones the
 WTConv layers consume as inputs; --keep-overridable-weights leaves such
 convs alone instead.
 
+On a GPU (--ep cuda or tensorrt, Triton GPU instances) use the default
+--format ops (or function): every node runs on the GPU. The customop form's
+fused nodes run on ONNX Runtime's CPU execution provider only, so on a GPU
+each one copies its tensors to the host and back; it is the fast form on the
+CPU. 'wtonnx run --json' lists the provider each node ran on.
+
 --init preserve (default) keeps each original conv as the base branch and
 starts the wavelet branch at zero, so the converted model computes what the
 original did. --init random draws the wavelet convs like PyTorch does.

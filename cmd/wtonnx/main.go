@@ -120,6 +120,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newErfCmd(),
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
+		newDoctorCmd(), newExportCmd(),
 	)
 	return root
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -203,6 +204,9 @@ func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "%s on %s: ran in %s (opened in %s)\n", x.Model, x.Engine, fmtSeconds(x.RunSeconds), fmtSeconds(x.OpenSeconds))
 	for _, in := range x.Inputs {
 		fmt.Fprintf(stdout, "input  %s %s %s (%s)\n", in.Name, in.DType, shapeString(in.Shape), in.Source)
+	}
+	if len(x.NodeProviders) > 0 {
+		fmt.Fprintf(stdout, "nodes by execution provider: %s\n", ort.FormatCounts(x.NodeProviders))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OUTPUT\tDTYPE\tSHAPE\tMIN\tMAX\tMEAN\tFILE")

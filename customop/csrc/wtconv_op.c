@@ -716,3 +716,14 @@ __attribute__((destructor)) static void lib_fini(void)
 	if (lib_api != NULL && lib_domain != NULL)
 		lib_api->ReleaseCustomOpDomain(lib_domain);
 }
+
+/* wtonnx_customop_api_range reports the ONNX Runtime C API versions this
+ * build accepts: from the oldest with everything it uses (17, ONNX Runtime
+ * 1.17) to the header it was compiled against. `wtonnx doctor` prints it. */
+WTCONV_EXPORT void wtonnx_customop_api_range(uint32_t *lo, uint32_t *hi);
+
+void wtonnx_customop_api_range(uint32_t *lo, uint32_t *hi)
+{
+	*lo = WTCONV_MIN_API;
+	*hi = ORT_API_VERSION;
+}
