@@ -540,6 +540,424 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	}
 }
 
+/*
+ * The channel-blocked path (Haar). A block is WTCONV_BLOCK channels of one
+ * batch item, stored one vector per pixel (lane = channel), in a scratch
+ * buffer carved like the planar one (block_layout): the input inside a zero
+ * border of kb - 1, the four unconvolved bands T_i of every level inside
+ * zero borders of k - 1, the four convolved and scaled bands Y_i, and one
+ * output row. Every step is a vector operation over the block's channels, so
+ * a 7 x 7 map wastes nothing at the edges, and the Haar transforms need no
+ * shuffles (the four pixels of a 2 x 2 cell are four vectors).
+ *
+ * Order per block: gather the channels into the padded input; analyse
+ * level by level (T_i from band 0 of T_{i-1}); convolve from the deepest
+ * level up, adding the synthesis of Y_{i+1} to each row of Y_i's band 0 as
+ * it is produced (while the row is in L1); then, per kept output row, the
+ * base conv row plus the synthesis of Y_1, scattered back to the C planes.
+ */
+#define VL WTCONV_BLOCK
+typedef float wtconv_vb __attribute__((vector_size(VL * sizeof(float))));
+/* Unaligned vector loads and stores (macros, as LOAD8/STORE8). */
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(wtconv_vb))
+#define VSTORE(p, v) memcpy((p), &(v), sizeof(wtconv_vb))
+
+int wtconv_block_supported(const wtconv_layer *layer)
+{
+	return layer->bank == NULL || layer->bank->haar;
+}
+
+static inline int64_t channel_blocks(int64_t c)
+{
+	return (c + VL - 1) / VL;
+}
+
+/* packed_block_vecs is the vector count of one block's packed parameters:
+ * kb*kb base taps, bias, base scale, then per level 4 bands of k*k taps and
+ * the 4 band scales. */
+static size_t packed_block_vecs(const wtconv_layer *layer)
+{
+	const size_t kb = (size_t)base_k(layer), k = (size_t)layer->ksize;
+	return kb * kb + 2 + (size_t)layer->levels * (4 * k * k + 4);
+}
+
+size_t wtconv_packed_floats(const wtconv_layer *layer)
+{
+	return (size_t)channel_blocks(layer->channels) * packed_block_vecs(layer) * VL;
+}
+
+void wtconv_pack(const wtconv_layer *layer, int64_t cb0, int64_t cb1, float *packed)
+{
+	const int64_t C = layer->channels;
+	const size_t kbb = (size_t)base_k(layer) * (size_t)base_k(layer), kk = (size_t)layer->ksize * (size_t)layer->ksize;
+	const size_t pv = packed_block_vecs(layer);
+	for (int64_t cb = cb0; cb < cb1; cb++) {
+		float *p = packed + (size_t)cb * pv * VL;
+		memset(p, 0, pv * VL * sizeof(float));
+		for (int64_t lane = 0; lane < VL && cb * VL + lane < C; lane++) {
+			const size_t c = (size_t)(cb * VL + lane);
+			for (size_t t = 0; t < kbb; t++)
+				p[t * VL + lane] = layer->base_weight[c * kbb + t];
+			p[kbb * VL + lane] = layer->base_bias != NULL ? layer->base_bias[c] : 0.0f;
+			p[(kbb + 1) * VL + lane] = layer->base_scale[c];
+			float *q = p + (kbb + 2) * VL;
+			for (int64_t i = 0; i < layer->levels; i++) {
+				const size_t lv = (size_t)i * 4 * (size_t)C + 4 * c;
+				for (size_t b = 0; b < 4; b++) {
+					for (size_t t = 0; t < kk; t++)
+						q[(b * kk + t) * VL + lane] = layer->wavelet_weight[(lv + b) * kk + t];
+					q[(4 * kk + b) * VL + lane] = layer->wavelet_scale[lv + b];
+				}
+				q += (4 * kk + 4) * VL;
+			}
+		}
+	}
+}
+
+/* A block's scratch buffer; strides and sizes in vectors, pointers to
+ * floats. */
+typedef struct block_layout {
+	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
+	int64_t xs;                        /* padded input row stride: w + kb - 1 */
+	int64_t ts[WTCONV_MAX_LEVELS + 1]; /* padded band row stride: ws[i] + k - 1 */
+	size_t tband[WTCONV_MAX_LEVELS + 1]; /* vectors per padded band */
+	float *xpad;
+	float *tl[WTCONV_MAX_LEVELS + 1]; /* T_i: 4 padded bands */
+	float *yl[WTCONV_MAX_LEVELS + 1]; /* Y_i: 4 bands of hs[i] x ws[i] */
+	float *row;                       /* one output row, w vectors */
+	size_t floats;
+} block_layout;
+
+static void block_carve(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch, block_layout *bl)
+{
+	const int64_t levels = layer->levels, k = layer->ksize, kb = base_k(layer);
+	level_sizes(levels, h, w, bl->hs, bl->ws);
+	bl->xs = w + kb - 1;
+	size_t off = 0; /* vectors */
+#define WTCONV_TAKE(ptr, n)                                                                                  \
+	do {                                                                                                 \
+		(ptr) = scratch != NULL ? scratch + off * VL : NULL;                                         \
+		off += (n);                                                                                  \
+	} while (0)
+	WTCONV_TAKE(bl->xpad, (size_t)(h + kb - 1) * (size_t)bl->xs);
+	for (int64_t i = 1; i <= levels; i++) {
+		bl->ts[i] = bl->ws[i] + k - 1;
+		bl->tband[i] = padded(bl->hs[i], bl->ws[i], k);
+		WTCONV_TAKE(bl->tl[i], 4 * bl->tband[i]);
+	}
+	for (int64_t i = 1; i <= levels; i++)
+		WTCONV_TAKE(bl->yl[i], 4 * (size_t)bl->hs[i] * (size_t)bl->ws[i]);
+	WTCONV_TAKE(bl->row, (size_t)w);
+#undef WTCONV_TAKE
+	bl->floats = off * VL;
+}
+
+size_t wtconv_block_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
+{
+	block_layout bl;
+	block_carve(layer, h, w, NULL, &bl);
+	return bl.floats;
+}
+
+/* zero_border_v is zero_border for a plane of vectors. */
+static void zero_border_v(float *p, int64_t h, int64_t w, int64_t k)
+{
+	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
+	memset(p, 0, (size_t)(pb * ps) * VL * sizeof(float));
+	memset(p + (pb + h) * ps * VL, 0, (size_t)(pa * ps) * VL * sizeof(float));
+	for (int64_t y = pb; y < pb + h; y++) {
+		float *row = p + y * ps * VL;
+		memset(row, 0, (size_t)pb * VL * sizeof(float));
+		memset(row + (pb + w) * VL, 0, (size_t)pa * VL * sizeof(float));
+	}
+}
+
+void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch)
+{
+	block_layout bl;
+	block_carve(layer, h, w, scratch, &bl);
+	zero_border_v(bl.xpad, h, w, base_k(layer));
+	for (int64_t i = 1; i <= layer->levels; i++)
+		for (int b = 0; b < 4; b++)
+			zero_border_v(bl.tl[i] + (size_t)b * bl.tband[i] * VL, bl.hs[i], bl.ws[i], layer->ksize);
+}
+
+/*
+ * convb_row_k: one output row of a depthwise "same" conv on a padded plane
+ * of vectors: out[x] = (add + sum_{ky,kx} w[ky][kx] * pad[ky][x + kx]) * mul
+ * for x < width, pad pointing at the first tap row (row stride ps floats).
+ * Four outputs at a time share each weight load; every output sums its taps
+ * in the same order, so the blocking never changes a result.
+ */
+WTCONV_INLINE void convb_row_k(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
+			       const int K, const float *add, const float *mul, float *restrict out)
+{
+	wtconv_vb va, vm;
+	VLOAD(va, add);
+	VLOAD(vm, mul);
+	int64_t x = 0;
+	for (; x + 4 <= width; x += 4) {
+		wtconv_vb a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+		for (int ky = 0; ky < K; ky++) {
+			const float *restrict r = pad + ky * ps + x * VL;
+			for (int kx = 0; kx < K; kx++) {
+				wtconv_vb wt, i0, i1, i2, i3;
+				VLOAD(wt, wv + (ky * K + kx) * VL);
+				VLOAD(i0, r + kx * VL);
+				VLOAD(i1, r + (kx + 1) * VL);
+				VLOAD(i2, r + (kx + 2) * VL);
+				VLOAD(i3, r + (kx + 3) * VL);
+				a0 += wt * i0;
+				a1 += wt * i1;
+				a2 += wt * i2;
+				a3 += wt * i3;
+			}
+		}
+		a0 = (a0 + va) * vm;
+		a1 = (a1 + va) * vm;
+		a2 = (a2 + va) * vm;
+		a3 = (a3 + va) * vm;
+		VSTORE(out + x * VL, a0);
+		VSTORE(out + (x + 1) * VL, a1);
+		VSTORE(out + (x + 2) * VL, a2);
+		VSTORE(out + (x + 3) * VL, a3);
+	}
+	for (; x < width; x++) {
+		wtconv_vb a0 = {0};
+		for (int ky = 0; ky < K; ky++) {
+			const float *restrict r = pad + ky * ps + x * VL;
+			for (int kx = 0; kx < K; kx++) {
+				wtconv_vb wt, i0;
+				VLOAD(wt, wv + (ky * K + kx) * VL);
+				VLOAD(i0, r + kx * VL);
+				a0 += wt * i0;
+			}
+		}
+		a0 = (a0 + va) * vm;
+		VSTORE(out + x * VL, a0);
+	}
+}
+
+/* convb_row_any is convb_row_k for any k, one output at a time. */
+WTCONV_INLINE void convb_row_any(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
+				 int64_t k, const float *add, const float *mul, float *restrict out)
+{
+	wtconv_vb va, vm;
+	VLOAD(va, add);
+	VLOAD(vm, mul);
+	for (int64_t x = 0; x < width; x++) {
+		wtconv_vb a0 = {0};
+		for (int64_t ky = 0; ky < k; ky++) {
+			const float *restrict r = pad + ky * ps + x * VL;
+			for (int64_t kx = 0; kx < k; kx++) {
+				wtconv_vb wt, i0;
+				VLOAD(wt, wv + (ky * k + kx) * VL);
+				VLOAD(i0, r + kx * VL);
+				a0 += wt * i0;
+			}
+		}
+		a0 = (a0 + va) * vm;
+		VSTORE(out + x * VL, a0);
+	}
+}
+
+WTCONV_INLINE void convb_row(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv, int64_t k,
+			     const float *add, const float *mul, float *restrict out)
+{
+	switch (k) {
+	case 3:
+		convb_row_k(pad, ps, width, wv, 3, add, mul, out);
+		break;
+	case 5:
+		convb_row_k(pad, ps, width, wv, 5, add, mul, out);
+		break;
+	case 7:
+		convb_row_k(pad, ps, width, wv, 7, add, mul, out);
+		break;
+	default:
+		convb_row_any(pad, ps, width, wv, k, add, mul, out);
+		break;
+	}
+}
+
+/*
+ * haarb_analysis is haar_analysis on vectors: the hp x wp plane src (row
+ * stride ss vectors) into four hc x wc bands, band b's (y, x) at
+ * t + (b * tband + (y + off) * ts + x + off) vectors; an odd last row or
+ * column reads as zeros.
+ */
+WTCONV_INLINE void haarb_analysis(const float *restrict src, int64_t ss, int64_t hp, int64_t wp, float *restrict t,
+				  size_t tband, int64_t ts, int64_t off, int64_t hc, int64_t wc)
+{
+	const wtconv_vb half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f,
+				0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+	const wtconv_vb zero = {0};
+	const int64_t wfull = wp / 2;
+	for (int64_t yy = 0; yy < hc; yy++) {
+		const float *r0 = src + 2 * yy * ss * VL;
+		const int has_r1 = 2 * yy + 1 < hp;
+		const float *r1 = has_r1 ? r0 + ss * VL : r0;
+		float *o = t + ((yy + off) * ts + off) * VL;
+		for (int64_t xx = 0; xx < wc; xx++) {
+			wtconv_vb a, b = zero, c = zero, d = zero;
+			VLOAD(a, r0 + 2 * xx * VL);
+			if (xx < wfull)
+				VLOAD(b, r0 + (2 * xx + 1) * VL);
+			if (has_r1) {
+				VLOAD(c, r1 + 2 * xx * VL);
+				if (xx < wfull)
+					VLOAD(d, r1 + (2 * xx + 1) * VL);
+			}
+			const wtconv_vb s0 = a + b, d0 = a - b, s1 = c + d, d1 = c - d;
+			const wtconv_vb t0 = (s0 + s1) * half, t1 = (s0 - s1) * half, t2 = (d0 + d1) * half,
+					t3 = (d0 - d1) * half;
+			VSTORE(o + xx * VL, t0);
+			VSTORE(o + (tband + xx) * VL, t1);
+			VSTORE(o + (2 * tband + xx) * VL, t2);
+			VSTORE(o + (3 * tband + xx) * VL, t3);
+		}
+	}
+}
+
+/*
+ * synthb_add_row adds row p of the inverse Haar transform of the four bands
+ * at yb (row stride yw vectors, band stride bs floats), cropped to wp
+ * columns, to dst (wp vectors).
+ */
+WTCONV_INLINE void synthb_add_row(const float *restrict yb, int64_t yw, size_t bs, int64_t p, int64_t wp,
+				  float *restrict dst)
+{
+	const wtconv_vb half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f,
+				0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
+	const float *l = yb + (p >> 1) * yw * VL;
+	const int odd = (int)(p & 1);
+	for (int64_t xx = 0; 2 * xx < wp; xx++) {
+		wtconv_vb L, B1, B2, B3, e, o;
+		VLOAD(L, l + xx * VL);
+		VLOAD(B1, l + bs + xx * VL);
+		VLOAD(B2, l + 2 * bs + xx * VL);
+		VLOAD(B3, l + 3 * bs + xx * VL);
+		const wtconv_vb u = odd ? L - B1 : L + B1;
+		const wtconv_vb s = odd ? B2 - B3 : B2 + B3;
+		VLOAD(e, dst + 2 * xx * VL);
+		e += (u + s) * half;
+		VSTORE(dst + 2 * xx * VL, e);
+		if (2 * xx + 1 < wp) {
+			VLOAD(o, dst + (2 * xx + 1) * VL);
+			o += (u - s) * half;
+			VSTORE(dst + (2 * xx + 1) * VL, o);
+		}
+	}
+}
+
+WTCONV_CLONES
+void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		  float *y, float *scratch)
+{
+	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
+	const int64_t kb = base_k(layer), pb = (k - 1) / 2, pbb = (kb - 1) / 2;
+	const size_t kk = (size_t)k * (size_t)k, kbb = (size_t)kb * (size_t)kb;
+	const int64_t c0 = cb * VL, cn = C - c0 < VL ? C - c0 : VL;
+	if (h <= 0 || w <= 0 || cn <= 0)
+		return;
+	block_layout bl;
+	block_carve(layer, h, w, scratch, &bl);
+	const int64_t *hs = bl.hs, *ws = bl.ws, *ts = bl.ts;
+	const float *pk = packed + (size_t)cb * packed_block_vecs(layer) * VL;
+	static const float zeros[VL];
+
+	/* Gather the block's channels into the padded input. */
+	for (int64_t r = 0; r < h; r++) {
+		float *dst = bl.xpad + ((r + pbb) * bl.xs + pbb) * VL;
+		for (int64_t lane = 0; lane < cn; lane++) {
+			const float *src = x + ((size_t)(c0 + lane) * (size_t)h + (size_t)r) * (size_t)w;
+			for (int64_t xx = 0; xx < w; xx++)
+				dst[xx * VL + lane] = src[xx];
+		}
+		for (int64_t lane = cn; lane < VL; lane++)
+			for (int64_t xx = 0; xx < w; xx++)
+				dst[xx * VL + lane] = 0.0f;
+	}
+
+	/* Analysis, level by level. */
+	const float *src = bl.xpad + (pbb * bl.xs + pbb) * VL;
+	int64_t ss = bl.xs;
+	for (int64_t i = 1; i <= levels; i++) {
+		haarb_analysis(src, ss, hs[i - 1], ws[i - 1], bl.tl[i], bl.tband[i], ts[i], pb, hs[i], ws[i]);
+		src = bl.tl[i] + (pb * ts[i] + pb) * VL;
+		ss = ts[i];
+	}
+
+	/* Level convs from the deepest up; band 0 of Y_i gains the synthesis of
+	 * Y_{i+1} row by row. */
+	const float *lw = pk + (kbb + 2) * VL; /* level 1's packed taps */
+	for (int64_t i = levels; i >= 1; i--) {
+		const float *wi = lw + (size_t)(i - 1) * (4 * kk + 4) * VL;
+		const size_t band = (size_t)hs[i] * (size_t)ws[i] * VL;
+		for (int b = 0; b < 4; b++) {
+			const float *tb = bl.tl[i] + (size_t)b * bl.tband[i] * VL;
+			float *yb = bl.yl[i] + (size_t)b * band;
+			for (int64_t r = 0; r < hs[i]; r++) {
+				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, zeros,
+					  wi + (4 * kk + (size_t)b) * VL, yb + r * ws[i] * VL);
+				if (b == 0 && i < levels)
+					synthb_add_row(bl.yl[i + 1], ws[i + 1], (size_t)hs[i + 1] * (size_t)ws[i + 1] * VL, r,
+						       ws[i], yb + r * ws[i] * VL);
+			}
+		}
+	}
+
+	/* Output rows: base conv + bias, times the base scale, plus the level-1
+	 * synthesis; then scattered to the planes, keeping every s-th column. */
+	const int64_t ho = wtconv_out_size(h, s), wo = wtconv_out_size(w, s);
+	const size_t bs1 = levels >= 1 ? (size_t)hs[1] * (size_t)ws[1] * VL : 0;
+	for (int64_t oy = 0; oy < ho; oy++) {
+		const int64_t r = oy * s;
+		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, pk + kbb * VL, pk + (kbb + 1) * VL, bl.row);
+		if (levels >= 1)
+			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, bl.row);
+		for (int64_t lane = 0; lane < cn; lane++) {
+			float *dst = y + ((size_t)(c0 + lane) * (size_t)ho + (size_t)oy) * (size_t)wo;
+			for (int64_t ox = 0; ox < wo; ox++)
+				dst[ox] = bl.row[ox * s * VL + lane];
+		}
+	}
+}
+
+/* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */
+static float *aligned_floats(size_t n)
+{
+	const size_t bytes = ((n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+	return aligned_alloc(64, bytes);
+}
+
+static int forward_blocked(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y,
+			   char *msg, size_t msglen)
+{
+	const int64_t C = layer->channels, blocks = channel_blocks(C);
+	const size_t in_item = (size_t)C * (size_t)h * (size_t)w;
+	const size_t out_item = (size_t)C * (size_t)wtconv_out_size(h, layer->stride) *
+				(size_t)wtconv_out_size(w, layer->stride);
+	float *packed = aligned_floats(wtconv_packed_floats(layer));
+	float *scratch = aligned_floats(wtconv_block_scratch_floats(layer, h, w));
+	if (packed == NULL || scratch == NULL) {
+		free(packed);
+		free(scratch);
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "cannot allocate scratch memory for a %lld x %lld plane", (long long)h,
+				 (long long)w);
+		return -2;
+	}
+	wtconv_pack(layer, 0, blocks, packed);
+	wtconv_block_scratch_init(layer, h, w, scratch);
+	for (int64_t b = 0; b < n; b++)
+		for (int64_t cb = 0; cb < blocks; cb++)
+			wtconv_block(layer, packed, cb, x + (size_t)b * in_item, h, w, y + (size_t)b * out_item, scratch);
+	free(packed);
+	free(scratch);
+	return 0;
+}
+
 int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y, char *msg,
 		   size_t msglen)
 {
@@ -550,6 +968,8 @@ int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t
 	const size_t out_plane = (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride);
 	if (n <= 0 || C <= 0 || in_plane == 0)
 		return 0;
+	if (wtconv_block_supported(layer))
+		return forward_blocked(layer, x, n, h, w, y, msg, msglen);
 	float *scratch = malloc(wtconv_scratch_floats(layer, h, w) * sizeof(float));
 	if (scratch == NULL) {
 		if (msg != NULL && msglen > 0)

@@ -1,0 +1,199 @@
+package customop_test
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	onnxruntime "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/customop/internal/nodemodel"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/wtconv"
+)
+
+// Fused-over-plain figures are taken the way issue 12 specifies: one-node
+// models (a plain depthwise 5x5 Conv with bias, pads 2, opset 17; the fused
+// WTConv node of the same shape with a bias), ONNX Runtime's default session
+// options (all graph optimisations: the plain conv runs ONNX Runtime's NCHWc
+// depthwise kernel), one inter-op thread, the input filled once with a fixed
+// pattern and reused, ONNX Runtime allocating the output and the value
+// released after each run, the models run alternately, 3 warm-up runs, then
+// the median of ratioRuns runs.
+const (
+	ratioWarmups = 3
+	ratioRuns    = 30
+)
+
+// BenchmarkFusedOverPlain reports, for the four WTConvNeXt-T stage shapes
+// (k = 5), the median milliseconds of the plain depthwise 5x5 conv and of the
+// fused WTConv layer, their ratio, and the geometric mean of the four ratios
+// (metric fused/plain-geomean). The threads2 runs also time the fused layer
+// at 1 thread alternately with 2 and report the speed-up (fused-1t/2t).
+// Run with -benchtime=1x: each sub-benchmark does its own fixed count.
+//
+//	go test ./customop -run '^$' -bench FusedOverPlain -benchtime=1x
+func BenchmarkFusedOverPlain(b *testing.B) {
+	ortLib, opLib := libraries(b)
+	if _, err := ort.Initialize(ortLib); err != nil {
+		b.Fatal(err)
+	}
+	for _, cfg := range []struct{ batch, threads int }{{1, 1}, {8, 1}, {8, 2}} {
+		b.Run(fmt.Sprintf("batch%d/threads%d", cfg.batch, cfg.threads), func(b *testing.B) {
+			logRatio := 0.0
+			for _, st := range convNeXtStages {
+				l := wtconv.Layer{Channels: st.c, Kernel: 5, Levels: st.levels, Stride: 1, Bias: true}
+				wt := randomLayer(b, l, uint64(st.c))
+				fused := model(b, nodemodel.ForLayer(l, wt))
+				plain := plainDWModel(b, cfg.batch, st.c, st.hw, wt)
+				x := patternInput(cfg.batch, st.c, st.hw)
+				sessions := []*onnxruntime.DynamicAdvancedSession{
+					newRatioSession(b, plain, opLib, cfg.threads),
+					newRatioSession(b, fused, opLib, cfg.threads),
+				}
+				if cfg.threads != 1 {
+					sessions = append(sessions, newRatioSession(b, fused, opLib, 1))
+				}
+				med := alternate(b, sessions, x)
+				ratio := med[1] / med[0]
+				logRatio += math.Log(ratio)
+				name := fmt.Sprintf("C%d@%d_L%d", st.c, st.hw, st.levels)
+				b.ReportMetric(med[0], name+"-plain-ms")
+				b.ReportMetric(med[1], name+"-fused-ms")
+				b.ReportMetric(ratio, name+"-fused/plain")
+				line := fmt.Sprintf("%-14s batch %d, %d thread(s): plain %.3f ms, fused %.3f ms, fused/plain %.2f",
+					name, cfg.batch, cfg.threads, med[0], med[1], ratio)
+				if len(med) > 2 {
+					b.ReportMetric(med[2]/med[1], name+"-fused-1t/2t")
+					line += fmt.Sprintf(", fused at 1 thread %.3f ms (%.2fx slower)", med[2], med[2]/med[1])
+				}
+				b.Log(line)
+			}
+			gm := math.Exp(logRatio / float64(len(convNeXtStages)))
+			b.ReportMetric(gm, "fused/plain-geomean")
+			b.Logf("batch %d, %d thread(s): geometric mean of fused/plain %.2f", cfg.batch, cfg.threads, gm)
+		})
+	}
+}
+
+// alternate runs the sessions in turn on x, ratioWarmups times unmeasured
+// then ratioRuns times measured, and returns each one's median in ms.
+func alternate(b *testing.B, sessions []*onnxruntime.DynamicAdvancedSession, x *tensor.Tensor) []float64 {
+	b.Helper()
+	in, err := onnxruntime.NewTensor(onnxruntime.NewShape(int64s(x.Shape)...), x.F32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Destroy()
+	times := make([][]float64, len(sessions))
+	for i := 0; i < ratioWarmups+ratioRuns; i++ {
+		for j, s := range sessions {
+			out := []onnxruntime.Value{nil}
+			start := time.Now()
+			if err := s.Run([]onnxruntime.Value{in}, out); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(start)
+			out[0].Destroy()
+			if i >= ratioWarmups {
+				times[j] = append(times[j], float64(d)/float64(time.Millisecond))
+			}
+		}
+	}
+	med := make([]float64, len(sessions))
+	for j, ts := range times {
+		slices.Sort(ts)
+		med[j] = (ts[len(ts)/2] + ts[(len(ts)-1)/2]) / 2
+	}
+	return med
+}
+
+func newRatioSession(b *testing.B, model []byte, opLib string, threads int) *onnxruntime.DynamicAdvancedSession {
+	b.Helper()
+	so, err := onnxruntime.NewSessionOptions()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer so.Destroy()
+	if err := so.SetIntraOpNumThreads(threads); err != nil {
+		b.Fatal(err)
+	}
+	if err := so.SetInterOpNumThreads(1); err != nil {
+		b.Fatal(err)
+	}
+	if err := so.RegisterCustomOpsLibrary(opLib); err != nil {
+		b.Fatal(err)
+	}
+	s, err := onnxruntime.NewDynamicAdvancedSessionWithONNXData(model, []string{"x"}, []string{"y"}, so)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Destroy() })
+	return s
+}
+
+// plainDWModel is the plain layer: Conv(x, W, B) with group c, the layer's
+// 5x5 base weights and bias, pads 2, opset 17, fixed input shape.
+func plainDWModel(b *testing.B, n, c, hw int, wt *wtconv.Weights) []byte {
+	b.Helper()
+	ints := func(name string, v ...int64) *onnxpb.AttributeProto {
+		return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+	}
+	vi := func(name string, dims ...int64) *onnxpb.ValueInfoProto {
+		shape := &onnxpb.TensorShapeProto{}
+		for _, d := range dims {
+			shape.Dim = append(shape.Dim, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
+		}
+		tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), Shape: shape}
+		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
+	}
+	node := &onnxpb.NodeProto{
+		Name: proto.String("dw"), OpType: proto.String("Conv"), Input: []string{"x", "w", "b"}, Output: []string{"y"},
+		Attribute: []*onnxpb.AttributeProto{
+			nodemodel.IntAttr("group", int64(c)), ints("kernel_shape", 5, 5), ints("pads", 2, 2, 2, 2),
+		},
+	}
+	dims := []int64{int64(n), int64(c), int64(hw), int64(hw)}
+	g := &onnxpb.GraphProto{
+		Name:   proto.String("dw5"),
+		Node:   []*onnxpb.NodeProto{node},
+		Input:  []*onnxpb.ValueInfoProto{vi("x", dims...)},
+		Output: []*onnxpb.ValueInfoProto{vi("y", dims...)},
+		Initializer: []*onnxpb.TensorProto{
+			onnxmodel.FromTensor("w", tensor.NewFloat32([]int{c, 1, 5, 5}, wt.Base)),
+			onnxmodel.FromTensor("b", tensor.NewFloat32([]int{c}, wt.Bias)),
+		},
+	}
+	data, err := onnxmodel.Marshal(&onnxpb.ModelProto{
+		IrVersion:   proto.Int64(8),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
+		Graph:       g,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// patternInput is an n x c x hw x hw input filled with a fixed pattern.
+func patternInput(n, c, hw int) *tensor.Tensor {
+	v := make([]float32, n*c*hw*hw)
+	for i := range v {
+		v[i] = float32(i%97)/48 - 1
+	}
+	return tensor.NewFloat32([]int{n, c, hw, hw}, v)
+}
+
+func int64s(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, d := range v {
+		out[i] = int64(d)
+	}
+	return out
+}
