@@ -624,7 +624,8 @@ typedef struct block_layout {
 	float *xpad;
 	float *tl[WTCONV_MAX_LEVELS + 1]; /* T_i: 4 padded bands */
 	float *yl[WTCONV_MAX_LEVELS + 1]; /* Y_i: 4 bands of hs[i] x ws[i] */
-	float *row;                       /* one output row, w vectors */
+	float *row;                       /* one full-resolution row, w vectors (stride > 1) */
+	float *out;                       /* the output, ho x wo vectors */
 	size_t floats;
 } block_layout;
 
@@ -647,7 +648,8 @@ static void block_carve(const wtconv_layer *layer, int64_t h, int64_t w, float *
 	}
 	for (int64_t i = 1; i <= levels; i++)
 		WTCONV_TAKE(bl->yl[i], 4 * (size_t)bl->hs[i] * (size_t)bl->ws[i]);
-	WTCONV_TAKE(bl->row, (size_t)w);
+	WTCONV_TAKE(bl->row, layer->stride > 1 ? (size_t)w : 0);
+	WTCONV_TAKE(bl->out, (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride));
 #undef WTCONV_TAKE
 	bl->floats = off * VL;
 }
@@ -850,6 +852,105 @@ WTCONV_INLINE void synthb_add_row(const float *restrict yb, int64_t yw, size_t b
 	}
 }
 
+/*
+ * transpose16 transposes the 16 x 16 matrix whose rows are r[0..15] in
+ * four stages; the stage of granularity g swaps bit g of the row and column
+ * index where they differ, using two-source shuffles (one vpermt2ps each
+ * under AVX-512). It turns 16 channels' runs of 16 pixels into 16 pixel
+ * vectors and back.
+ */
+typedef int wtconv_vi __attribute__((vector_size(VL * sizeof(int))));
+#define TSTAGE(r, g, lo, hi)                                                                                 \
+	do {                                                                                                 \
+		for (int i_ = 0; i_ < VL; i_++) {                                                            \
+			if (i_ & (g))                                                                        \
+				continue;                                                                    \
+			const wtconv_vb a_ = (r)[i_], b_ = (r)[i_ + (g)];                                    \
+			(r)[i_] = __builtin_shuffle(a_, b_, (lo));                                           \
+			(r)[i_ + (g)] = __builtin_shuffle(a_, b_, (hi));                                     \
+		}                                                                                            \
+	} while (0)
+
+WTCONV_INLINE void transpose16(wtconv_vb *r)
+{
+	const wtconv_vi lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+	const wtconv_vi hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+	const wtconv_vi lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+	const wtconv_vi hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+	const wtconv_vi lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+	const wtconv_vi hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+	const wtconv_vi lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+	const wtconv_vi hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+	TSTAGE(r, 8, lo8, hi8);
+	TSTAGE(r, 4, lo4, hi4);
+	TSTAGE(r, 2, lo2, hi2);
+	TSTAGE(r, 1, lo1, hi1);
+}
+
+/*
+ * gather_block copies channels c0 .. c0+cn-1 of the C x h x w input x into
+ * the padded plane of vectors dst (row stride ds vectors, interior at
+ * (pad, pad)); lanes past cn get zeros. The planes are read as flat runs of
+ * 16 pixels (rows wrap), so a 7 x 7 map wastes no lanes.
+ */
+WTCONV_INLINE void gather_block(const float *restrict x, int64_t c0, int64_t cn, int64_t h, int64_t w,
+				float *restrict dst, int64_t ds, int64_t pad)
+{
+	const int64_t hw = h * w;
+	int64_t r = 0, col = 0; /* position of pixel q0 */
+	for (int64_t q0 = 0; q0 < hw; q0 += VL) {
+		const int64_t m = hw - q0 < VL ? hw - q0 : VL;
+		wtconv_vb t[VL];
+		for (int64_t lane = 0; lane < VL; lane++) {
+			const float *src = x + (size_t)(c0 + lane) * (size_t)hw + (size_t)q0;
+			if (lane < cn && m == VL) {
+				VLOAD(t[lane], src);
+			} else {
+				float tmp[VL] = {0};
+				if (lane < cn)
+					memcpy(tmp, src, (size_t)m * sizeof(float));
+				VLOAD(t[lane], tmp);
+			}
+		}
+		transpose16(t);
+		for (int64_t j = 0; j < m; j++) {
+			VSTORE(dst + ((r + pad) * ds + col + pad) * VL, t[j]);
+			if (++col == w) {
+				col = 0;
+				r++;
+			}
+		}
+	}
+}
+
+/*
+ * scatter_block writes the n = ho * wo output vectors src to lanes 0..cn-1
+ * of planes c0 .. c0+cn-1 of y (plane stride n), 16 pixels at a time.
+ */
+WTCONV_INLINE void scatter_block(const float *restrict src, int64_t n, int64_t c0, int64_t cn, float *restrict y)
+{
+	for (int64_t q0 = 0; q0 < n; q0 += VL) {
+		const int64_t m = n - q0 < VL ? n - q0 : VL;
+		wtconv_vb t[VL];
+		for (int64_t j = 0; j < VL; j++) {
+			if (j < m) {
+				VLOAD(t[j], src + (q0 + j) * VL);
+			} else {
+				const wtconv_vb z = {0};
+				t[j] = z;
+			}
+		}
+		transpose16(t);
+		for (int64_t lane = 0; lane < cn; lane++) {
+			float *d = y + (size_t)(c0 + lane) * (size_t)n + (size_t)q0;
+			if (m == VL)
+				VSTORE(d, t[lane]);
+			else
+				memcpy(d, &t[lane], (size_t)m * sizeof(float));
+		}
+	}
+}
+
 WTCONV_CLONES
 void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
 		  float *y, float *scratch)
@@ -867,17 +968,7 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 	static const float zeros[VL];
 
 	/* Gather the block's channels into the padded input. */
-	for (int64_t r = 0; r < h; r++) {
-		float *dst = bl.xpad + ((r + pbb) * bl.xs + pbb) * VL;
-		for (int64_t lane = 0; lane < cn; lane++) {
-			const float *src = x + ((size_t)(c0 + lane) * (size_t)h + (size_t)r) * (size_t)w;
-			for (int64_t xx = 0; xx < w; xx++)
-				dst[xx * VL + lane] = src[xx];
-		}
-		for (int64_t lane = cn; lane < VL; lane++)
-			for (int64_t xx = 0; xx < w; xx++)
-				dst[xx * VL + lane] = 0.0f;
-	}
+	gather_block(x, c0, cn, h, w, bl.xpad, bl.xs, pbb);
 
 	/* Analysis, level by level. */
 	const float *src = bl.xpad + (pbb * bl.xs + pbb) * VL;
@@ -908,20 +999,21 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 	}
 
 	/* Output rows: base conv + bias, times the base scale, plus the level-1
-	 * synthesis; then scattered to the planes, keeping every s-th column. */
+	 * synthesis, keeping every s-th row and column; then scattered back to
+	 * the planes. */
 	const int64_t ho = wtconv_out_size(h, s), wo = wtconv_out_size(w, s);
 	const size_t bs1 = levels >= 1 ? (size_t)hs[1] * (size_t)ws[1] * VL : 0;
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
-		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, pk + kbb * VL, pk + (kbb + 1) * VL, bl.row);
+		float *row = s == 1 ? bl.out + oy * wo * VL : bl.row;
+		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, pk + kbb * VL, pk + (kbb + 1) * VL, row);
 		if (levels >= 1)
-			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, bl.row);
-		for (int64_t lane = 0; lane < cn; lane++) {
-			float *dst = y + ((size_t)(c0 + lane) * (size_t)ho + (size_t)oy) * (size_t)wo;
+			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, row);
+		if (s > 1)
 			for (int64_t ox = 0; ox < wo; ox++)
-				dst[ox] = bl.row[ox * s * VL + lane];
-		}
+				memcpy(bl.out + (oy * wo + ox) * VL, row + ox * s * VL, VL * sizeof(float));
 	}
+	scatter_block(bl.out, ho * wo, c0, cn, y);
 }
 
 /* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */
