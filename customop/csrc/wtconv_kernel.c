@@ -688,56 +688,53 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
  * convb_row_k: one output row of a depthwise "same" conv on a padded plane
  * of vectors: out[x] = (add + sum_{ky,kx} w[ky][kx] * pad[ky][x + kx]) * mul
  * for x < width, pad pointing at the first tap row (row stride ps floats).
- * Four outputs at a time share each weight load; every output sums its taps
- * in the same order, so the blocking never changes a result.
+ * Register blocking: P outputs at a time (P <= 8), each input row's
+ * P + K - 1 vectors loaded once and each weight once for all P outputs
+ * (P = 8 fits AVX-512's 32 registers at K = 5, 4 suits AVX2); a 4-wide and
+ * then 1-wide tail follow. Every output sums its taps in the same order, so
+ * the blocking never changes a result.
  */
+#define CONVB_MAXP 8
+WTCONV_INLINE void convb_run_k(const float *restrict pad, int64_t ps, const float *restrict wv, const int K,
+			       const int P, const wtconv_vb *va, const wtconv_vb *vm, float *restrict out)
+{
+	wtconv_vb acc[CONVB_MAXP];
+	for (int j = 0; j < P; j++) {
+		const wtconv_vb z = {0};
+		acc[j] = z;
+	}
+	for (int ky = 0; ky < K; ky++) {
+		const float *restrict r = pad + ky * ps;
+		wtconv_vb in[CONVB_MAXP + 7 - 1];
+		for (int j = 0; j < P + K - 1; j++)
+			VLOAD(in[j], r + j * VL);
+		for (int kx = 0; kx < K; kx++) {
+			wtconv_vb wt;
+			VLOAD(wt, wv + (ky * K + kx) * VL);
+			for (int j = 0; j < P; j++)
+				acc[j] += wt * in[j + kx];
+		}
+	}
+	for (int j = 0; j < P; j++) {
+		const wtconv_vb o = (acc[j] + *va) * *vm;
+		VSTORE(out + j * VL, o);
+	}
+}
+
 WTCONV_INLINE void convb_row_k(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
-			       const int K, const float *add, const float *mul, float *restrict out)
+			       const int K, const int P, const float *add, const float *mul, float *restrict out)
 {
 	wtconv_vb va, vm;
 	VLOAD(va, add);
 	VLOAD(vm, mul);
 	int64_t x = 0;
-	for (; x + 4 <= width; x += 4) {
-		wtconv_vb a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-		for (int ky = 0; ky < K; ky++) {
-			const float *restrict r = pad + ky * ps + x * VL;
-			for (int kx = 0; kx < K; kx++) {
-				wtconv_vb wt, i0, i1, i2, i3;
-				VLOAD(wt, wv + (ky * K + kx) * VL);
-				VLOAD(i0, r + kx * VL);
-				VLOAD(i1, r + (kx + 1) * VL);
-				VLOAD(i2, r + (kx + 2) * VL);
-				VLOAD(i3, r + (kx + 3) * VL);
-				a0 += wt * i0;
-				a1 += wt * i1;
-				a2 += wt * i2;
-				a3 += wt * i3;
-			}
-		}
-		a0 = (a0 + va) * vm;
-		a1 = (a1 + va) * vm;
-		a2 = (a2 + va) * vm;
-		a3 = (a3 + va) * vm;
-		VSTORE(out + x * VL, a0);
-		VSTORE(out + (x + 1) * VL, a1);
-		VSTORE(out + (x + 2) * VL, a2);
-		VSTORE(out + (x + 3) * VL, a3);
-	}
-	for (; x < width; x++) {
-		wtconv_vb a0 = {0};
-		for (int ky = 0; ky < K; ky++) {
-			const float *restrict r = pad + ky * ps + x * VL;
-			for (int kx = 0; kx < K; kx++) {
-				wtconv_vb wt, i0;
-				VLOAD(wt, wv + (ky * K + kx) * VL);
-				VLOAD(i0, r + kx * VL);
-				a0 += wt * i0;
-			}
-		}
-		a0 = (a0 + va) * vm;
-		VSTORE(out + x * VL, a0);
-	}
+	for (; x + P <= width; x += P)
+		convb_run_k(pad + x * VL, ps, wv, K, P, &va, &vm, out + x * VL);
+	if (P > 4)
+		for (; x + 4 <= width; x += 4)
+			convb_run_k(pad + x * VL, ps, wv, K, 4, &va, &vm, out + x * VL);
+	for (; x < width; x++)
+		convb_run_k(pad + x * VL, ps, wv, K, 1, &va, &vm, out + x * VL);
 }
 
 /* convb_row_any is convb_row_k for any k, one output at a time. */
@@ -764,17 +761,17 @@ WTCONV_INLINE void convb_row_any(const float *restrict pad, int64_t ps, int64_t 
 }
 
 WTCONV_INLINE void convb_row(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv, int64_t k,
-			     const float *add, const float *mul, float *restrict out)
+			     const int P, const float *add, const float *mul, float *restrict out)
 {
 	switch (k) {
 	case 3:
-		convb_row_k(pad, ps, width, wv, 3, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 3, P, add, mul, out);
 		break;
 	case 5:
-		convb_row_k(pad, ps, width, wv, 5, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 5, P, add, mul, out);
 		break;
 	case 7:
-		convb_row_k(pad, ps, width, wv, 7, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 7, P > 4 ? 4 : P, add, mul, out);
 		break;
 	default:
 		convb_row_any(pad, ps, width, wv, k, add, mul, out);
@@ -951,9 +948,10 @@ WTCONV_INLINE void scatter_block(const float *restrict src, int64_t n, int64_t c
 	}
 }
 
-WTCONV_CLONES
-void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
-		  float *y, float *scratch)
+/* block_body is wtconv_block for a register-blocking width P, compiled
+ * once per target below. */
+WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h,
+			      int64_t w, float *y, float *scratch, const int P)
 {
 	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
 	const int64_t kb = base_k(layer), pb = (k - 1) / 2, pbb = (kb - 1) / 2;
@@ -989,7 +987,7 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 			const float *tb = bl.tl[i] + (size_t)b * bl.tband[i] * VL;
 			float *yb = bl.yl[i] + (size_t)b * band;
 			for (int64_t r = 0; r < hs[i]; r++) {
-				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, zeros,
+				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, P, zeros,
 					  wi + (4 * kk + (size_t)b) * VL, yb + r * ws[i] * VL);
 				if (b == 0 && i < levels)
 					synthb_add_row(bl.yl[i + 1], ws[i + 1], (size_t)hs[i + 1] * (size_t)ws[i + 1] * VL, r,
@@ -1006,7 +1004,7 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
 		float *row = s == 1 ? bl.out + oy * wo * VL : bl.row;
-		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, pk + kbb * VL, pk + (kbb + 1) * VL, row);
+		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, P, pk + kbb * VL, pk + (kbb + 1) * VL, row);
 		if (levels >= 1)
 			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, row);
 		if (s > 1)
@@ -1014,6 +1012,51 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 				memcpy(bl.out + (oy * wo + ox) * VL, row + ox * s * VL, VL * sizeof(float));
 	}
 	scatter_block(bl.out, ho * wo, c0, cn, y);
+}
+
+/* wtconv_block runs block_body compiled for the best target the CPU has:
+ * AVX-512 (32 vector registers: 8 outputs per register block), AVX2 + FMA
+ * (4), or the build's baseline (2). GCC's target attributes and
+ * __builtin_cpu_supports, like the target_clones of wtconv_plane; define
+ * WTCONV_NO_CLONES to build the baseline only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(WTCONV_NO_CLONES)
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) static void
+block_avx512(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w, float *y,
+	     float *scratch)
+{
+	block_body(layer, packed, cb, x, h, w, y, scratch, 8);
+}
+
+__attribute__((target("avx2,fma"))) static void block_avx2(const wtconv_layer *layer, const float *packed, int64_t cb,
+							  const float *x, int64_t h, int64_t w, float *y, float *scratch)
+{
+	block_body(layer, packed, cb, x, h, w, y, scratch, 4);
+}
+#define WTCONV_BLOCK_DISPATCH 1
+#endif
+
+static void block_base(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		       float *y, float *scratch)
+{
+	block_body(layer, packed, cb, x, h, w, y, scratch, 2);
+}
+
+void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		  float *y, float *scratch)
+{
+#ifdef WTCONV_BLOCK_DISPATCH
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma")) {
+		block_avx512(layer, packed, cb, x, h, w, y, scratch);
+		return;
+	}
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+		block_avx2(layer, packed, cb, x, h, w, y, scratch);
+		return;
+	}
+#endif
+	block_base(layer, packed, cb, x, h, w, y, scratch);
 }
 
 /* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */
