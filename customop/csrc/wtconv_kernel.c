@@ -1041,22 +1041,51 @@ static void block_base(const wtconv_layer *layer, const float *packed, int64_t c
 	block_body(layer, packed, cb, x, h, w, y, scratch, 2);
 }
 
+typedef void (*block_fn)(const wtconv_layer *, const float *, int64_t, const float *, int64_t, int64_t, float *,
+			 float *);
+
+/* block_impl is the variant wtconv_block runs, chosen on first use (or by
+ * wtconv_block_use); every value is correct, so a race only repeats the
+ * choice. */
+static block_fn block_impl;
+
+static block_fn block_variant(const char *isa)
+{
+	const int best = isa == NULL || isa[0] == '\0';
+#ifdef WTCONV_BLOCK_DISPATCH
+	__builtin_cpu_init();
+	const int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+			   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+			   __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	const int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if ((best || strcmp(isa, "avx512") == 0) && has512)
+		return block_avx512;
+	if ((best || strcmp(isa, "avx2") == 0) && has2)
+		return block_avx2;
+#endif
+	if (best || strcmp(isa, "baseline") == 0)
+		return block_base;
+	return NULL;
+}
+
+int wtconv_block_use(const char *isa)
+{
+	block_fn f = block_variant(isa);
+	if (f == NULL)
+		return -1;
+	__atomic_store_n(&block_impl, f, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
 		  float *y, float *scratch)
 {
-#ifdef WTCONV_BLOCK_DISPATCH
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-	    __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma")) {
-		block_avx512(layer, packed, cb, x, h, w, y, scratch);
-		return;
+	block_fn f = __atomic_load_n(&block_impl, __ATOMIC_RELAXED);
+	if (f == NULL) {
+		f = block_variant(NULL);
+		__atomic_store_n(&block_impl, f, __ATOMIC_RELAXED);
 	}
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-		block_avx2(layer, packed, cb, x, h, w, y, scratch);
-		return;
-	}
-#endif
-	block_base(layer, packed, cb, x, h, w, y, scratch);
+	f(layer, packed, cb, x, h, w, y, scratch);
 }
 
 /* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */

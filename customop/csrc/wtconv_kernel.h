@@ -141,6 +141,13 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
 void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
 		  float *y, float *scratch);
 
+/* wtconv_block_use makes wtconv_block run one variant for the whole
+ * process: "avx512" (8-output register blocks), "avx2" (4), "baseline" (the
+ * build's -march, 2), or NULL / "" for the best the CPU has (the default).
+ * It returns -1, changing nothing, for a variant this CPU or build lacks.
+ * For tests that cover every variant on one machine. */
+int wtconv_block_use(const char *isa);
+
 /* wtconv_forward runs the layer on a whole N x C x h x w tensor, plane after
  * plane on the calling thread. It returns 0 on success, -1 when the size check
  * fails (message in msg) and -2 when scratch memory cannot be allocated. */
