@@ -696,14 +696,15 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
  */
 #define CONVB_MAXP 8
 WTCONV_INLINE void convb_run_k(const float *restrict pad, int64_t ps, const float *restrict wv, const int K,
-			       const int P, const wtconv_vb *va, const wtconv_vb *vm, float *restrict out)
+			       const int P, int ky0, int ky1, const wtconv_vb *va, const wtconv_vb *vm,
+			       float *restrict out)
 {
 	wtconv_vb acc[CONVB_MAXP];
 	for (int j = 0; j < P; j++) {
 		const wtconv_vb z = {0};
 		acc[j] = z;
 	}
-	for (int ky = 0; ky < K; ky++) {
+	for (int ky = ky0; ky < ky1; ky++) {
 		const float *restrict r = pad + ky * ps;
 		wtconv_vb in[CONVB_MAXP + 7 - 1];
 		for (int j = 0; j < P + K - 1; j++)
@@ -722,31 +723,32 @@ WTCONV_INLINE void convb_run_k(const float *restrict pad, int64_t ps, const floa
 }
 
 WTCONV_INLINE void convb_row_k(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
-			       const int K, const int P, const float *add, const float *mul, float *restrict out)
+			       const int K, const int P, int ky0, int ky1, const float *add, const float *mul,
+			       float *restrict out)
 {
 	wtconv_vb va, vm;
 	VLOAD(va, add);
 	VLOAD(vm, mul);
 	int64_t x = 0;
 	for (; x + P <= width; x += P)
-		convb_run_k(pad + x * VL, ps, wv, K, P, &va, &vm, out + x * VL);
+		convb_run_k(pad + x * VL, ps, wv, K, P, ky0, ky1, &va, &vm, out + x * VL);
 	if (P > 4)
 		for (; x + 4 <= width; x += 4)
-			convb_run_k(pad + x * VL, ps, wv, K, 4, &va, &vm, out + x * VL);
+			convb_run_k(pad + x * VL, ps, wv, K, 4, ky0, ky1, &va, &vm, out + x * VL);
 	for (; x < width; x++)
-		convb_run_k(pad + x * VL, ps, wv, K, 1, &va, &vm, out + x * VL);
+		convb_run_k(pad + x * VL, ps, wv, K, 1, ky0, ky1, &va, &vm, out + x * VL);
 }
 
 /* convb_row_any is convb_row_k for any k, one output at a time. */
 WTCONV_INLINE void convb_row_any(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
-				 int64_t k, const float *add, const float *mul, float *restrict out)
+				 int64_t k, int ky0, int ky1, const float *add, const float *mul, float *restrict out)
 {
 	wtconv_vb va, vm;
 	VLOAD(va, add);
 	VLOAD(vm, mul);
 	for (int64_t x = 0; x < width; x++) {
 		wtconv_vb a0 = {0};
-		for (int64_t ky = 0; ky < k; ky++) {
+		for (int64_t ky = ky0; ky < ky1; ky++) {
 			const float *restrict r = pad + ky * ps + x * VL;
 			for (int64_t kx = 0; kx < k; kx++) {
 				wtconv_vb wt, i0;
@@ -760,21 +762,28 @@ WTCONV_INLINE void convb_row_any(const float *restrict pad, int64_t ps, int64_t 
 	}
 }
 
+/* convb_row computes output row y of an h-row plane (pad points at padded
+ * row y, the first tap row). Tap rows that fall wholly in the zero border
+ * (ky < pb - y or ky >= pb + h - y) are skipped: they add only zeros, and on
+ * the small maps of deep levels they are most of the work (at 2 x 2 with
+ * k = 5, three of five rows). */
 WTCONV_INLINE void convb_row(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv, int64_t k,
-			     const int P, const float *add, const float *mul, float *restrict out)
+			     int64_t y, int64_t h, const int P, const float *add, const float *mul, float *restrict out)
 {
+	const int64_t pb = (k - 1) / 2;
+	const int ky0 = (int)(pb - y > 0 ? pb - y : 0), ky1 = (int)(pb + h - y < k ? pb + h - y : k);
 	switch (k) {
 	case 3:
-		convb_row_k(pad, ps, width, wv, 3, P, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 3, P, ky0, ky1, add, mul, out);
 		break;
 	case 5:
-		convb_row_k(pad, ps, width, wv, 5, P, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 5, P, ky0, ky1, add, mul, out);
 		break;
 	case 7:
-		convb_row_k(pad, ps, width, wv, 7, P > 4 ? 4 : P, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 7, P > 4 ? 4 : P, ky0, ky1, add, mul, out);
 		break;
 	default:
-		convb_row_any(pad, ps, width, wv, k, add, mul, out);
+		convb_row_any(pad, ps, width, wv, k, ky0, ky1, add, mul, out);
 		break;
 	}
 }
@@ -987,7 +996,7 @@ WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, in
 			const float *tb = bl.tl[i] + (size_t)b * bl.tband[i] * VL;
 			float *yb = bl.yl[i] + (size_t)b * band;
 			for (int64_t r = 0; r < hs[i]; r++) {
-				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, P, zeros,
+				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, r, hs[i], P, zeros,
 					  wi + (4 * kk + (size_t)b) * VL, yb + r * ws[i] * VL);
 				if (b == 0 && i < levels)
 					synthb_add_row(bl.yl[i + 1], ws[i + 1], (size_t)hs[i + 1] * (size_t)ws[i + 1] * VL, r,
@@ -1004,7 +1013,8 @@ WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, in
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
 		float *row = s == 1 ? bl.out + oy * wo * VL : bl.row;
-		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, P, pk + kbb * VL, pk + (kbb + 1) * VL, row);
+		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, r, h, P, pk + kbb * VL, pk + (kbb + 1) * VL,
+			  row);
 		if (levels >= 1)
 			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, row);
 		if (s > 1)
