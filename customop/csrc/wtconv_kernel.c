@@ -1,6 +1,9 @@
 /*
- * wtconv_kernel.c - the fused WTConv layer, one (batch, channel) plane at a
- * time. See wtconv_kernel.h for the interface and layouts.
+ * wtconv_kernel.c - the fused WTConv layer. See wtconv_kernel.h for the
+ * interface and layouts. Two paths: the planar one below (one (batch,
+ * channel) plane at a time, any wavelet) and, further down, the
+ * channel-blocked one (16 channels per vector, Haar), which is the fast path
+ * for the common case.
  *
  * Per plane, everything stays in one small scratch buffer (plane_layout):
  *
@@ -155,18 +158,18 @@ size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
 }
 
 /* zero_border clears the k-1 border of a padded h x w plane (row stride
- * w + k - 1), leaving the interior alone. */
-static void zero_border(float *p, int64_t h, int64_t w, int64_t k)
+ * w + k - 1 elements of vl floats: 1 on the planar path, a vector on the
+ * blocked one), leaving the interior alone. */
+static void zero_border(float *p, int64_t h, int64_t w, int64_t k, int64_t vl)
 {
 	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
-	memset(p, 0, (size_t)(pb * ps) * sizeof(float));
-	memset(p + (pb + h) * ps, 0, (size_t)(pa * ps) * sizeof(float));
+	const size_t fl = (size_t)vl * sizeof(float);
+	memset(p, 0, (size_t)(pb * ps) * fl);
+	memset(p + (pb + h) * ps * vl, 0, (size_t)(pa * ps) * fl);
 	for (int64_t y = pb; y < pb + h; y++) {
-		float *row = p + y * ps;
-		for (int64_t x = 0; x < pb; x++)
-			row[x] = 0.0f;
-		for (int64_t x = pb + w; x < ps; x++)
-			row[x] = 0.0f;
+		float *row = p + y * ps * vl;
+		memset(row, 0, (size_t)pb * fl);
+		memset(row + (pb + w) * vl, 0, (size_t)pa * fl);
 	}
 }
 
@@ -175,11 +178,11 @@ void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float 
 	plane_layout pl;
 	carve(layer, h, w, scratch, &pl);
 	const int64_t k = layer->ksize;
-	zero_border(pl.xpad, h, w, base_k(layer));
+	zero_border(pl.xpad, h, w, base_k(layer), 1);
 	for (int64_t i = 1; i <= layer->levels; i++) {
 		const size_t band = padded(pl.hs[i], pl.ws[i], k);
 		for (int b = 0; b < 4; b++)
-			zero_border(pl.tl[i] + b * band, pl.hs[i], pl.ws[i], k);
+			zero_border(pl.tl[i] + b * band, pl.hs[i], pl.ws[i], k, 1);
 	}
 }
 
@@ -661,27 +664,14 @@ size_t wtconv_block_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t
 	return bl.floats;
 }
 
-/* zero_border_v is zero_border for a plane of vectors. */
-static void zero_border_v(float *p, int64_t h, int64_t w, int64_t k)
-{
-	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
-	memset(p, 0, (size_t)(pb * ps) * VL * sizeof(float));
-	memset(p + (pb + h) * ps * VL, 0, (size_t)(pa * ps) * VL * sizeof(float));
-	for (int64_t y = pb; y < pb + h; y++) {
-		float *row = p + y * ps * VL;
-		memset(row, 0, (size_t)pb * VL * sizeof(float));
-		memset(row + (pb + w) * VL, 0, (size_t)pa * VL * sizeof(float));
-	}
-}
-
 void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch)
 {
 	block_layout bl;
 	block_carve(layer, h, w, scratch, &bl);
-	zero_border_v(bl.xpad, h, w, base_k(layer));
+	zero_border(bl.xpad, h, w, base_k(layer), VL);
 	for (int64_t i = 1; i <= layer->levels; i++)
 		for (int b = 0; b < 4; b++)
-			zero_border_v(bl.tl[i] + (size_t)b * bl.tband[i] * VL, bl.hs[i], bl.ws[i], layer->ksize);
+			zero_border(bl.tl[i] + (size_t)b * bl.tband[i] * VL, bl.hs[i], bl.ws[i], layer->ksize, VL);
 }
 
 /*

@@ -18,8 +18,12 @@
  * Attribute errors surface from CreateKernelV2 (session creation), shape
  * errors from KernelComputeV2 (Run), always as an OrtStatus with
  * ORT_INVALID_ARGUMENT and a message naming the node and the input or
- * attribute. The computation itself is wtconv_kernel.c, spread over the
- * (batch, channel) planes with ONNX Runtime's intra-op thread pool.
+ * attribute. The computation itself is wtconv_kernel.c, spread with ONNX
+ * Runtime's intra-op thread pool over (batch item, block of 16 channels)
+ * work items for Haar (the channel-blocked path) and over (batch, channel)
+ * planes for the n-tap wavelets. Constant weights are packed for the blocked
+ * path once, when the session creates the kernel; scratch buffers live in a
+ * per-kernel pool, so a steady-state Run allocates nothing.
  */
 #include <pthread.h>
 #include <stdarg.h>
