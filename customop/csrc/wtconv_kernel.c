@@ -920,13 +920,15 @@ WTCONV_INLINE void gather_block(const float *restrict x, int64_t c0, int64_t cn,
 }
 
 /*
- * scatter_block writes the n = ho * wo output vectors src to lanes 0..cn-1
- * of planes c0 .. c0+cn-1 of y (plane stride n), 16 pixels at a time.
+ * scatter_block writes output vectors [q0, q1) of src (n = ho * wo in
+ * all; q0 a multiple of 16, q1 too unless it is n) to lanes 0..cn-1 of
+ * planes c0 .. c0+cn-1 of y (plane stride n), 16 pixels at a time.
  */
-WTCONV_INLINE void scatter_block(const float *restrict src, int64_t n, int64_t c0, int64_t cn, float *restrict y)
+WTCONV_INLINE void scatter_block(const float *restrict src, int64_t q0, int64_t q1, int64_t n, int64_t c0, int64_t cn,
+				 float *restrict y)
 {
-	for (int64_t q0 = 0; q0 < n; q0 += VL) {
-		const int64_t m = n - q0 < VL ? n - q0 : VL;
+	for (; q0 < q1; q0 += VL) {
+		const int64_t m = q1 - q0 < VL ? q1 - q0 : VL;
 		wtconv_vb t[VL];
 		for (int64_t j = 0; j < VL; j++) {
 			if (j < m) {
@@ -1000,6 +1002,7 @@ WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, in
 	 * the planes. */
 	const int64_t ho = wtconv_out_size(h, s), wo = wtconv_out_size(w, s);
 	const size_t bs1 = levels >= 1 ? (size_t)hs[1] * (size_t)ws[1] * VL : 0;
+	int64_t done = 0; /* output vectors scattered */
 	for (int64_t oy = 0; oy < ho; oy++) {
 		const int64_t r = oy * s;
 		float *row = s == 1 ? bl.out + oy * wo * VL : bl.row;
@@ -1010,8 +1013,12 @@ WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, in
 		if (s > 1)
 			for (int64_t ox = 0; ox < wo; ox++)
 				memcpy(bl.out + (oy * wo + ox) * VL, row + ox * s * VL, VL * sizeof(float));
+		/* Scatter the complete 16-pixel runs so far while they are in L1. */
+		const int64_t ready = (oy + 1) * wo / VL * VL;
+		scatter_block(bl.out, done, ready, ho * wo, c0, cn, y);
+		done = ready > done ? ready : done;
 	}
-	scatter_block(bl.out, ho * wo, c0, cn, y);
+	scatter_block(bl.out, done, ho * wo, ho * wo, c0, cn, y);
 }
 
 /* wtconv_block runs block_body compiled for the best target the CPU has:
