@@ -148,8 +148,8 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
  * For tests that cover every variant on one machine. */
 int wtconv_block_use(const char *isa);
 
-/* wtconv_forward runs the layer on a whole N x C x h x w tensor, plane after
- * plane on the calling thread. It returns 0 on success, -1 when the size check
+/* wtconv_forward runs the layer on a whole N x C x h x w tensor on the
+ * calling thread: block after block (Haar) or plane after plane (n-tap). It returns 0 on success, -1 when the size check
  * fails (message in msg) and -2 when scratch memory cannot be allocated. */
 int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y, char *msg,
 		   size_t msglen);
