@@ -770,7 +770,7 @@ WTCONV_INLINE void convb_row(const float *restrict pad, int64_t ps, int64_t widt
 		convb_row_k(pad, ps, width, wv, 5, P, ky0, ky1, add, mul, out);
 		break;
 	case 7:
-		convb_row_k(pad, ps, width, wv, 7, P > 4 ? 4 : P, ky0, ky1, add, mul, out);
+		convb_row_k(pad, ps, width, wv, 7, P, ky0, ky1, add, mul, out);
 		break;
 	default:
 		convb_row_any(pad, ps, width, wv, k, ky0, ky1, add, mul, out);
