@@ -52,7 +52,7 @@ func BenchmarkFusedOverPlain(b *testing.B) {
 	}
 	for _, cfg := range []struct{ batch, threads int }{{1, 1}, {8, 1}, {8, 2}} {
 		b.Run(fmt.Sprintf("batch%d/threads%d", cfg.batch, cfg.threads), func(b *testing.B) {
-			logRatio := 0.0
+			logRatio, logSpeedup := 0.0, 0.0
 			for _, st := range convNeXtStages {
 				l := wtconv.Layer{Channels: st.c, Kernel: 5, Levels: st.levels, Stride: 1, Bias: true}
 				wt := randomLayer(b, l, uint64(st.c))
@@ -77,6 +77,7 @@ func BenchmarkFusedOverPlain(b *testing.B) {
 					name, cfg.batch, cfg.threads, med[0], med[1], ratio)
 				if len(med) > 2 {
 					b.ReportMetric(med[2]/med[1], name+"-fused-1t/2t")
+					logSpeedup += math.Log(med[2] / med[1])
 					line += fmt.Sprintf(", fused at 1 thread %.3f ms (%d threads %.2fx faster)", med[2], cfg.threads, med[2]/med[1])
 				}
 				b.Log(line)
@@ -86,7 +87,10 @@ func BenchmarkFusedOverPlain(b *testing.B) {
 				// shared machine a busy neighbour caps any speed-up.
 				sp := spinSpeedup(cfg.threads)
 				b.ReportMetric(sp, "spin-control-speedup")
-				b.Logf("control: a pure arithmetic loop runs %.2fx faster on %d goroutines than on 1", sp, cfg.threads)
+				gs := math.Exp(logSpeedup / float64(len(convNeXtStages)))
+				b.ReportMetric(gs, "fused-1t/2t-geomean")
+				b.Logf("fused layer: %d threads %.2fx faster than 1 (geometric mean); control: a pure arithmetic loop "+
+					"runs %.2fx faster on %d goroutines than on 1", cfg.threads, gs, sp, cfg.threads)
 			}
 			gm := math.Exp(logRatio / float64(len(convNeXtStages)))
 			b.ReportMetric(gm, "fused/plain-geomean")
