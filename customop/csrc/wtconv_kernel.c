@@ -680,8 +680,8 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
  * for x < width, pad pointing at the first tap row (row stride ps floats).
  * Register blocking: P outputs at a time (P <= 8), each input row's
  * P + K - 1 vectors loaded once and each weight once for all P outputs
- * (P = 8 fits AVX-512's 32 registers at K = 5, 4 suits AVX2); a 4-wide and
- * then 1-wide tail follow. Every output sums its taps in the same order, so
+ * (P = 8 fits AVX-512's 32 registers at K = 5, 4 suits AVX2); 4-, 2- and
+ * then 1-wide tails follow. Every output sums its taps in the same order, so
  * the blocking never changes a result.
  */
 #define CONVB_MAXP 8
@@ -725,6 +725,9 @@ WTCONV_INLINE void convb_row_k(const float *restrict pad, int64_t ps, int64_t wi
 	if (P > 4)
 		for (; x + 4 <= width; x += 4)
 			convb_run_k(pad + x * VL, ps, wv, K, 4, ky0, ky1, &va, &vm, out + x * VL);
+	if (P > 2)
+		for (; x + 2 <= width; x += 2)
+			convb_run_k(pad + x * VL, ps, wv, K, 2, ky0, ky1, &va, &vm, out + x * VL);
 	for (; x < width; x++)
 		convb_run_k(pad + x * VL, ps, wv, K, 1, ky0, ky1, &va, &vm, out + x * VL);
 }
