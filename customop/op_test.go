@@ -248,6 +248,32 @@ func TestFedWeights(t *testing.T) {
 	}
 }
 
+// TestLargeMapPlanarFallback runs a Haar layer on a map whose channel-blocked
+// scratch would pass the kernel's bound (32 MiB per work item), so the
+// operator takes the planar path for it, and checks it against the
+// reference beside a small map of the same session, which takes the blocked
+// path.
+func TestLargeMapPlanarFallback(t *testing.T) {
+	l := wtconv.Layer{Channels: 3, Kernel: 5, Levels: 2, Stride: 1, Bias: true}
+	wt := randomLayer(t, l, 31)
+	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
+	for _, hw := range [][2]int{{360, 352}, {20, 24}} {
+		x := nodemodel.RandomInput(1, 3, hw[0], hw[1], 32)
+		want, _, _, err := wtconv.Forward(l, wt, x.F32, 1, hw[0], hw[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := run(e, x)
+		if err != nil {
+			t.Fatalf("%dx%d: %v", hw[0], hw[1], err)
+		}
+		diff, scale := maxAbsDiff(got.F32, want)
+		if diff > tolerance*scale {
+			t.Errorf("%dx%d: max |err| %.3g exceeds %g x max|y| = %.3g", hw[0], hw[1], diff, tolerance, tolerance*scale)
+		}
+	}
+}
+
 // TestMalformed feeds bad attributes and shapes and expects clean errors
 // naming the problem, from session creation or from Run.
 func TestMalformed(t *testing.T) {

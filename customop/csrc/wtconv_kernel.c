@@ -570,6 +570,12 @@ int wtconv_block_supported(const wtconv_layer *layer)
 	return layer->bank == NULL || layer->bank->haar;
 }
 
+int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w)
+{
+	return wtconv_block_supported(layer) &&
+	       wtconv_block_scratch_floats(layer, h, w) * sizeof(float) <= WTCONV_BLOCK_MAX_SCRATCH_BYTES;
+}
+
 static inline int64_t channel_blocks(int64_t c)
 {
 	return (c + VL - 1) / VL;
@@ -1142,7 +1148,7 @@ int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t
 	const size_t out_plane = (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride);
 	if (n <= 0 || C <= 0 || in_plane == 0)
 		return 0;
-	if (wtconv_block_supported(layer))
+	if (wtconv_use_blocked(layer, h, w))
 		return forward_blocked(layer, x, n, h, w, y, msg, msglen);
 	float *scratch = malloc(wtconv_scratch_floats(layer, h, w) * sizeof(float));
 	if (scratch == NULL) {

@@ -108,13 +108,23 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
  * one vector of WTCONV_BLOCK floats per pixel (the layout ONNX Runtime calls
  * NCHWc), so that every depthwise tap, Haar analysis and synthesis step is
  * one vector operation on WTCONV_BLOCK channels whatever the map size.
- * wtconv_forward uses it for Haar layers; the ONNX Runtime glue too.
+ * wtconv_forward uses it where wtconv_use_blocked says so; the ONNX Runtime
+ * glue too.
  */
 #define WTCONV_BLOCK 16
 
 /* wtconv_block_supported reports whether the layer can take the blocked
  * path (the wavelet is Haar). */
 int wtconv_block_supported(const wtconv_layer *layer);
+
+/* The most scratch memory one blocked work item may take; larger maps
+ * (from about 340 x 340 at k = 5) take the planar path, whose scratch is
+ * 16 times smaller, so that memory stays bounded per thread. */
+#define WTCONV_BLOCK_MAX_SCRATCH_BYTES ((size_t)32 << 20)
+
+/* wtconv_use_blocked reports whether an h x w map of the layer takes the
+ * blocked path: the wavelet is Haar and the scratch fits the bound. */
+int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w);
 
 /* wtconv_packed_floats returns the size of the layer's weights packed for
  * the blocked path: ceil(C / WTCONV_BLOCK) blocks of per-lane vectors. */
@@ -149,7 +159,8 @@ void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, co
 int wtconv_block_use(const char *isa);
 
 /* wtconv_forward runs the layer on a whole N x C x h x w tensor on the
- * calling thread: block after block (Haar) or plane after plane (n-tap). It returns 0 on success, -1 when the size check
+ * calling thread: block after block (wtconv_use_blocked) or plane after
+ * plane. It returns 0 on success, -1 when the size check
  * fails (message in msg) and -2 when scratch memory cannot be allocated. */
 int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y, char *msg,
 		   size_t msglen);

@@ -21,7 +21,8 @@
  * attribute. The computation itself is wtconv_kernel.c, spread with ONNX
  * Runtime's intra-op thread pool over (batch item, block of 16 channels)
  * work items for Haar (the channel-blocked path) and over (batch, channel)
- * planes for the n-tap wavelets. Constant weights are packed for the blocked
+ * planes for the n-tap wavelets and for maps too large for the blocked
+ * path's scratch bound. Constant weights are packed for the blocked
  * path once, when the session creates the kernel; scratch buffers live in a
  * per-kernel pool, so a steady-state Run allocates nothing.
  */
@@ -663,7 +664,7 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 		.failed = 0,
 	};
 	float *own_packed = NULL; /* packed for this Run only */
-	if (wtconv_block_supported(&layer)) {
+	if (wtconv_use_blocked(&layer, H, W)) {
 		int cached = k->packed != NULL && k->packed_c == C && k->packed_k == K && k->packed_kb == KB;
 		for (size_t i = 1; cached && i < WTCONV_NUM_INPUTS; i++)
 			cached = k->packed_from[i] == (in[i].present ? in[i].data : NULL);

@@ -778,6 +778,10 @@ int main(int argc, char **argv)
 	run_edge_case_kw("C33_kb7_k5_L2_7x7", 33, 5, 2, 1, 0, 2, 7, 7, 7, NULL);
 	run_edge_case_kw("C20_kb9_k7_L1_odd", 20, 7, 1, 1, 1, 1, 11, 5, 9, NULL);
 	run_edge_case("C48_k1_L4_5x3", 48, 1, 4, 1, 1, 1, 5, 3);
+	/* A map whose blocked scratch exceeds WTCONV_BLOCK_MAX_SCRATCH_BYTES:
+	 * wtconv_forward takes the planar path, the NaN-scratch runs check
+	 * the blocked one too. */
+	run_edge_case("planar_fallback_360x352", 2, 5, 2, 1, 1, 1, 360, 352);
 	run_edge_case_kw("kb3_k5_L2_stride2", 2, 5, 2, 2, 0, 2, 13, 11, 3, NULL);
 	run_edge_case_kw("kb1_k7_L1", 2, 7, 1, 1, 1, 1, 9, 9, 1, NULL);
 	run_edge_case_kw("db1_bank", 3, 3, 3, 1, 1, 1, 13, 11, 0, "db1");
