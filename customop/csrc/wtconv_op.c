@@ -73,7 +73,8 @@ static size_t lib_max_chunks; /* work items per Compute: 4 per online CPU */
  * borders zeroed already. */
 typedef struct scratch_buf {
 	struct scratch_buf *next;
-	int64_t key[6]; /* h, w, k, kb, levels, blocked */
+	int64_t key[6]; /* h, w, k, kb, levels, blocked (the stride, which the
+			 * blocked layout also depends on, is the kernel's own) */
 	float *data;    /* 64-byte aligned */
 } scratch_buf;
 
@@ -666,7 +667,9 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 	float *own_packed = NULL; /* packed for this Run only */
 	if (wtconv_use_blocked(&layer, H, W)) {
 		int cached = k->packed != NULL && k->packed_c == C && k->packed_k == K && k->packed_kb == KB;
-		for (size_t i = 1; cached && i < WTCONV_NUM_INPUTS; i++)
+		/* Inputs 4 and 5 are ignored (and not packed) when levels = 0. */
+		const size_t used = k->levels > 0 ? WTCONV_NUM_INPUTS : 4;
+		for (size_t i = 1; cached && i < used; i++)
 			cached = k->packed_from[i] == (in[i].present ? in[i].data : NULL);
 		if (cached) {
 			job.packed = k->packed;
