@@ -548,8 +548,9 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
  * batch item, stored one vector per pixel (lane = channel), in a scratch
  * buffer carved like the planar one (block_layout): the input inside a zero
  * border of kb - 1, the four unconvolved bands T_i of every level inside
- * zero borders of k - 1, the four convolved and scaled bands Y_i, and one
- * output row. Every step is a vector operation over the block's channels, so
+ * zero borders of k - 1, the four convolved and scaled bands Y_i, the
+ * block's output (and, for a stride above 1, one full-resolution row).
+ * Every step is a vector operation over the block's channels, so
  * a 7 x 7 map wastes nothing at the edges, and the Haar transforms need no
  * shuffles (the four pixels of a 2 x 2 cell are four vectors).
  *
@@ -557,7 +558,8 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
  * level by level (T_i from band 0 of T_{i-1}); convolve from the deepest
  * level up, adding the synthesis of Y_{i+1} to each row of Y_i's band 0 as
  * it is produced (while the row is in L1); then, per kept output row, the
- * base conv row plus the synthesis of Y_1, scattered back to the C planes.
+ * base conv row plus the synthesis of Y_1, each complete run of 16 output
+ * pixels transposed back to the C planes as soon as it exists.
  */
 #define VL WTCONV_BLOCK
 typedef float wtconv_vb __attribute__((vector_size(VL * sizeof(float))));
