@@ -572,9 +572,11 @@ int wtconv_block_supported(const wtconv_layer *layer)
 	return layer->bank == NULL || layer->bank->haar;
 }
 
+static int block_is_fast(void);
+
 int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w)
 {
-	return wtconv_block_supported(layer) &&
+	return wtconv_block_supported(layer) && block_is_fast() &&
 	       wtconv_block_scratch_floats(layer, h, w) * sizeof(float) <= WTCONV_BLOCK_MAX_SCRATCH_BYTES;
 }
 
@@ -686,10 +688,10 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
  * convb_row_k: one output row of a depthwise "same" conv on a padded plane
  * of vectors: out[x] = (add + sum_{ky,kx} w[ky][kx] * pad[ky][x + kx]) * mul
  * for x < width, pad pointing at the first tap row (row stride ps floats).
- * Register blocking: P outputs at a time (P <= 8), each input row's
- * P + K - 1 vectors loaded once and each weight once for all P outputs
- * (P = 8 fits AVX-512's 32 registers at K = 5, 4 suits AVX2); 4-, 2- and
- * then 1-wide tails follow. Every output sums its taps in the same order, so
+ * Register blocking: P outputs at a time (P <= 8), each weight loaded once
+ * for all P outputs; at P = 8 (AVX-512's 32 registers) each input row's
+ * P + K - 1 vectors are loaded once too. 4-, 2- and then 1-wide tails
+ * follow. Every output sums its taps in the same order, so
  * the blocking never changes a result.
  */
 #define CONVB_MAXP 8
@@ -702,16 +704,35 @@ WTCONV_INLINE void convb_run_k(const float *restrict pad, int64_t ps, const floa
 		const wtconv_vb z = {0};
 		acc[j] = z;
 	}
-	for (int ky = ky0; ky < ky1; ky++) {
-		const float *restrict r = pad + ky * ps;
-		wtconv_vb in[CONVB_MAXP + 7 - 1];
-		for (int j = 0; j < P + K - 1; j++)
-			VLOAD(in[j], r + j * VL);
-		for (int kx = 0; kx < K; kx++) {
-			wtconv_vb wt;
-			VLOAD(wt, wv + (ky * K + kx) * VL);
-			for (int j = 0; j < P; j++)
-				acc[j] += wt * in[j + kx];
+	if (P == CONVB_MAXP) {
+		/* AVX-512: the row's inputs stay in registers for all taps. */
+		for (int ky = ky0; ky < ky1; ky++) {
+			const float *restrict r = pad + ky * ps;
+			wtconv_vb in[CONVB_MAXP + 7 - 1];
+			for (int j = 0; j < P + K - 1; j++)
+				VLOAD(in[j], r + j * VL);
+			for (int kx = 0; kx < K; kx++) {
+				wtconv_vb wt;
+				VLOAD(wt, wv + (ky * K + kx) * VL);
+				for (int j = 0; j < P; j++)
+					acc[j] += wt * in[j + kx];
+			}
+		}
+	} else {
+		/* Fewer registers (AVX2 holds a 16-float vector in two): each
+		 * input is loaded where it is used, as a memory operand of its
+		 * FMA, so that only the accumulators and the weight stay live. */
+		for (int ky = ky0; ky < ky1; ky++) {
+			const float *restrict r = pad + ky * ps;
+			for (int kx = 0; kx < K; kx++) {
+				wtconv_vb wt;
+				VLOAD(wt, wv + (ky * K + kx) * VL);
+				for (int j = 0; j < P; j++) {
+					wtconv_vb in;
+					VLOAD(in, r + (j + kx) * VL);
+					acc[j] += wt * in;
+				}
+			}
 		}
 	}
 	for (int j = 0; j < P; j++) {
@@ -1084,6 +1105,26 @@ static block_fn block_variant(const char *isa)
 	if (best || strcmp(isa, "baseline") == 0)
 		return block_base;
 	return NULL;
+}
+
+/* block_is_fast reports whether the CPU runs the AVX-512 variant of the
+ * blocked path. The others hold a 16-float vector in two or four registers,
+ * which GCC handles through memory: there the planar path (AVX2 through
+ * wtconv_plane's clones) is about twice as fast at 56 x 56, so they serve
+ * only builds and tests that ask for them. */
+static int block_is_fast(void)
+{
+	static int fast = -1; /* -1: not known yet; a race only repeats the test */
+	int f = __atomic_load_n(&fast, __ATOMIC_RELAXED);
+	if (f < 0) {
+#ifdef WTCONV_BLOCK_DISPATCH
+		f = block_variant(NULL) == block_avx512;
+#else
+		f = 0;
+#endif
+		__atomic_store_n(&fast, f, __ATOMIC_RELAXED);
+	}
+	return f;
 }
 
 int wtconv_block_use(const char *isa)
