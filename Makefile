@@ -37,7 +37,7 @@ CUSTOMOP_CC ?= gcc
 CUSTOMOP_OUT := .cache/customop
 CUSTOMOP_LIB := $(CUSTOMOP_OUT)/libwtonnx_customop.so
 CUSTOMOP_SRC := customop/csrc/wtconv_op.c customop/csrc/wtconv_kernel.c
-CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h customop/csrc/wtconv_wavelets.h
+CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h customop/csrc/wtconv_wavelets.h customop/csrc/wtconv_block_body.h
 # Portable flags: x86-64-v2 runs on every x86-64 CPU of the last decade;
 # never -march=native (CI and users run other machines).
 CUSTOMOP_ARCH ?= -march=x86-64-v2

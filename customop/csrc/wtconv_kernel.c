@@ -561,11 +561,7 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
  * base conv row plus the synthesis of Y_1, each complete run of 16 output
  * pixels transposed back to the C planes as soon as it exists.
  */
-#define VL WTCONV_BLOCK
-typedef float wtconv_vb __attribute__((vector_size(VL * sizeof(float))));
-/* Unaligned vector loads and stores (macros, as LOAD8/STORE8). */
-#define VLOAD(v, p) memcpy(&(v), (p), sizeof(wtconv_vb))
-#define VSTORE(p, v) memcpy((p), &(v), sizeof(wtconv_vb))
+#define VL WTCONV_BLOCK /* floats per pixel in every blocked buffer */
 
 int wtconv_block_supported(const wtconv_layer *layer)
 {
@@ -684,392 +680,51 @@ void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, 
 			zero_border(bl.tl[i] + (size_t)b * bl.tband[i] * VL, bl.hs[i], bl.ws[i], layer->ksize, VL);
 }
 
-/*
- * convb_row_k: one output row of a depthwise "same" conv on a padded plane
- * of vectors: out[x] = (add + sum_{ky,kx} w[ky][kx] * pad[ky][x + kx]) * mul
- * for x < width, pad pointing at the first tap row (row stride ps floats).
- * Register blocking: P outputs at a time (P <= 8), each weight loaded once
- * for all P outputs; at P = 8 (AVX-512's 32 registers) each input row's
- * P + K - 1 vectors are loaded once too. 4-, 2- and then 1-wide tails
- * follow. Every output sums its taps in the same order, so
- * the blocking never changes a result.
- */
+/* The body, once per vector width (see wtconv_block_body.h). */
 #define CONVB_MAXP 8
-WTCONV_INLINE void convb_run_k(const float *restrict pad, int64_t ps, const float *restrict wv, const int K,
-			       const int P, int ky0, int ky1, const wtconv_vb *va, const wtconv_vb *vm,
-			       float *restrict out)
-{
-	wtconv_vb acc[CONVB_MAXP];
-	for (int j = 0; j < P; j++) {
-		const wtconv_vb z = {0};
-		acc[j] = z;
-	}
-	if (P == CONVB_MAXP) {
-		/* AVX-512: the row's inputs stay in registers for all taps. */
-		for (int ky = ky0; ky < ky1; ky++) {
-			const float *restrict r = pad + ky * ps;
-			wtconv_vb in[CONVB_MAXP + 7 - 1];
-			for (int j = 0; j < P + K - 1; j++)
-				VLOAD(in[j], r + j * VL);
-			for (int kx = 0; kx < K; kx++) {
-				wtconv_vb wt;
-				VLOAD(wt, wv + (ky * K + kx) * VL);
-				for (int j = 0; j < P; j++)
-					acc[j] += wt * in[j + kx];
-			}
-		}
-	} else {
-		/* Fewer registers (AVX2 holds a 16-float vector in two): each
-		 * input is loaded where it is used, as a memory operand of its
-		 * FMA, so that only the accumulators and the weight stay live. */
-		for (int ky = ky0; ky < ky1; ky++) {
-			const float *restrict r = pad + ky * ps;
-			for (int kx = 0; kx < K; kx++) {
-				wtconv_vb wt;
-				VLOAD(wt, wv + (ky * K + kx) * VL);
-				for (int j = 0; j < P; j++) {
-					wtconv_vb in;
-					VLOAD(in, r + (j + kx) * VL);
-					acc[j] += wt * in;
-				}
-			}
-		}
-	}
-	for (int j = 0; j < P; j++) {
-		const wtconv_vb o = (acc[j] + *va) * *vm;
-		VSTORE(out + j * VL, o);
-	}
-}
+typedef float wtconv_v16 __attribute__((vector_size(16 * sizeof(float))));
+typedef float wtconv_v8h __attribute__((vector_size(8 * sizeof(float))));
+#define BLOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#define BSTORE(p, v) memcpy((p), &(v), sizeof(v))
+#define BT wtconv_v16
+#define BTI wtconv_vi16
+#define BW 16
+#define BN(name) name##_16
+#include "wtconv_block_body.h"
+#undef BT
+#undef BTI
+#undef BW
+#undef BN
+#define BT wtconv_v8h
+#define BTI wtconv_vi8
+#define BW 8
+#define BN(name) name##_8
+#include "wtconv_block_body.h"
+#undef BT
+#undef BTI
+#undef BW
+#undef BN
 
-WTCONV_INLINE void convb_row_k(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
-			       const int K, const int P, int ky0, int ky1, const float *add, const float *mul,
-			       float *restrict out)
-{
-	wtconv_vb va, vm;
-	VLOAD(va, add);
-	VLOAD(vm, mul);
-	int64_t x = 0;
-	for (; x + P <= width; x += P)
-		convb_run_k(pad + x * VL, ps, wv, K, P, ky0, ky1, &va, &vm, out + x * VL);
-	if (P > 4)
-		for (; x + 4 <= width; x += 4)
-			convb_run_k(pad + x * VL, ps, wv, K, 4, ky0, ky1, &va, &vm, out + x * VL);
-	if (P > 2)
-		for (; x + 2 <= width; x += 2)
-			convb_run_k(pad + x * VL, ps, wv, K, 2, ky0, ky1, &va, &vm, out + x * VL);
-	for (; x < width; x++)
-		convb_run_k(pad + x * VL, ps, wv, K, 1, ky0, ky1, &va, &vm, out + x * VL);
-}
-
-/* convb_row_any is convb_row_k for any k, one output at a time. */
-WTCONV_INLINE void convb_row_any(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv,
-				 int64_t k, int ky0, int ky1, const float *add, const float *mul, float *restrict out)
-{
-	wtconv_vb va, vm;
-	VLOAD(va, add);
-	VLOAD(vm, mul);
-	for (int64_t x = 0; x < width; x++) {
-		wtconv_vb a0 = {0};
-		for (int64_t ky = ky0; ky < ky1; ky++) {
-			const float *restrict r = pad + ky * ps + x * VL;
-			for (int64_t kx = 0; kx < k; kx++) {
-				wtconv_vb wt, i0;
-				VLOAD(wt, wv + (ky * k + kx) * VL);
-				VLOAD(i0, r + kx * VL);
-				a0 += wt * i0;
-			}
-		}
-		a0 = (a0 + va) * vm;
-		VSTORE(out + x * VL, a0);
-	}
-}
-
-/* convb_row computes output row y of an h-row plane (pad points at padded
- * row y, the first tap row). Tap rows that fall wholly in the zero border
- * (ky < pb - y or ky >= pb + h - y) are skipped: they add only zeros, and on
- * the small maps of deep levels they are most of the work (at 2 x 2 with
- * k = 5, three of five rows). */
-WTCONV_INLINE void convb_row(const float *restrict pad, int64_t ps, int64_t width, const float *restrict wv, int64_t k,
-			     int64_t y, int64_t h, const int P, const float *add, const float *mul, float *restrict out)
-{
-	const int64_t pb = (k - 1) / 2;
-	const int ky0 = (int)(pb - y > 0 ? pb - y : 0), ky1 = (int)(pb + h - y < k ? pb + h - y : k);
-	switch (k) {
-	case 3:
-		convb_row_k(pad, ps, width, wv, 3, P, ky0, ky1, add, mul, out);
-		break;
-	case 5:
-		convb_row_k(pad, ps, width, wv, 5, P, ky0, ky1, add, mul, out);
-		break;
-	case 7:
-		convb_row_k(pad, ps, width, wv, 7, P, ky0, ky1, add, mul, out);
-		break;
-	default:
-		convb_row_any(pad, ps, width, wv, k, ky0, ky1, add, mul, out);
-		break;
-	}
-}
-
-/*
- * haarb_analysis is haar_analysis on vectors: the hp x wp plane src (row
- * stride ss vectors) into four hc x wc bands, band b's (y, x) at
- * t + (b * tband + (y + off) * ts + x + off) vectors; an odd last row or
- * column reads as zeros.
- */
-WTCONV_INLINE void haarb_analysis(const float *restrict src, int64_t ss, int64_t hp, int64_t wp, float *restrict t,
-				  size_t tband, int64_t ts, int64_t off, int64_t hc, int64_t wc)
-{
-	const wtconv_vb half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f,
-				0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-	const wtconv_vb zero = {0};
-	const int64_t wfull = wp / 2;
-	for (int64_t yy = 0; yy < hc; yy++) {
-		const float *r0 = src + 2 * yy * ss * VL;
-		const int has_r1 = 2 * yy + 1 < hp;
-		const float *r1 = has_r1 ? r0 + ss * VL : r0;
-		float *o = t + ((yy + off) * ts + off) * VL;
-		for (int64_t xx = 0; xx < wc; xx++) {
-			wtconv_vb a, b = zero, c = zero, d = zero;
-			VLOAD(a, r0 + 2 * xx * VL);
-			if (xx < wfull)
-				VLOAD(b, r0 + (2 * xx + 1) * VL);
-			if (has_r1) {
-				VLOAD(c, r1 + 2 * xx * VL);
-				if (xx < wfull)
-					VLOAD(d, r1 + (2 * xx + 1) * VL);
-			}
-			const wtconv_vb s0 = a + b, d0 = a - b, s1 = c + d, d1 = c - d;
-			const wtconv_vb t0 = (s0 + s1) * half, t1 = (s0 - s1) * half, t2 = (d0 + d1) * half,
-					t3 = (d0 - d1) * half;
-			VSTORE(o + xx * VL, t0);
-			VSTORE(o + (tband + xx) * VL, t1);
-			VSTORE(o + (2 * tband + xx) * VL, t2);
-			VSTORE(o + (3 * tband + xx) * VL, t3);
-		}
-	}
-}
-
-/*
- * synthb_add_row adds row p of the inverse Haar transform of the four bands
- * at yb (row stride yw vectors, band stride bs floats), cropped to wp
- * columns, to dst (wp vectors).
- */
-WTCONV_INLINE void synthb_add_row(const float *restrict yb, int64_t yw, size_t bs, int64_t p, int64_t wp,
-				  float *restrict dst)
-{
-	const wtconv_vb half = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f,
-				0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f};
-	const float *l = yb + (p >> 1) * yw * VL;
-	const int odd = (int)(p & 1);
-	for (int64_t xx = 0; 2 * xx < wp; xx++) {
-		wtconv_vb L, B1, B2, B3, e, o;
-		VLOAD(L, l + xx * VL);
-		VLOAD(B1, l + bs + xx * VL);
-		VLOAD(B2, l + 2 * bs + xx * VL);
-		VLOAD(B3, l + 3 * bs + xx * VL);
-		const wtconv_vb u = odd ? L - B1 : L + B1;
-		const wtconv_vb s = odd ? B2 - B3 : B2 + B3;
-		VLOAD(e, dst + 2 * xx * VL);
-		e += (u + s) * half;
-		VSTORE(dst + 2 * xx * VL, e);
-		if (2 * xx + 1 < wp) {
-			VLOAD(o, dst + (2 * xx + 1) * VL);
-			o += (u - s) * half;
-			VSTORE(dst + (2 * xx + 1) * VL, o);
-		}
-	}
-}
-
-/*
- * transpose16 transposes the 16 x 16 matrix whose rows are r[0..15] in
- * four stages; the stage of granularity g swaps bit g of the row and column
- * index where they differ, using two-source shuffles (one vpermt2ps each
- * under AVX-512). It turns 16 channels' runs of 16 pixels into 16 pixel
- * vectors and back.
- */
-typedef int wtconv_vi __attribute__((vector_size(VL * sizeof(int))));
-#define TSTAGE(r, g, lo, hi)                                                                                 \
-	do {                                                                                                 \
-		for (int i_ = 0; i_ < VL; i_++) {                                                            \
-			if (i_ & (g))                                                                        \
-				continue;                                                                    \
-			const wtconv_vb a_ = (r)[i_], b_ = (r)[i_ + (g)];                                    \
-			(r)[i_] = __builtin_shuffle(a_, b_, (lo));                                           \
-			(r)[i_ + (g)] = __builtin_shuffle(a_, b_, (hi));                                     \
-		}                                                                                            \
-	} while (0)
-
-WTCONV_INLINE void transpose16(wtconv_vb *r)
-{
-	const wtconv_vi lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-	const wtconv_vi hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-	const wtconv_vi lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-	const wtconv_vi hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-	const wtconv_vi lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-	const wtconv_vi hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-	const wtconv_vi lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-	const wtconv_vi hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-	TSTAGE(r, 8, lo8, hi8);
-	TSTAGE(r, 4, lo4, hi4);
-	TSTAGE(r, 2, lo2, hi2);
-	TSTAGE(r, 1, lo1, hi1);
-}
-
-/*
- * gather_block copies channels c0 .. c0+cn-1 of the C x h x w input x into
- * the padded plane of vectors dst (row stride ds vectors, interior at
- * (pad, pad)); lanes past cn get zeros. The planes are read as flat runs of
- * 16 pixels (rows wrap), so a 7 x 7 map wastes no lanes.
- */
-WTCONV_INLINE void gather_block(const float *restrict x, int64_t c0, int64_t cn, int64_t h, int64_t w,
-				float *restrict dst, int64_t ds, int64_t pad)
-{
-	const int64_t hw = h * w;
-	int64_t r = 0, col = 0; /* position of pixel q0 */
-	for (int64_t q0 = 0; q0 < hw; q0 += VL) {
-		const int64_t m = hw - q0 < VL ? hw - q0 : VL;
-		wtconv_vb t[VL];
-		for (int64_t lane = 0; lane < VL; lane++) {
-			const float *src = x + (size_t)(c0 + lane) * (size_t)hw + (size_t)q0;
-			if (lane < cn && m == VL) {
-				VLOAD(t[lane], src);
-			} else {
-				float tmp[VL] = {0};
-				if (lane < cn)
-					memcpy(tmp, src, (size_t)m * sizeof(float));
-				VLOAD(t[lane], tmp);
-			}
-		}
-		transpose16(t);
-		for (int64_t j = 0; j < m; j++) {
-			VSTORE(dst + ((r + pad) * ds + col + pad) * VL, t[j]);
-			if (++col == w) {
-				col = 0;
-				r++;
-			}
-		}
-	}
-}
-
-/*
- * scatter_block writes output vectors [q0, q1) of src (n = ho * wo in
- * all; q0 a multiple of 16, q1 too unless it is n) to lanes 0..cn-1 of
- * planes c0 .. c0+cn-1 of y (plane stride n), 16 pixels at a time.
- */
-WTCONV_INLINE void scatter_block(const float *restrict src, int64_t q0, int64_t q1, int64_t n, int64_t c0, int64_t cn,
-				 float *restrict y)
-{
-	for (; q0 < q1; q0 += VL) {
-		const int64_t m = q1 - q0 < VL ? q1 - q0 : VL;
-		wtconv_vb t[VL];
-		for (int64_t j = 0; j < VL; j++) {
-			if (j < m) {
-				VLOAD(t[j], src + (q0 + j) * VL);
-			} else {
-				const wtconv_vb z = {0};
-				t[j] = z;
-			}
-		}
-		transpose16(t);
-		for (int64_t lane = 0; lane < cn; lane++) {
-			float *d = y + (size_t)(c0 + lane) * (size_t)n + (size_t)q0;
-			if (m == VL)
-				VSTORE(d, t[lane]);
-			else
-				memcpy(d, &t[lane], (size_t)m * sizeof(float));
-		}
-	}
-}
-
-/* block_body is wtconv_block for a register-blocking width P, compiled
- * once per target below. */
-WTCONV_INLINE void block_body(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h,
-			      int64_t w, float *y, float *scratch, const int P)
-{
-	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
-	const int64_t kb = base_k(layer), pb = (k - 1) / 2, pbb = (kb - 1) / 2;
-	const size_t kk = (size_t)k * (size_t)k, kbb = (size_t)kb * (size_t)kb;
-	const int64_t c0 = cb * VL, cn = C - c0 < VL ? C - c0 : VL;
-	if (h <= 0 || w <= 0 || cn <= 0)
-		return;
-	block_layout bl;
-	block_carve(layer, h, w, scratch, &bl);
-	const int64_t *hs = bl.hs, *ws = bl.ws, *ts = bl.ts;
-	const float *pk = packed + (size_t)cb * packed_block_vecs(layer) * VL;
-	static const float zeros[VL];
-
-	/* Gather the block's channels into the padded input. */
-	gather_block(x, c0, cn, h, w, bl.xpad, bl.xs, pbb);
-
-	/* Analysis, level by level. */
-	const float *src = bl.xpad + (pbb * bl.xs + pbb) * VL;
-	int64_t ss = bl.xs;
-	for (int64_t i = 1; i <= levels; i++) {
-		haarb_analysis(src, ss, hs[i - 1], ws[i - 1], bl.tl[i], bl.tband[i], ts[i], pb, hs[i], ws[i]);
-		src = bl.tl[i] + (pb * ts[i] + pb) * VL;
-		ss = ts[i];
-	}
-
-	/* Level convs from the deepest up; band 0 of Y_i gains the synthesis of
-	 * Y_{i+1} row by row. */
-	const float *lw = pk + (kbb + 2) * VL; /* level 1's packed taps */
-	for (int64_t i = levels; i >= 1; i--) {
-		const float *wi = lw + (size_t)(i - 1) * (4 * kk + 4) * VL;
-		const size_t band = (size_t)hs[i] * (size_t)ws[i] * VL;
-		for (int b = 0; b < 4; b++) {
-			const float *tb = bl.tl[i] + (size_t)b * bl.tband[i] * VL;
-			float *yb = bl.yl[i] + (size_t)b * band;
-			for (int64_t r = 0; r < hs[i]; r++) {
-				convb_row(tb + r * ts[i] * VL, ts[i] * VL, ws[i], wi + (size_t)b * kk * VL, k, r, hs[i], P, zeros,
-					  wi + (4 * kk + (size_t)b) * VL, yb + r * ws[i] * VL);
-				if (b == 0 && i < levels)
-					synthb_add_row(bl.yl[i + 1], ws[i + 1], (size_t)hs[i + 1] * (size_t)ws[i + 1] * VL, r,
-						       ws[i], yb + r * ws[i] * VL);
-			}
-		}
-	}
-
-	/* Output rows: base conv + bias, times the base scale, plus the level-1
-	 * synthesis, keeping every s-th row and column; then scattered back to
-	 * the planes. */
-	const int64_t ho = wtconv_out_size(h, s), wo = wtconv_out_size(w, s);
-	const size_t bs1 = levels >= 1 ? (size_t)hs[1] * (size_t)ws[1] * VL : 0;
-	int64_t done = 0; /* output vectors scattered */
-	for (int64_t oy = 0; oy < ho; oy++) {
-		const int64_t r = oy * s;
-		float *row = s == 1 ? bl.out + oy * wo * VL : bl.row;
-		convb_row(bl.xpad + r * bl.xs * VL, bl.xs * VL, w, pk, kb, r, h, P, pk + kbb * VL, pk + (kbb + 1) * VL,
-			  row);
-		if (levels >= 1)
-			synthb_add_row(bl.yl[1], ws[1], bs1, r, w, row);
-		if (s > 1)
-			for (int64_t ox = 0; ox < wo; ox++)
-				memcpy(bl.out + (oy * wo + ox) * VL, row + ox * s * VL, VL * sizeof(float));
-		/* Scatter the complete 16-pixel runs so far while they are in L1. */
-		const int64_t ready = (oy + 1) * wo / VL * VL;
-		scatter_block(bl.out, done, ready, ho * wo, c0, cn, y);
-		done = ready > done ? ready : done;
-	}
-	scatter_block(bl.out, done, ho * wo, ho * wo, c0, cn, y);
-}
-
-/* wtconv_block runs block_body compiled for the best target the CPU has:
- * AVX-512 (32 vector registers: 8 outputs per register block), AVX2 + FMA
- * (4), or the build's baseline (2). GCC's target attributes and
- * __builtin_cpu_supports, like the target_clones of wtconv_plane; define
- * WTCONV_NO_CLONES to build the baseline only. */
+/* wtconv_block runs the body compiled for the best target the CPU has:
+ * AVX-512 (one 16-float vector per pixel, 32 registers: 8 outputs per
+ * register block), AVX2 + FMA (8-float vectors, each block as two halves, 4
+ * outputs per register block), or the build's baseline (the same in SSE
+ * pairs). GCC's target attributes and __builtin_cpu_supports, like the
+ * target_clones of wtconv_plane; define WTCONV_NO_CLONES to build the
+ * baseline only. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(WTCONV_NO_CLONES)
 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) static void
 block_avx512(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w, float *y,
 	     float *scratch)
 {
-	block_body(layer, packed, cb, x, h, w, y, scratch, 8);
+	block_body_16(layer, packed, cb, x, h, w, y, scratch, 8, 0);
 }
 
 __attribute__((target("avx2,fma"))) static void block_avx2(const wtconv_layer *layer, const float *packed, int64_t cb,
 							  const float *x, int64_t h, int64_t w, float *y, float *scratch)
 {
-	block_body(layer, packed, cb, x, h, w, y, scratch, 4);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 0);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 8);
 }
 #define WTCONV_BLOCK_DISPATCH 1
 #endif
@@ -1077,7 +732,8 @@ __attribute__((target("avx2,fma"))) static void block_avx2(const wtconv_layer *l
 static void block_base(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
 		       float *y, float *scratch)
 {
-	block_body(layer, packed, cb, x, h, w, y, scratch, 2);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 0);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 8);
 }
 
 typedef void (*block_fn)(const wtconv_layer *, const float *, int64_t, const float *, int64_t, int64_t, float *,
@@ -1107,21 +763,16 @@ static block_fn block_variant(const char *isa)
 	return NULL;
 }
 
-/* block_is_fast reports whether the CPU runs the AVX-512 variant of the
- * blocked path. The others hold a 16-float vector in two or four registers,
- * which GCC handles through memory: there the planar path (AVX2 through
- * wtconv_plane's clones) is about twice as fast at 56 x 56, so they serve
- * only builds and tests that ask for them. */
+/* block_is_fast reports whether the CPU runs the AVX-512 or the AVX2
+ * variant of the blocked path. The baseline one (SSE pairs) is slower than
+ * the planar path at 56 x 56, so it serves only builds and tests that ask
+ * for it. */
 static int block_is_fast(void)
 {
 	static int fast = -1; /* -1: not known yet; a race only repeats the test */
 	int f = __atomic_load_n(&fast, __ATOMIC_RELAXED);
 	if (f < 0) {
-#ifdef WTCONV_BLOCK_DISPATCH
-		f = block_variant(NULL) == block_avx512;
-#else
-		f = 0;
-#endif
+		f = block_variant(NULL) != block_base;
 		__atomic_store_n(&fast, f, __ATOMIC_RELAXED);
 	}
 	return f;

@@ -123,8 +123,9 @@ int wtconv_block_supported(const wtconv_layer *layer);
 #define WTCONV_BLOCK_MAX_SCRATCH_BYTES ((size_t)32 << 20)
 
 /* wtconv_use_blocked reports whether an h x w map of the layer takes the
- * blocked path: the wavelet is Haar, the CPU has AVX-512 (elsewhere the
- * planar path is the faster one) and the scratch fits the bound. */
+ * blocked path: the wavelet is Haar, the CPU has AVX2 or AVX-512 (with
+ * only the build's baseline the planar path is the faster one) and the
+ * scratch fits the bound. */
 int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w);
 
 /* wtconv_packed_floats returns the size of the layer's weights packed for
