@@ -11,19 +11,14 @@ const variadic = 1 << 20
 
 // op builds a one-output schema of the default domain, supported from
 // version since to MaxVersion.
-func op(name string, since int64, minIn, maxIn int, attrs []string, infer func(*InferCtx)) *Schema {
-	return &Schema{Key: Key{Name: name}, Since: since, Until: MaxVersion, Attrs: attrs,
+func op(name string, since int64, minIn, maxIn int, attrSpecs []string, infer func(*InferCtx)) *Schema {
+	return &Schema{Key: Key{Name: name}, Since: since, Until: MaxVersion, Attrs: attrs(attrSpecs),
 		MinIn: minIn, MaxIn: maxIn, MinOut: 1, MaxOut: 1, Infer: infer}
 }
 
 // withOut sets the output arity.
 func withOut(s *Schema, minOut, maxOut int) *Schema {
 	s.MinOut, s.MaxOut = minOut, maxOut
-	return s
-}
-
-func withValidate(s *Schema, v func(*onnxpb.NodeProto, int64) error) *Schema {
-	s.Validate = v
 	return s
 }
 
@@ -49,22 +44,22 @@ func schemas() []*Schema {
 	unary(1, []string{"alpha", "beta", "bias", "size"}, "LRN")
 	unary(1, []string{"axis"}, "Flatten")
 	out[len(out)-1].Infer = inferFlatten
-	add(op("Clip", 6, 1, 3, []string{"min", "max"}, sameShape))
+	add(op("Clip", 6, 1, 3, []string{"min@-10", "max@-10"}, sameShape))
 	add(op("Identity", 1, 1, 1, nil, passValue))
-	add(op("Cast", 6, 1, 1, []string{"to", "saturate"}, passValue))
+	add(op("Cast", 6, 1, 1, []string{"to", "saturate@19"}, passValue))
 	add(withOut(op("Dropout", 7, 1, 3, []string{"ratio", "seed"}, func(c *InferCtx) {
 		c.Set(c.In(0))
 		c.SetOut(1, c.In(0))
 	}), 1, 2))
 	add(op("PRelu", 6, 2, 2, nil, broadcastAll))
-	add(op("BatchNormalization", 6, 5, 5, []string{"epsilon", "momentum", "is_test", "spatial", "training_mode"}, sameShape))
+	add(op("BatchNormalization", 6, 5, 5, []string{"epsilon", "momentum", "is_test@-6", "spatial@-8", "training_mode@14"}, sameShape))
 	add(withOut(op("LayerNormalization", 17, 2, 3, []string{"axis", "epsilon", "stash_type"}, sameShape), 1, 3))
 	add(op("InstanceNormalization", 6, 3, 3, []string{"epsilon"}, sameShape))
 
 	for _, n := range []string{"Add", "Sub", "Mul", "Div"} {
-		add(op(n, 6, 2, 2, []string{"broadcast", "axis"}, arith))
+		add(op(n, 6, 2, 2, []string{"broadcast@-6", "axis@-6"}, arith))
 	}
-	add(op("Pow", 1, 2, 2, []string{"broadcast", "axis"}, broadcastAll))
+	add(op("Pow", 1, 2, 2, []string{"broadcast@-6", "axis@-6"}, broadcastAll))
 	add(op("Mod", 10, 2, 2, []string{"fmod"}, arith))
 	for _, n := range []string{"Max", "Min", "Sum"} {
 		add(op(n, 6, 1, variadic, nil, broadcastAll))
@@ -82,15 +77,17 @@ func schemas() []*Schema {
 		c.Set(convTransposeShape(c.Node, c.In(0), c.In(1)))
 	}))
 	pool := func(c *InferCtx) { c.Set(poolShape(c.Node, c.In(0))) }
-	add(op("MaxPool", 1, 1, 1, []string{"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"}, pool))
-	add(op("AveragePool", 1, 1, 1, []string{"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"}, pool))
+	add(op("MaxPool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "dilations@10", "kernel_shape", "pads", "storage_order@8", "strides"}, pool))
+	add(op("AveragePool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "count_include_pad@7", "dilations@19", "kernel_shape", "pads", "strides"}, pool))
 	for _, n := range []string{"GlobalAveragePool", "GlobalMaxPool"} {
 		add(op(n, 1, 1, 1, nil, inferGlobalPool))
 	}
-	add(op("Gemm", 6, 2, 3, []string{"alpha", "beta", "transA", "transB", "broadcast"}, inferGemm))
+	add(op("Gemm", 6, 2, 3, []string{"alpha", "beta", "transA", "transB", "broadcast@-6"}, inferGemm))
 	add(op("MatMul", 1, 2, 2, nil, inferMatMul))
-	for _, n := range []string{"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"} {
-		add(op(n, 1, 1, 2, []string{"axes", "keepdims", "noop_with_empty_axes"}, inferReduce))
+	// axes becomes an input at opset 13 for ReduceSum, 18 for the others.
+	add(op("ReduceSum", 1, 1, 2, []string{"axes@-12", "keepdims", "noop_with_empty_axes@13"}, inferReduce))
+	for _, n := range []string{"ReduceMean", "ReduceMax", "ReduceMin"} {
+		add(op(n, 1, 1, 2, []string{"axes@-17", "keepdims", "noop_with_empty_axes@18"}, inferReduce))
 	}
 
 	add(op("Constant", 1, 0, 0, []string{"value", "value_float", "value_floats", "value_int", "value_ints"}, inferConstant))
@@ -99,18 +96,18 @@ func schemas() []*Schema {
 			c.Set(append(Shape{}, v...))
 		}
 	}))
-	add(op("Shape", 1, 1, 1, []string{"start", "end"}, inferShapeOp))
-	add(op("Reshape", 5, 2, 2, []string{"allowzero"}, func(c *InferCtx) {
+	add(op("Shape", 1, 1, 1, []string{"start@15", "end@15"}, inferShapeOp))
+	add(op("Reshape", 5, 2, 2, []string{"allowzero@14"}, func(c *InferCtx) {
 		if target, ok := c.Val(1); ok {
 			c.Set(reshapeShape(c.In(0), target, AttrInt(c.Node, "allowzero", 0) != 0))
 		}
 	}))
-	add(op("Squeeze", 1, 1, 2, []string{"axes"}, inferSqueeze))
-	add(op("Unsqueeze", 1, 1, 2, []string{"axes"}, inferUnsqueeze))
+	add(op("Squeeze", 1, 1, 2, []string{"axes@-12"}, inferSqueeze))
+	add(op("Unsqueeze", 1, 1, 2, []string{"axes@-12"}, inferUnsqueeze))
 	add(op("Transpose", 1, 1, 1, []string{"perm"}, inferTranspose))
 	add(op("Concat", 4, 1, variadic, []string{"axis"}, inferConcat))
-	add(op("Slice", 1, 1, 5, []string{"starts", "ends", "axes"}, inferSlice))
-	add(withOut(op("Split", 2, 1, 2, []string{"axis", "split", "num_outputs"}, inferSplit), 1, variadic))
+	add(op("Slice", 1, 1, 5, []string{"starts@-9", "ends@-9", "axes@-9"}, inferSlice))
+	add(withOut(op("Split", 2, 1, 2, []string{"axis", "split@-12", "num_outputs@18"}, inferSplit), 1, variadic))
 	add(op("Gather", 1, 2, 2, []string{"axis"}, inferGather))
 	add(op("Expand", 8, 2, 2, nil, func(c *InferCtx) {
 		if v, ok := c.Val(1); ok {
@@ -130,9 +127,9 @@ func schemas() []*Schema {
 			c.Set(out)
 		}
 	}))
-	add(op("Pad", 2, 1, 4, []string{"mode", "pads", "value"}, inferPad))
+	add(op("Pad", 2, 1, 4, []string{"mode", "pads@-10", "value@-10"}, inferPad))
 
-	add(&Schema{Key: Key{WTConvDomain, "WTConv"}, Since: 1, Until: 1, Attrs: []string{"levels", "stride", "wavelet"},
+	add(&Schema{Key: Key{WTConvDomain, "WTConv"}, Since: 1, Until: 1, Attrs: attrs([]string{"levels", "stride", "wavelet"}),
 		MinIn: 2, MaxIn: 6, MinOut: 1, MaxOut: 1, Infer: InferWTConv})
 	return out
 }

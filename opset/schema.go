@@ -31,9 +31,9 @@ type Schema struct {
 	// Since and Until bound the operator-set versions of Domain the
 	// operator is supported at (inclusive).
 	Since, Until int64
-	// Attrs lists the attributes the operator accepts; any other is
-	// refused by Check.
-	Attrs []string
+	// Attrs lists the attributes the operator accepts, each with the
+	// versions it exists at; any other is refused by Check.
+	Attrs []Attribute
 	// MinIn..MaxIn inputs (trailing empty names not counted) and
 	// MinOut..MaxOut outputs are accepted.
 	MinIn, MaxIn, MinOut, MaxOut int
@@ -59,8 +59,13 @@ func (s *Schema) Versions() string {
 func (s *Schema) Check(n *onnxpb.NodeProto, version int64) error {
 	var unknown []string
 	for _, a := range n.GetAttribute() {
-		if !contains(s.Attrs, a.GetName()) {
+		spec, ok := s.attr(a.GetName())
+		if !ok {
 			unknown = append(unknown, a.GetName())
+			continue
+		}
+		if version < spec.Since || (spec.Until != 0 && version > spec.Until) {
+			return fmt.Errorf("attribute %s is not an attribute of %s at opset %d (it exists at opsets %s)", spec.Name, s.Key, version, spec.versions())
 		}
 	}
 	if len(unknown) > 0 {
@@ -100,13 +105,65 @@ func (s *Schema) Check(n *onnxpb.NodeProto, version int64) error {
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
+// Attribute is an attribute an operator accepts and the versions of its
+// domain it exists at (Until 0: still current).
+type Attribute struct {
+	Name         string
+	Since, Until int64
+}
+
+func (a Attribute) versions() string {
+	if a.Until == 0 {
+		return fmt.Sprintf("%d and later", a.Since)
+	}
+	return fmt.Sprintf("%d-%d", a.Since, a.Until)
+}
+
+func (s *Schema) attr(name string) (Attribute, bool) {
+	for _, a := range s.Attrs {
+		if a.Name == name {
+			return a, true
 		}
 	}
-	return false
+	return Attribute{}, false
+}
+
+// AttrNames lists the names of the accepted attributes.
+func (s *Schema) AttrNames() []string {
+	out := make([]string, len(s.Attrs))
+	for i, a := range s.Attrs {
+		out[i] = a.Name
+	}
+	return out
+}
+
+// attrs parses attribute specs: "name" (every version), "name@10" (from
+// version 10), "name@-6" (up to 6) or "name@7-8".
+func attrs(specs []string) []Attribute {
+	out := make([]Attribute, len(specs))
+	for i, sp := range specs {
+		a := Attribute{Name: sp, Since: 1}
+		if name, rng, ok := strings.Cut(sp, "@"); ok {
+			a.Name = name
+			lo, hi, _ := strings.Cut(rng, "-")
+			if lo != "" {
+				a.Since = mustInt(lo, sp)
+			}
+			if strings.Contains(rng, "-") {
+				a.Until = mustInt(hi, sp)
+			}
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func mustInt(s, spec string) int64 {
+	var v int64
+	if _, err := fmt.Sscan(s, &v); err != nil {
+		panic("opset: bad attribute spec " + spec)
+	}
+	return v
 }
 
 // registry is filled once, at package initialisation, and only read after.

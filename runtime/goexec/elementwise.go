@@ -177,8 +177,6 @@ func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
 					return nil, err
 				}
 			}
-		} else if b.attrs.has("broadcast") || b.attrs.has("axis") {
-			return nil, fmt.Errorf("attributes broadcast/axis exist only before opset 7")
 		}
 		return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x, y := in[0], in[1]

@@ -27,8 +27,6 @@ func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
 		if spatial != 1 {
 			return nil, fmt.Errorf("spatial=%d is not supported", spatial)
 		}
-	} else if b.attrs.has("spatial") {
-		return nil, fmt.Errorf("spatial exists only before opset 9")
 	}
 	if b.opset >= 14 {
 		tm, err := b.attrs.int("training_mode", 0)
@@ -38,11 +36,6 @@ func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
 		if tm != 0 {
 			return nil, fmt.Errorf("training_mode=1 is not supported (inference only)")
 		}
-	} else if b.attrs.has("training_mode") {
-		return nil, fmt.Errorf("training_mode exists from opset 14 on")
-	}
-	if b.opset >= 7 && b.attrs.has("is_test") {
-		return nil, fmt.Errorf("is_test exists only before opset 7")
 	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
@@ -271,9 +264,6 @@ func buildReduce(op string) func(b *buildCtx) (kernelFunc, error) {
 		noop, err := b.attrs.int("noop_with_empty_axes", 0)
 		if err != nil {
 			return nil, err
-		}
-		if b.opset < inputFrom && b.attrs.has("noop_with_empty_axes") {
-			return nil, fmt.Errorf("noop_with_empty_axes exists from opset %d on", inputFrom)
 		}
 		attrAxes, fromInput, err := axesSource(b, inputFrom)
 		if err != nil {

@@ -136,4 +136,3 @@ func TestPyTorchExports(t *testing.T) {
 		t.Fatalf("found %d exports, want the seven shared cases", n)
 	}
 }
-

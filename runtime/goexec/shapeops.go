@@ -234,9 +234,6 @@ func buildShape(b *buildCtx) (kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.opset < 15 && (b.attrs.has("start") || b.attrs.has("end")) {
-		return nil, fmt.Errorf("start/end exist from opset 15 on")
-	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		r := int64(len(in[0].Shape))
 		s, e := start, end
@@ -260,9 +257,6 @@ func buildReshape(b *buildCtx) (kernelFunc, error) {
 	allowZero, err := b.attrs.int("allowzero", 0)
 	if err != nil {
 		return nil, err
-	}
-	if b.opset < 14 && b.attrs.has("allowzero") {
-		return nil, fmt.Errorf("allowzero exists from opset 14 on")
 	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		dims, err := int64s(in[1], "shape")
@@ -982,9 +976,6 @@ func buildSplit(b *buildCtx) (kernelFunc, error) {
 	numOut, err := b.attrs.int("num_outputs", 0)
 	if err != nil {
 		return nil, err
-	}
-	if b.attrs.has("num_outputs") && b.opset < 18 {
-		return nil, fmt.Errorf("num_outputs exists from opset 18 on")
 	}
 	outs := len(b.node.GetOutput())
 	if numOut != 0 && numOut != int64(outs) {
