@@ -51,6 +51,9 @@ type Summary struct {
 	// Costs is the cost table: every WTConv layer and every depthwise conv
 	// outside one, with parameters, FLOPs and receptive field, and totals.
 	Costs *Costs `json:"costs,omitempty"`
+	// GoEngine says whether the pure-Go engine runs the model and which
+	// of its operators it lacks.
+	GoEngine *GoEngine `json:"go_engine"`
 }
 
 // Inspect summarises m; shapes fix dynamic input dims for shape inference.
@@ -61,7 +64,8 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 	}
 	g := m.GetGraph()
 	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
-		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}}
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{},
+		GoEngine: GoEngineSupport(m)}
 	for _, op := range m.GetOpsetImport() {
 		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
 	}

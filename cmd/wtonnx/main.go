@@ -65,6 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newErfCmd(),
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
+		newOpsCmd(),
 	)
 	return root
 }
