@@ -128,15 +128,6 @@ func (s *Schema) attr(name string) (Attribute, bool) {
 	return Attribute{}, false
 }
 
-// AttrNames lists the names of the accepted attributes.
-func (s *Schema) AttrNames() []string {
-	out := make([]string, len(s.Attrs))
-	for i, a := range s.Attrs {
-		out[i] = a.Name
-	}
-	return out
-}
-
 // attrs parses attribute specs: "name" (every version), "name@10" (from
 // version 10), "name@-6" (up to 6) or "name@7-8".
 func attrs(specs []string) []Attribute {

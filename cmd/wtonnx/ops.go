@@ -60,7 +60,11 @@ func printOps(out io.Writer, r *support.Report) {
 		if o.Domain != "" {
 			name = o.Domain + "." + o.Name
 		}
-		fmt.Fprintf(tw, "  %s\t%d-%d\t%s\n", name, o.Since, o.Until, strings.Join(o.Attributes, " "))
+		var attrs []string
+		for _, a := range o.Attributes {
+			attrs = append(attrs, a.String())
+		}
+		fmt.Fprintf(tw, "  %s\t%d-%d\t%s\n", name, o.Since, o.Until, strings.Join(attrs, " "))
 	}
 	tw.Flush()
 	fmt.Fprintln(out)

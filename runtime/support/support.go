@@ -25,7 +25,28 @@ type Operator struct {
 	Since int64 `json:"since"`
 	Until int64 `json:"until"`
 	// Attributes lists the attributes accepted (others are refused).
-	Attributes []string `json:"attributes"`
+	Attributes []Attribute `json:"attributes"`
+}
+
+// Attribute is an accepted attribute and the opset versions it exists at
+// (Until 0: still current).
+type Attribute struct {
+	Name  string `json:"name"`
+	Since int64  `json:"since"`
+	Until int64  `json:"until,omitempty"`
+}
+
+// String is the name, with the versions when it does not exist at all.
+func (a Attribute) String() string {
+	switch {
+	case a.Since <= 1 && a.Until == 0:
+		return a.Name
+	case a.Until == 0:
+		return fmt.Sprintf("%s(%d+)", a.Name, a.Since)
+	case a.Since <= 1:
+		return fmt.Sprintf("%s(<=%d)", a.Name, a.Until)
+	}
+	return fmt.Sprintf("%s(%d-%d)", a.Name, a.Since, a.Until)
 }
 
 // GoEngine describes the pure-Go engine.
@@ -75,7 +96,11 @@ type Options struct {
 func GoOperators() []Operator {
 	var out []Operator
 	for _, s := range goexec.Operators() {
-		out = append(out, Operator{Domain: s.Domain, Name: s.Name, Since: s.Since, Until: s.Until, Attributes: s.AttrNames()})
+		o := Operator{Domain: s.Domain, Name: s.Name, Since: s.Since, Until: s.Until, Attributes: []Attribute{}}
+		for _, a := range s.Attrs {
+			o.Attributes = append(o.Attributes, Attribute{Name: a.Name, Since: a.Since, Until: a.Until})
+		}
+		out = append(out, o)
 	}
 	return out
 }
