@@ -129,12 +129,134 @@ func schemas() []*Schema {
 	}))
 	add(op("Pad", 2, 1, 4, []string{"mode", "pads@-10", "value@-10"}, inferPad))
 
+	add(&Schema{Key: Key{Name: "Upsample"}, Since: 7, Until: 9, Attrs: attrs([]string{"mode", "scales@-8"}),
+		MinIn: 1, MaxIn: 2, MinOut: 1, MaxOut: 1, Infer: inferResize})
+	add(op("Resize", 10, 1, 4, []string{"mode", "coordinate_transformation_mode@11", "cubic_coeff_a@11", "exclude_outside@11",
+		"extrapolation_value@11", "nearest_mode@11", "antialias@18", "axes@18", "keep_aspect_ratio_policy@18"}, inferResize))
+	for _, n := range []string{"DepthToSpace", "SpaceToDepth"} {
+		add(op(n, 1, 1, 1, []string{"blocksize", "mode@11"}, inferDepthToSpace))
+	}
+	for _, n := range []string{"ArgMax", "ArgMin"} {
+		add(op(n, 1, 1, 1, []string{"axis", "keepdims", "select_last_index@12"}, inferArg))
+	}
+	add(op("Range", 11, 3, 3, nil, func(c *InferCtx) {
+		s, ok1 := c.Val(0)
+		l, ok2 := c.Val(1)
+		d, ok3 := c.Val(2)
+		if ok1 && ok2 && ok3 && len(s) == 1 && len(l) == 1 && len(d) == 1 && d[0] != 0 {
+			n := (l[0] - s[0] + d[0] - 1) / d[0]
+			if d[0] < 0 {
+				n = (l[0] - s[0] + d[0] + 1) / d[0]
+			}
+			n = max(n, 0)
+			c.Set(Shape{n})
+			if n <= 64 {
+				v := make([]int64, n)
+				for i := range v {
+					v[i] = s[0] + int64(i)*d[0]
+				}
+				c.SetVal(v)
+			}
+			return
+		}
+		c.Set(Shape{-1})
+	}))
+
 	add(&Schema{Key: Key{WTConvDomain, "WTConv"}, Since: 1, Until: 1, Attrs: attrs([]string{"levels", "stride", "wavelet"}),
 		MinIn: 2, MaxIn: 6, MinOut: 1, MaxOut: 1, Infer: InferWTConv})
 	return out
 }
 
 func sameShape(c *InferCtx) { c.Set(c.In(0)) }
+
+// inferResize knows the output from static sizes (Resize 11 on) or the
+// scales attribute (Upsample 7-8); float scales inputs are not tracked, so
+// only the rank is known then.
+func inferResize(c *InferCtx) {
+	x := c.In(0)
+	if x == nil {
+		return
+	}
+	if c.Node.GetOpType() == "Resize" && c.Version >= 11 {
+		if sizes, ok := c.Val(3); ok && len(sizes) == len(x) {
+			c.Set(Shape(append([]int64{}, sizes...)))
+			return
+		}
+	}
+	if sc := AttrFloats(c.Node, "scales", nil); sc != nil && len(sc) == len(x) {
+		out := make(Shape, len(x))
+		for i, d := range x {
+			out[i] = -1
+			if d >= 0 {
+				out[i] = int64(float64(d) * float64(sc[i]))
+			}
+		}
+		c.Set(out)
+		return
+	}
+	c.Set(make(Shape, len(x)).unknown())
+}
+
+func (s Shape) unknown() Shape {
+	for i := range s {
+		s[i] = -1
+	}
+	return s
+}
+
+func inferDepthToSpace(c *InferCtx) {
+	x := c.In(0)
+	k := AttrInt(c.Node, "blocksize", 0)
+	if len(x) != 4 || k < 1 {
+		return
+	}
+	out := append(Shape{}, x...)
+	f := k * k
+	if c.Node.GetOpType() == "DepthToSpace" {
+		out[1] = div(x[1], f)
+		out[2], out[3] = mul(x[2], k), mul(x[3], k)
+	} else {
+		out[1] = mul(x[1], f)
+		out[2], out[3] = div(x[2], k), div(x[3], k)
+	}
+	c.Set(out)
+}
+
+func div(d, k int64) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d / k
+}
+
+func mul(d, k int64) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d * k
+}
+
+func inferArg(c *InferCtx) {
+	x := c.In(0)
+	if x == nil {
+		return
+	}
+	ax := norm(AttrInt(c.Node, "axis", 0), len(x))
+	if ax < 0 || ax >= len(x) {
+		return
+	}
+	out := Shape{}
+	for i, d := range x {
+		if i == ax {
+			if AttrInt(c.Node, "keepdims", 1) != 0 {
+				out = append(out, 1)
+			}
+			continue
+		}
+		out = append(out, d)
+	}
+	c.Set(out)
+}
 
 // passValue is the rule of Identity and Cast: same shape, and a static
 // integer value passes through (Cast to an integer type keeps it exact).

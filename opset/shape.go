@@ -115,6 +115,14 @@ func AttrInts(n *onnxpb.NodeProto, name string, def []int64) []int64 {
 	return def
 }
 
+// AttrFloats returns a floats attribute or def.
+func AttrFloats(n *onnxpb.NodeProto, name string, def []float32) []float32 {
+	if a := Attr(n, name); a != nil {
+		return a.GetFloats()
+	}
+	return def
+}
+
 // AttrString returns a string attribute or def.
 func AttrString(n *onnxpb.NodeProto, name string, def string) string {
 	if a := Attr(n, name); a != nil {

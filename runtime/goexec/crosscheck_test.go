@@ -101,7 +101,7 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 	divs := i64([]int{6}, 3, -4, 5, -3, 4, 5)
 	F, I := onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_INT64
 	var cases []xcase
-	for _, v := range []int64{9, 13, 21} {
+	for _, v := range []int64{9, 10, 13, 21} {
 		cases = append(cases,
 			xcase{name: "LRN5", opset: v, op: "LRN", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aInt("size", 5), aFloat("alpha", 0.3), aFloat("beta", 0.75), aFloat("bias", 2)}},
 			xcase{name: "LRN3", opset: v, op: "LRN", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aInt("size", 3)}},
@@ -123,7 +123,42 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 			xcase{name: "Dropout", opset: v, op: "Dropout", inputs: []*tensor.Tensor{x4}, outs: []onnxpb.TensorProto_DataType{F, maskType(v)}},
 		)
 		if v < 10 {
+			cases = append(cases,
+				xcase{name: "UpsampleNearest", opset: v, op: "Upsample", inputs: []*tensor.Tensor{x4, f32([]int{4}, 1, 1, 2, 3)}},
+				xcase{name: "UpsampleLinear", opset: v, op: "Upsample", inputs: []*tensor.Tensor{x4, f32([]int{4}, 1, 1, 2, 1.5)}, attrs: []*onnxpb.AttributeProto{aStr("mode", "linear")}},
+			)
 			continue
+		}
+		cases = append(cases,
+			xcase{name: "DepthToSpaceDCR", opset: v, op: "DepthToSpace", inputs: []*tensor.Tensor{randF32(r, []int{2, 8, 3, 5}, -1, 1)}, attrs: []*onnxpb.AttributeProto{aInt("blocksize", 2)}},
+			xcase{name: "SpaceToDepth", opset: v, op: "SpaceToDepth", inputs: []*tensor.Tensor{randF32(r, []int{2, 3, 4, 6}, -1, 1)}, attrs: []*onnxpb.AttributeProto{aInt("blocksize", 2)}},
+			xcase{name: "ArgMax", opset: v, op: "ArgMax", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aInt("axis", 1)}, outs: []onnxpb.TensorProto_DataType{I}},
+			xcase{name: "ArgMinFlat", opset: v, op: "ArgMin", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aInt("axis", -1), aInt("keepdims", 0)}, outs: []onnxpb.TensorProto_DataType{I}},
+		)
+		if v == 10 {
+			cases = append(cases, xcase{name: "Resize10", opset: v, op: "Resize", inputs: []*tensor.Tensor{x4, f32([]int{4}, 1, 1, 0.5, 2.5)}})
+		} else {
+			scales := f32([]int{4}, 1, 1, 1.7, 0.6)
+			sizes := i64([]int{4}, 2, 7, 9, 4)
+			for _, coord := range []string{"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"} {
+				for _, mode := range []string{"nearest", "linear"} {
+					cases = append(cases,
+						xcase{name: "Resize_" + mode + "_" + coord, opset: v, op: "Resize", inputs: []*tensor.Tensor{x4, nil, scales},
+							attrs: []*onnxpb.AttributeProto{aStr("mode", mode), aStr("coordinate_transformation_mode", coord)}},
+						xcase{name: "ResizeSizes_" + mode + "_" + coord, opset: v, op: "Resize", inputs: []*tensor.Tensor{x4, nil, nil, sizes},
+							attrs: []*onnxpb.AttributeProto{aStr("mode", mode), aStr("coordinate_transformation_mode", coord)}},
+					)
+				}
+			}
+			for _, nm := range []string{"round_prefer_ceil", "floor", "ceil"} {
+				cases = append(cases, xcase{name: "ResizeNearest_" + nm, opset: v, op: "Resize", inputs: []*tensor.Tensor{x4, nil, f32([]int{4}, 1, 1, 2.5, 1.5)},
+					attrs: []*onnxpb.AttributeProto{aStr("nearest_mode", nm)}})
+			}
+			cases = append(cases,
+				xcase{name: "DepthToSpaceCRD", opset: v, op: "DepthToSpace", inputs: []*tensor.Tensor{randF32(r, []int{2, 8, 3, 5}, -1, 1)}, attrs: []*onnxpb.AttributeProto{aInt("blocksize", 2), aStr("mode", "CRD")}},
+				xcase{name: "RangeInt", opset: v, op: "Range", inputs: []*tensor.Tensor{i64([]int{}, 10), i64([]int{}, -3), i64([]int{}, -4)}, outs: []onnxpb.TensorProto_DataType{I}},
+				xcase{name: "RangeFloat", opset: v, op: "Range", inputs: []*tensor.Tensor{f32([]int{}, 0.5), f32([]int{}, 3), f32([]int{}, 0.7)}},
+			)
 		}
 		// ceil_mode and Mod exist from opset 10 on.
 		cases = append(cases,
@@ -161,6 +196,10 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 			feeds := map[string]*tensor.Tensor{}
 			var names []string
 			for i, x := range c.inputs {
+				if x == nil {
+					names = append(names, "")
+					continue
+				}
 				name := fmt.Sprintf("x%d", i)
 				dt := onnxpb.TensorProto_FLOAT
 				if x.DType == tensor.Int64 {
@@ -206,17 +245,23 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.op == "Dropout" && c.opset < 10 {
-				// Before opset 10 ONNX Runtime returns an all-false mask;
+			if c.op == "Dropout" && c.opset < 12 {
+				// Before opset 12 ONNX Runtime returns an all-false mask;
 				// the ONNX specification (and its reference evaluator)
 				// keep every element in inference: all ones.
-				for _, v := range got["y1"].F32 {
+				mask := got["y1"]
+				if c.opset >= 10 {
+					mask = got["y1_i64"]
+				}
+				for _, v := range mask.Float64s() {
 					if v != 1 {
 						t.Fatalf("Dropout mask holds %g, want all ones", v)
 					}
 				}
-				delete(got, "y1")
-				delete(want, "y1")
+				for _, k := range []string{"y1", "y1_i64"} {
+					delete(got, k)
+					delete(want, k)
+				}
 			}
 			sameOutputs(t, got, want, 1e-5)
 		})

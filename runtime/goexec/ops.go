@@ -161,5 +161,12 @@ var kernels = map[opset.Key]kernel{
 	{Name: "ReduceSum"}:             {build: buildReduce("ReduceSum")},
 	{Name: "ReduceMax"}:             {build: buildReduce("ReduceMax")},
 	{Name: "ReduceMin"}:             {build: buildReduce("ReduceMin")},
+	{Name: "Resize"}:                {build: buildResize},
+	{Name: "Upsample"}:              {build: buildResize},
+	{Name: "DepthToSpace"}:          {build: buildDepthToSpace},
+	{Name: "SpaceToDepth"}:          {build: buildDepthToSpace},
+	{Name: "ArgMax"}:                {build: buildArgExtreme},
+	{Name: "ArgMin"}:                {build: buildArgExtreme},
+	{Name: "Range"}:                 {build: buildRange},
 	{Domain: opset.WTConvDomain, Name: "WTConv"}: {build: buildWTConv},
 }
