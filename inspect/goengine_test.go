@@ -44,7 +44,9 @@ func TestGoEngineRunsRealModels(t *testing.T) {
 
 func TestGoEngineLacks(t *testing.T) {
 	str := func(s string) *string { return &s }
-	ver := func(d string, v int64) *onnxpb.OperatorSetIdProto { return &onnxpb.OperatorSetIdProto{Domain: str(d), Version: &v} }
+	ver := func(d string, v int64) *onnxpb.OperatorSetIdProto {
+		return &onnxpb.OperatorSetIdProto{Domain: str(d), Version: &v}
+	}
 	node := func(dom, op, name string, in, out []string) *onnxpb.NodeProto {
 		return &onnxpb.NodeProto{Domain: str(dom), OpType: str(op), Name: str(name), Input: in, Output: out}
 	}
