@@ -300,7 +300,7 @@ func binaryI64(p *bcastPlan, op binOp, dst, a, b []int64) error {
 				}
 				d[i] = x / y
 			case opPow:
-				d[i] = int64(math.Pow(float64(x), float64(y)))
+				d[i] = powI64(x, y)
 			case opPRelu:
 				if x < 0 {
 					d[i] = x * y
@@ -438,6 +438,22 @@ func binScalar(op binOp, x, y float32) float32 {
 		}
 		return min(x, y)
 	}
+}
+
+// powI64 is x^y exactly (wrapping on overflow, as int64 arithmetic does);
+// a negative exponent truncates toward zero like the float result would.
+func powI64(x, y int64) int64 {
+	if y < 0 {
+		return int64(math.Pow(float64(x), float64(y)))
+	}
+	r := int64(1)
+	for ; y > 0; y >>= 1 {
+		if y&1 != 0 {
+			r *= x
+		}
+		x *= x
+	}
+	return r
 }
 
 func powF32(x, y float32) float32 {

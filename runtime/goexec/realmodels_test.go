@@ -136,3 +136,16 @@ func TestPyTorchExports(t *testing.T) {
 		t.Fatalf("found %d exports, want the seven shared cases", n)
 	}
 }
+
+// Integer shape arithmetic is exact, also beyond float32's and float64's
+// integer range.
+func TestInt64ArithmeticIsExact(t *testing.T) {
+	big := int64(1)<<53 + 1
+	a := i64([]int{4}, big, -7, 7, 3)
+	b := i64([]int{4}, 3, 2, -2, 39)
+	expectI64(t, runOp(t, 13, "Add", []*tensor.Tensor{a, i64([]int{1}, 2)}), []int{4}, big+2, -5, 9, 5)
+	expectI64(t, runOp(t, 13, "Mul", []*tensor.Tensor{a, i64([]int{1}, 3)}), []int{4}, 3*big, -21, 21, 9)
+	expectI64(t, runOp(t, 13, "Div", []*tensor.Tensor{a, b}), []int{4}, big/3, -3, -3, 0)
+	expectI64(t, runOp(t, 13, "Mod", []*tensor.Tensor{a, b}), []int{4}, big%3, 1, -1, 3)
+	expectI64(t, runOp(t, 13, "Pow", []*tensor.Tensor{i64([]int{2}, 3, -3), i64([]int{2}, 39, 3)}), []int{2}, 4052555153018976267, -27)
+}
