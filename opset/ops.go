@@ -92,14 +92,31 @@ func schemas() []*Schema {
 
 	add(op("Constant", 1, 0, 0, []string{"value", "value_float", "value_floats", "value_int", "value_ints"}, inferConstant))
 	add(op("ConstantOfShape", 9, 1, 1, []string{"value"}, func(c *InferCtx) {
-		if v, ok := c.Val(0); ok {
-			c.Set(append(Shape{}, v...))
+		v, ok := c.Val(0)
+		if !ok {
+			return
+		}
+		sh := append(Shape{}, v...)
+		c.Set(sh)
+		// An INT64 fill of a small shape is shape arithmetic (PyTorch pads).
+		t := Attr(c.Node, "value").GetT()
+		if n := prod(sh); t != nil && t.GetDataType() == int32(onnxpb.TensorProto_INT64) && n >= 0 && n <= maxValueLen {
+			if fill, err := ConstantValue(c.Node); err == nil && len(fill.I64) == 1 {
+				vals := make([]int64, n)
+				for i := range vals {
+					vals[i] = fill.I64[0]
+				}
+				c.SetVal(vals)
+			}
 		}
 	}))
 	add(op("Shape", 1, 1, 1, []string{"start@15", "end@15"}, inferShapeOp))
 	add(op("Reshape", 5, 2, 2, []string{"allowzero@14"}, func(c *InferCtx) {
 		if target, ok := c.Val(1); ok {
 			c.Set(reshapeShape(c.In(0), target, AttrInt(c.Node, "allowzero", 0) != 0))
+		}
+		if v, ok := c.Val(0); ok {
+			c.SetVal(v)
 		}
 	}))
 	add(op("Squeeze", 1, 1, 2, []string{"axes@-12"}, inferSqueeze))
@@ -463,6 +480,47 @@ func inferTranspose(c *InferCtx) {
 		out[i] = x[p]
 	}
 	c.Set(out)
+	if v, ok := c.Val(0); ok && x.Known() && int64(len(v)) == prod(x) {
+		in := strides(x)
+		st := make([]int64, len(perm))
+		for i, p := range perm {
+			st[i] = in[p]
+		}
+		c.SetVal(gatherValues(v, 0, out, st))
+	}
+}
+
+// maxValueLen bounds the integer tensors whose values are tracked.
+const maxValueLen = 64
+
+func strides(s Shape) []int64 {
+	st := make([]int64, len(s))
+	acc := int64(1)
+	for i := len(s) - 1; i >= 0; i-- {
+		st[i] = acc
+		acc *= s[i]
+	}
+	return st
+}
+
+// gatherValues reads v[base + sum_i idx_i*st_i] over every index of shape.
+func gatherValues(v []int64, base int64, shape Shape, st []int64) []int64 {
+	out := make([]int64, 0, prod(shape))
+	idx := make([]int64, len(shape))
+	for n := prod(shape); int64(len(out)) < n; {
+		off := base
+		for i, k := range idx {
+			off += k * st[i]
+		}
+		out = append(out, v[off])
+		for i := len(idx) - 1; i >= 0; i-- {
+			if idx[i]++; idx[i] < shape[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return out
 }
 
 func inferConcat(c *InferCtx) {
@@ -595,16 +653,21 @@ func inferSlice(c *InferCtx) {
 		out[ax] = SliceLen(x[ax], starts[i], ends[i], step)
 	}
 	c.Set(out)
-	if v, ok := c.Val(0); ok && len(x) == 1 && out[0] >= 0 && len(starts) == 1 {
-		st := int64(1)
-		if steps != nil {
-			st = steps[0]
+	if v, ok := c.Val(0); ok && x.Known() && out.Known() && int64(len(v)) == prod(x) {
+		st := strides(x)
+		base := int64(0)
+		for i, a := range axes {
+			ax := norm(a, len(x))
+			step := int64(1)
+			if steps != nil {
+				step = steps[i]
+			}
+			if out[ax] > 0 {
+				base += SliceStart(x[ax], starts[i], step) * st[ax]
+			}
+			st[ax] *= step
 		}
-		var sel []int64
-		for k, i := int64(0), SliceStart(x[0], starts[0], st); k < out[0]; k, i = k+1, i+st {
-			sel = append(sel, v[i])
-		}
-		c.SetVal(sel)
+		c.SetVal(gatherValues(v, base, out, st))
 	}
 }
 
