@@ -17,6 +17,12 @@ func op(name string, since int64, minIn, maxIn int, attrSpecs []string, infer fu
 }
 
 // withOut sets the output arity.
+// requires sets the required attributes.
+func requires(s *Schema, names ...string) *Schema {
+	s.Required = names
+	return s
+}
+
 func withOut(s *Schema, minOut, maxOut int) *Schema {
 	s.MinOut, s.MaxOut = minOut, maxOut
 	return s
@@ -41,12 +47,12 @@ func schemas() []*Schema {
 	unary(6, []string{"alpha", "gamma"}, "Selu")
 	unary(20, []string{"approximate"}, "Gelu")
 	unary(1, []string{"axis"}, "Softmax", "LogSoftmax")
-	unary(1, []string{"alpha", "beta", "bias", "size"}, "LRN")
+	add(requires(op("LRN", 1, 1, 1, []string{"alpha", "beta", "bias", "size"}, sameShape), "size"))
 	unary(1, []string{"axis"}, "Flatten")
 	out[len(out)-1].Infer = inferFlatten
 	add(op("Clip", 6, 1, 3, []string{"min@-10", "max@-10"}, sameShape))
 	add(op("Identity", 1, 1, 1, nil, passValue))
-	add(op("Cast", 6, 1, 1, []string{"to", "saturate@19"}, passValue))
+	add(requires(op("Cast", 6, 1, 1, []string{"to", "saturate@19"}, passValue), "to"))
 	add(withOut(op("Dropout", 7, 1, 3, []string{"ratio", "seed"}, func(c *InferCtx) {
 		c.Set(c.In(0))
 		c.SetOut(1, c.In(0))
@@ -77,8 +83,8 @@ func schemas() []*Schema {
 		c.Set(convTransposeShape(c.Node, c.In(0), c.In(1)))
 	}))
 	pool := func(c *InferCtx) { c.Set(poolShape(c.Node, c.In(0))) }
-	add(op("MaxPool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "dilations@10", "kernel_shape", "pads", "storage_order@8", "strides"}, pool))
-	add(op("AveragePool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "count_include_pad@7", "dilations@19", "kernel_shape", "pads", "strides"}, pool))
+	add(requires(op("MaxPool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "dilations@10", "kernel_shape", "pads", "storage_order@8", "strides"}, pool), "kernel_shape"))
+	add(requires(op("AveragePool", 1, 1, 1, []string{"auto_pad", "ceil_mode@10", "count_include_pad@7", "dilations@19", "kernel_shape", "pads", "strides"}, pool), "kernel_shape"))
 	for _, n := range []string{"GlobalAveragePool", "GlobalMaxPool"} {
 		add(op(n, 1, 1, 1, nil, inferGlobalPool))
 	}
@@ -151,7 +157,7 @@ func schemas() []*Schema {
 	add(op("Resize", 10, 1, 4, []string{"mode", "coordinate_transformation_mode@11", "cubic_coeff_a@11", "exclude_outside@11",
 		"extrapolation_value@11", "nearest_mode@11", "antialias@18", "axes@18", "keep_aspect_ratio_policy@18"}, inferResize))
 	for _, n := range []string{"DepthToSpace", "SpaceToDepth"} {
-		add(op(n, 1, 1, 1, []string{"blocksize", "mode@11"}, inferDepthToSpace))
+		add(requires(op(n, 1, 1, 1, []string{"blocksize", "mode@11"}, inferDepthToSpace), "blocksize"))
 	}
 	for _, n := range []string{"ArgMax", "ArgMin"} {
 		add(op(n, 1, 1, 1, []string{"axis", "keepdims", "select_last_index@12"}, inferArg))
@@ -180,7 +186,7 @@ func schemas() []*Schema {
 	}))
 
 	add(&Schema{Key: Key{WTConvDomain, "WTConv"}, Since: 1, Until: 1, Attrs: attrs([]string{"levels", "stride", "wavelet"}),
-		MinIn: 2, MaxIn: 6, MinOut: 1, MaxOut: 1, Infer: InferWTConv})
+		MinIn: 2, MaxIn: 6, MinOut: 1, MaxOut: 1, Required: []string{"levels"}, Infer: InferWTConv})
 	return out
 }
 

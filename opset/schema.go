@@ -37,9 +37,8 @@ type Schema struct {
 	// MinIn..MaxIn inputs (trailing empty names not counted) and
 	// MinOut..MaxOut outputs are accepted.
 	MinIn, MaxIn, MinOut, MaxOut int
-	// Validate, when set, checks attribute values and version-dependent
-	// forms beyond names and arity.
-	Validate func(n *onnxpb.NodeProto, version int64) error
+	// Required lists the attributes that must be present.
+	Required []string
 	// Infer is the static shape rule; it leaves outputs it cannot
 	// determine unknown.
 	Infer func(c *InferCtx)
@@ -99,8 +98,14 @@ func (s *Schema) Check(n *onnxpb.NodeProto, version int64) error {
 	if m < s.MinOut {
 		return fmt.Errorf("has %d outputs, needs at least %d", m, s.MinOut)
 	}
-	if s.Validate != nil {
-		return s.Validate(n, version)
+	for _, name := range s.Required {
+		found := false
+		for _, a := range n.GetAttribute() {
+			found = found || a.GetName() == name
+		}
+		if !found {
+			return fmt.Errorf("required attribute %s is missing", name)
+		}
 	}
 	return nil
 }

@@ -417,9 +417,6 @@ func buildLRN(b *buildCtx) (kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !b.attrs.has("size") {
-		return nil, fmt.Errorf("attribute size is required")
-	}
 	size, err := b.attrs.int("size", 0)
 	if err != nil {
 		return nil, err
