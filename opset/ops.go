@@ -41,6 +41,7 @@ func schemas() []*Schema {
 	unary(1, nil, "Softplus", "Softsign")
 	unary(11, nil, "Round")
 	unary(18, nil, "Mish")
+	unary(7, nil, "Sin", "Cos")
 	unary(6, []string{"alpha", "beta"}, "HardSigmoid")
 	unary(14, nil, "HardSwish")
 	unary(6, []string{"alpha"}, "LeakyRelu", "Elu")
@@ -67,11 +68,14 @@ func schemas() []*Schema {
 	}
 	add(op("Pow", 1, 2, 2, []string{"broadcast@-6", "axis@-6"}, broadcastAll))
 	add(op("Mod", 10, 2, 2, []string{"fmod"}, arith))
-	for _, n := range []string{"Max", "Min", "Sum"} {
+	for _, n := range []string{"Max", "Min", "Sum", "Mean"} {
 		add(op(n, 6, 1, variadic, nil, broadcastAll))
 	}
-	for _, n := range []string{"Equal", "Less", "Greater"} {
+	for _, n := range []string{"Equal", "Less", "Greater", "And", "Or", "Xor"} {
 		add(op(n, 7, 2, 2, nil, broadcastAll))
+	}
+	for _, n := range []string{"LessOrEqual", "GreaterOrEqual"} {
+		add(op(n, 12, 2, 2, nil, broadcastAll))
 	}
 	add(op("Not", 1, 1, 1, nil, sameShape))
 	add(op("Where", 9, 3, 3, nil, broadcastAll))
@@ -116,6 +120,16 @@ func schemas() []*Schema {
 			}
 		}
 	}))
+	add(op("Size", 1, 1, 1, nil, func(c *InferCtx) {
+		c.Set(Shape{})
+		if x := c.In(0); x.Known() {
+			c.SetVal([]int64{prod(x)})
+		}
+	}))
+	// ImageScaler is an experimental operator of the opset-9 era
+	// (Tiny YOLOv2), removed at opset 10.
+	add(&Schema{Key: Key{Name: "ImageScaler"}, Since: 1, Until: 9, Attrs: attrs([]string{"bias", "scale"}),
+		MinIn: 1, MaxIn: 1, MinOut: 1, MaxOut: 1, Infer: sameShape})
 	add(op("Shape", 1, 1, 1, []string{"start@15", "end@15"}, inferShapeOp))
 	add(op("Reshape", 5, 2, 2, []string{"allowzero@14"}, func(c *InferCtx) {
 		if target, ok := c.Val(1); ok {

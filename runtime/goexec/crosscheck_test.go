@@ -89,8 +89,10 @@ type xcase struct {
 	inputs []*tensor.Tensor // graph inputs x0, x1, ...
 	attrs  []*onnxpb.AttributeProto
 	outs   []onnxpb.TensorProto_DataType // output types (FLOAT when nil)
-	// pre, when set, replaces input i by node pre(x_i) (to make BOOL inputs).
-	pre string
+	// pre, when set, makes the first preN operands BOOL: operand k is
+	// pre(x_2k, x_2k+1).
+	pre  string
+	preN int
 }
 
 func TestOperatorsMatchONNXRuntime(t *testing.T) {
@@ -121,9 +123,17 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 			xcase{name: "Flatten", opset: v, op: "Flatten", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aInt("axis", 2)}},
 			xcase{name: "Sum3", opset: v, op: "Sum", inputs: []*tensor.Tensor{x4, randF32(r, []int{6}, -1, 1), randF32(r, []int{7, 1, 1}, -1, 1)}},
 			xcase{name: "Dropout", opset: v, op: "Dropout", inputs: []*tensor.Tensor{x4}, outs: []onnxpb.TensorProto_DataType{F, maskType(v)}},
+			xcase{name: "Mean", opset: v, op: "Mean", inputs: []*tensor.Tensor{x4, randF32(r, []int{6}, -1, 1), randF32(r, []int{7, 1, 1}, -1, 1)}},
+			xcase{name: "Sin", opset: v, op: "Sin", inputs: []*tensor.Tensor{x4}},
+			xcase{name: "Cos", opset: v, op: "Cos", inputs: []*tensor.Tensor{x4}},
+			xcase{name: "Size", opset: v, op: "Size", inputs: []*tensor.Tensor{x4}, outs: []onnxpb.TensorProto_DataType{I}},
+			xcase{name: "And", opset: v, op: "And", pre: "Greater", preN: 2, inputs: []*tensor.Tensor{x4, f32([]int{1}, 0), x4, f32([]int{6}, -1, 0, 1, 2, 0.5, -0.5)}, outs: []onnxpb.TensorProto_DataType{onnxpb.TensorProto_BOOL}},
+			xcase{name: "Or", opset: v, op: "Or", pre: "Less", preN: 2, inputs: []*tensor.Tensor{x4, f32([]int{1}, 0), x4, f32([]int{6}, -1, 0, 1, 2, 0.5, -0.5)}, outs: []onnxpb.TensorProto_DataType{onnxpb.TensorProto_BOOL}},
+			xcase{name: "Xor", opset: v, op: "Xor", pre: "Greater", preN: 2, inputs: []*tensor.Tensor{x4, f32([]int{1}, 0), x4, f32([]int{6}, -1, 0, 1, 2, 0.5, -0.5)}, outs: []onnxpb.TensorProto_DataType{onnxpb.TensorProto_BOOL}},
 		)
 		if v < 10 {
 			cases = append(cases,
+				xcase{name: "ImageScaler", opset: v, op: "ImageScaler", inputs: []*tensor.Tensor{x4}, attrs: []*onnxpb.AttributeProto{aFloat("scale", 0.5), aFloats("bias", 1, 2, 3, 4, 5, 6, 7)}},
 				xcase{name: "UpsampleNearest", opset: v, op: "Upsample", inputs: []*tensor.Tensor{x4, f32([]int{4}, 1, 1, 2, 3)}},
 				xcase{name: "UpsampleLinear", opset: v, op: "Upsample", inputs: []*tensor.Tensor{x4, f32([]int{4}, 1, 1, 2, 1.5)}, attrs: []*onnxpb.AttributeProto{aStr("mode", "linear")}},
 			)
@@ -179,6 +189,8 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 		} else {
 			cases = append(cases,
 				xcase{name: "ReduceSum", opset: v, op: "ReduceSum", inputs: []*tensor.Tensor{x4, i64([]int{2}, 1, 3)}},
+				xcase{name: "LessOrEqual", opset: v, op: "LessOrEqual", inputs: []*tensor.Tensor{ints, i64([]int{1}, 5)}, outs: []onnxpb.TensorProto_DataType{onnxpb.TensorProto_BOOL}},
+				xcase{name: "GreaterOrEqual", opset: v, op: "GreaterOrEqual", inputs: []*tensor.Tensor{x4, f32([]int{6}, -1, 0, 1, 2, 0.5, -0.5)}, outs: []onnxpb.TensorProto_DataType{onnxpb.TensorProto_BOOL}},
 				xcase{name: "Round", opset: v, op: "Round", inputs: []*tensor.Tensor{f32([]int{6}, 0.5, 1.5, 2.5, -0.5, -1.5, 2.4)}},
 				xcase{name: "Where", opset: v, op: "Where", pre: "Greater", inputs: []*tensor.Tensor{x4, f32([]int{1}, 0), x4, f32([]int{6}, 1, 2, 3, 4, 5, 6)}},
 			)
@@ -214,9 +226,13 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 				names = append(names, name)
 			}
 			if c.pre != "" {
-				// The first two inputs make a BOOL condition.
-				b.node(c.pre, names[:2], []string{"cond"})
-				names = append([]string{"cond"}, names[2:]...)
+				var conds []string
+				for k := 0; k < max(c.preN, 1); k++ {
+					cond := fmt.Sprintf("cond%d", k)
+					b.node(c.pre, names[2*k:2*k+2], []string{cond})
+					conds = append(conds, cond)
+				}
+				names = append(conds, names[2*len(conds):]...)
 			}
 			outs := []string{"y"}
 			if len(c.outs) > 1 {
@@ -233,7 +249,14 @@ func TestOperatorsMatchONNXRuntime(t *testing.T) {
 					b.node("Cast", []string{o}, []string{o + "_i64"}, aInt("to", int64(onnxpb.TensorProto_INT64)))
 					o, dt = o+"_i64", onnxpb.TensorProto_INT64
 				}
-				b.g.Output = append(b.g.Output, valueInfo32(o, dt, nil))
+				var dims []int64
+				if c.op == "Size" {
+					// Declared rank 0: runtime/ort preallocates scalar
+					// outputs (onnxruntime_go cannot wrap one ONNX Runtime
+					// allocates; undeclared, runtime/ort panics in release).
+					dims = []int64{}
+				}
+				b.g.Output = append(b.g.Output, valueInfo32(o, dt, dims))
 			}
 			m := b.model()
 			want := ortRun(t, m, feeds)
@@ -360,4 +383,8 @@ func constShape(t *testing.T, g *onnxpb.GraphProto, name string) []int {
 	}
 	t.Fatalf("shape %q is not an initializer", name)
 	return nil
+}
+
+func aFloats(name string, v ...float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: strp(name), Type: onnxpb.AttributeProto_FLOATS.Enum(), Floats: v}
 }

@@ -125,7 +125,7 @@ const (
 
 func binOpOf(name string) binOp {
 	switch name {
-	case "Add", "Sum":
+	case "Add", "Sum", "Mean":
 		return opAdd
 	case "Sub":
 		return opSub
@@ -149,7 +149,7 @@ func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
 	return func(b *buildCtx) (kernelFunc, error) {
 		op := binOpOf(name)
 		switch name {
-		case "Equal", "Less", "Greater":
+		case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
 			return buildCompare(name), nil
 		case "Mod":
 			fmod, err := b.attrs.int("fmod", 0)
@@ -237,6 +237,17 @@ func buildVariadic(name string) func(b *buildCtx) (kernelFunc, error) {
 			}
 			if len(in) == 1 {
 				acc = alias(acc, acc.Shape)
+			}
+			if name == "Mean" {
+				if err := requireF32(acc, "inputs"); err != nil {
+					return nil, err
+				}
+				out := rc.newF32(acc.Shape)
+				inv := 1 / float32(len(in))
+				for i, v := range acc.F32 {
+					out.F32[i] = v * inv
+				}
+				acc = out
 			}
 			return []*tensor.Tensor{acc}, nil
 		}, nil
@@ -673,6 +684,14 @@ func (u *unaryOp) applyRange(d, s []float32) {
 	case "Softplus":
 		for i, v := range s {
 			d[i] = float32(softplus(float64(v)))
+		}
+	case "Sin":
+		for i, v := range s {
+			d[i] = float32(math.Sin(float64(v)))
+		}
+	case "Cos":
+		for i, v := range s {
+			d[i] = float32(math.Cos(float64(v)))
 		}
 	case "Softsign":
 		for i, v := range s {

@@ -9,7 +9,8 @@ import (
 // Comparisons and selection. Booleans are held as int64 0/1, like every
 // integer type.
 
-// buildCompare builds Equal, Less or Greater with numpy broadcasting.
+// buildCompare builds the comparisons (Equal, Less, Greater, LessOrEqual,
+// GreaterOrEqual) and the logical And, Or, Xor, with numpy broadcasting.
 func buildCompare(op string) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, y := in[0], in[1]
@@ -22,6 +23,19 @@ func buildCompare(op string) kernelFunc {
 		}
 		out := tensor.NewInt64(shape, nil)
 		a, b := broadcastTo(x, shape), broadcastTo(y, shape)
+		switch op {
+		case "And", "Or", "Xor":
+			if x.DType != tensor.Int64 {
+				return nil, fmt.Errorf("%s takes boolean tensors, got %v", op, x.DType)
+			}
+			for i := range out.I64 {
+				p, q := a.I64[i] != 0, b.I64[i] != 0
+				if (op == "And" && p && q) || (op == "Or" && (p || q)) || (op == "Xor" && p != q) {
+					out.I64[i] = 1
+				}
+			}
+			return []*tensor.Tensor{out}, nil
+		}
 		for i := range out.I64 {
 			var c int
 			if x.DType == tensor.Int64 {
@@ -45,6 +59,10 @@ func buildCompare(op string) kernelFunc {
 				r = c == -1
 			case "Greater":
 				r = c == 1
+			case "LessOrEqual":
+				r = c == -1 || c == 0
+			case "GreaterOrEqual":
+				r = c == 1 || c == 0
 			}
 			if r {
 				out.I64[i] = 1
@@ -139,5 +157,45 @@ func buildTile(b *buildCtx) (kernelFunc, error) {
 		}
 		t := gatherStrided(rc, x, view, st, 0)
 		return []*tensor.Tensor{alias(t, shape)}, nil
+	}, nil
+}
+
+// buildImageScaler scales every element and adds a bias per channel.
+func buildImageScaler(b *buildCtx) (kernelFunc, error) {
+	scale, err := b.attrs.float("scale", 1)
+	if err != nil {
+		return nil, err
+	}
+	bias, err := b.attrs.floats("bias", nil)
+	if err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if err := requireF32(x, "input"); err != nil {
+			return nil, err
+		}
+		if len(x.Shape) != 4 || (bias != nil && len(bias) != x.Shape[1]) {
+			return nil, fmt.Errorf("input %v and bias of %d values do not match (N x C x H x W, C values)", x.Shape, len(bias))
+		}
+		out := rc.newF32(x.Shape)
+		plane := x.Shape[2] * x.Shape[3]
+		for p := 0; p < x.Shape[0]*x.Shape[1]; p++ {
+			var add float32
+			if bias != nil {
+				add = bias[p%x.Shape[1]]
+			}
+			for i, v := range x.F32[p*plane : (p+1)*plane] {
+				out.F32[p*plane+i] = v*scale + add
+			}
+		}
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+// buildSize gives the number of elements as an int64 scalar.
+func buildSize(b *buildCtx) (kernelFunc, error) {
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return []*tensor.Tensor{tensor.NewInt64([]int{}, []int64{int64(in[0].Len())})}, nil
 	}, nil
 }
