@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/wtonnx/wtonnx/onnxpb"
@@ -16,8 +17,9 @@ type GoEngine struct {
 	Runs bool `json:"runs"`
 	// Lacks lists the operators it cannot run, one entry per operator.
 	Lacks []OperatorGap `json:"lacks"`
-	// Double names DOUBLE graph inputs, outputs and initializers, which
-	// the engine refuses rather than narrow to float32.
+	// Double names DOUBLE graph inputs, outputs and initializers, and the
+	// nodes that make DOUBLE tensors, which the engine refuses rather than
+	// narrow to float32.
 	Double []string `json:"double,omitempty"`
 }
 
@@ -44,6 +46,7 @@ func GoEngineSupport(m *onnxpb.ModelProto) *GoEngine {
 		funcs[opset.Key{Domain: opset.NormDomain(f.GetDomain()), Name: f.GetName()}] = f
 	}
 	gaps := map[string]*OperatorGap{}
+	var doubles []string
 	visited := map[*onnxpb.FunctionProto]bool{}
 	var walk func(nodes []*onnxpb.NodeProto, versions map[string]int64)
 	walk = func(nodes []*onnxpb.NodeProto, versions map[string]int64) {
@@ -63,6 +66,9 @@ func GoEngineSupport(m *onnxpb.ModelProto) *GoEngine {
 					walk(f.GetNode(), fv)
 				}
 				continue
+			}
+			if what := opset.MakesDouble(n); what != "" {
+				doubles = append(doubles, fmt.Sprintf("node %q (%s)", n.GetName(), what))
 			}
 			v := versions[key.Domain]
 			sch, err := opset.Find(key.Domain, key.Name, v)
@@ -100,6 +106,7 @@ func GoEngineSupport(m *onnxpb.ModelProto) *GoEngine {
 			ge.Double = append(ge.Double, t.GetName())
 		}
 	}
+	ge.Double = append(ge.Double, doubles...)
 	ge.Runs = len(ge.Lacks) == 0 && len(ge.Double) == 0
 	return ge
 }

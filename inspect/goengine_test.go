@@ -58,6 +58,8 @@ func TestGoEngineLacks(t *testing.T) {
 			node("", "NonMaxSuppression", "nms2", []string{"a", "a"}, []string{"c"}),
 			node("", "LayerNormalization", "ln", []string{"a", "s"}, []string{"d"}),
 			node("local", "F", "call", []string{"a"}, []string{"e"}),
+			{OpType: str("Cast"), Name: str("widen"), Input: []string{"a"}, Output: []string{"f"},
+				Attribute: []*onnxpb.AttributeProto{{Name: str("to"), Type: onnxpb.AttributeProto_INT.Enum(), I: ptr(int64(onnxpb.TensorProto_DOUBLE))}}},
 		}},
 		Functions: []*onnxpb.FunctionProto{{Name: str("F"), Domain: str("local"), Input: []string{"i"}, Output: []string{"o"},
 			OpsetImport: []*onnxpb.OperatorSetIdProto{ver("", 16)},
@@ -83,8 +85,13 @@ func TestGoEngineLacks(t *testing.T) {
 	if g := got["Hardmax"]; g.FirstNode != "inside" {
 		t.Errorf("the function body's operator: %+v", g)
 	}
+	if len(ge.Double) != 1 || !strings.Contains(ge.Double[0], `"widen" (Cast to DOUBLE)`) {
+		t.Errorf("DOUBLE makers %v, want the Cast", ge.Double)
+	}
 	// Open refuses the same model.
 	if _, err := goexec.Open(m, goexec.Options{}); err == nil {
 		t.Error("Open accepted a model inspect says it cannot run")
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -334,3 +334,19 @@ func ConvAttrs(n *onnxpb.NodeProto, w Shape) ConvGeometry {
 	}
 	return g
 }
+
+// MakesDouble names what makes node n hold or produce a DOUBLE tensor (an
+// attribute's tensor, or a Cast to DOUBLE), or returns "". The Go engine
+// computes float32 and refuses such nodes rather than narrow them.
+func MakesDouble(n *onnxpb.NodeProto) string {
+	for _, a := range n.GetAttribute() {
+		if t := a.GetT(); t != nil && onnxpb.TensorProto_DataType(t.GetDataType()) == onnxpb.TensorProto_DOUBLE {
+			return fmt.Sprintf("attribute %q", a.GetName())
+		}
+	}
+	if NormDomain(n.GetDomain()) == "" && n.GetOpType() == "Cast" &&
+		onnxpb.TensorProto_DataType(AttrInt(n, "to", 0)) == onnxpb.TensorProto_DOUBLE {
+		return "Cast to DOUBLE"
+	}
+	return ""
+}

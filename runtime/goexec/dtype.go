@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 )
 
 // The engine holds floating-point tensors as float32 and integer and
@@ -17,17 +18,8 @@ var errDouble = errors.New("element type DOUBLE is not supported: the Go engine 
 // checkDTypes refuses a node whose attributes hold or whose Cast makes a
 // DOUBLE tensor.
 func checkDTypes(n *onnxpb.NodeProto) error {
-	for _, a := range n.GetAttribute() {
-		if t := a.GetT(); t != nil && onnxpb.TensorProto_DataType(t.GetDataType()) == onnxpb.TensorProto_DOUBLE {
-			return fmt.Errorf("attribute %q: %w", a.GetName(), errDouble)
-		}
-	}
-	if normDomain(n.GetDomain()) == "" && n.GetOpType() == "Cast" {
-		for _, a := range n.GetAttribute() {
-			if a.GetName() == "to" && onnxpb.TensorProto_DataType(a.GetI()) == onnxpb.TensorProto_DOUBLE {
-				return fmt.Errorf("Cast to DOUBLE: %w", errDouble)
-			}
-		}
+	if what := opset.MakesDouble(n); what != "" {
+		return fmt.Errorf("%s: %w", what, errDouble)
 	}
 	return nil
 }
