@@ -1,11 +1,13 @@
 package goexec
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
 )
 
 // A DOUBLE tensor is refused at Open, naming it, wherever it comes from:
@@ -45,6 +47,49 @@ func TestDoubleIsRefusedByName(t *testing.T) {
 		_, err := Open(build(), Options{})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "DOUBLE is not supported") {
 			t.Errorf("%s: Open gave %v", want, err)
+		}
+	}
+}
+
+// Impossible inputs to the newer kernels are errors, never panics.
+func TestNewKernelsRefuseBadInputs(t *testing.T) {
+	x := f32([]int{1, 1, 0, 2})
+	for name, run := range map[string]func() error{
+		"Resize of an empty axis": func() error {
+			_, err := tryOp(13, "Resize", []*tensor.Tensor{x, nil, nil, i64([]int{4}, 1, 1, 3, 2)})
+			return err
+		},
+		"Resize with a zero scale": func() error {
+			_, err := tryOp(13, "Resize", []*tensor.Tensor{seq(1, 1, 2, 2), nil, f32([]int{4}, 1, 1, 0, 1)})
+			return err
+		},
+		"Range to infinity": func() error {
+			_, err := tryOp(13, "Range", []*tensor.Tensor{f32([]int{}, 0), f32([]int{}, float32(math.Inf(1))), f32([]int{}, 1)})
+			return err
+		},
+		"ArgMax of an empty axis": func() error {
+			_, err := tryOp(13, "ArgMax", []*tensor.Tensor{x}, aInt("axis", 2))
+			return err
+		},
+		"Mod by zero": func() error {
+			_, err := tryOp(13, "Mod", []*tensor.Tensor{i64([]int{1}, 3), i64([]int{1}, 0)})
+			return err
+		},
+		"DepthToSpace of indivisible channels": func() error {
+			_, err := tryOp(13, "DepthToSpace", []*tensor.Tensor{seq(1, 3, 2, 2)}, aInt("blocksize", 2))
+			return err
+		},
+		"Tile with too few repeats": func() error {
+			_, err := tryOp(13, "Tile", []*tensor.Tensor{seq(2, 2), i64([]int{1}, 2)})
+			return err
+		},
+		"LRN without size": func() error {
+			_, err := tryOp(13, "LRN", []*tensor.Tensor{seq(1, 2, 2, 2)})
+			return err
+		},
+	} {
+		if err := run(); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
 }

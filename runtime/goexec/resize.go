@@ -98,7 +98,7 @@ func buildResize(b *buildCtx) (kernelFunc, error) {
 				out[i] = sizes[i]
 				sc[i] = float32(sizes[i]) / float32(d)
 			} else {
-				if !(scales[i] > 0) {
+				if !(scales[i] > 0) || math.IsInf(float64(scales[i]), 0) {
 					return nil, fmt.Errorf("scale %g must be positive", scales[i])
 				}
 				sc[i] = scales[i]
@@ -108,6 +108,11 @@ func buildResize(b *buildCtx) (kernelFunc, error) {
 		shape, err := checkedShape(out)
 		if err != nil {
 			return nil, err
+		}
+		for i, d := range x.Shape {
+			if d == 0 && shape[i] > 0 {
+				return nil, fmt.Errorf("axis %d is empty and cannot be resized to %d", i, shape[i])
+			}
 		}
 		return []*tensor.Tensor{resize(rc, x, shape, sc, &ra)}, nil
 	}, nil

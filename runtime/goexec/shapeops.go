@@ -1174,7 +1174,11 @@ func buildRange(b *buildCtx) (kernelFunc, error) {
 		if delta == 0 {
 			return nil, fmt.Errorf("delta is 0")
 		}
-		n := int64(max(0, math.Ceil(float64(limit-start)/float64(delta))))
+		span := math.Ceil(float64(limit-start) / float64(delta))
+		if math.IsNaN(span) || math.IsInf(span, 0) || span > maxRunElements {
+			return nil, fmt.Errorf("range from %g to %g by %g has no finite length", start, limit, delta)
+		}
+		n := int64(max(0, span))
 		if _, err := checkedShape([]int64{n}); err != nil {
 			return nil, err
 		}
