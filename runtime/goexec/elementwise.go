@@ -595,8 +595,20 @@ func (u *unaryOp) clampBounds() (lo, hi float32, ok bool) {
 	return 0, 0, false
 }
 
+// mathUnary holds the operators that are one float64 math function.
+var mathUnary = map[string]func(float64) float64{
+	"Tanh": math.Tanh, "Sqrt": math.Sqrt, "Exp": math.Exp, "Log": math.Log, "Abs": math.Abs,
+	"Floor": math.Floor, "Ceil": math.Ceil, "Round": math.RoundToEven, "Sin": math.Sin, "Cos": math.Cos,
+}
+
 func (u *unaryOp) applyRange(d, s []float32) {
 	s = s[:len(d)]
+	if f, ok := mathUnary[u.kind]; ok {
+		for i, v := range s {
+			d[i] = float32(f(float64(v)))
+		}
+		return
+	}
 	switch u.kind {
 	case "Relu", "Clip":
 		lo, hi, _ := u.clampBounds()
@@ -605,45 +617,17 @@ func (u *unaryOp) applyRange(d, s []float32) {
 		for i, v := range s {
 			d[i] = sigmoid(v)
 		}
-	case "Tanh":
-		for i, v := range s {
-			d[i] = float32(math.Tanh(float64(v)))
-		}
 	case "Erf":
 		erfs(d, s)
 	case "erfGelu":
 		erfGelu(d, s, u.gelu[0], u.gelu[1], u.gelu[2])
-	case "Sqrt":
-		for i, v := range s {
-			d[i] = float32(math.Sqrt(float64(v)))
-		}
-	case "Exp":
-		for i, v := range s {
-			d[i] = float32(math.Exp(float64(v)))
-		}
-	case "Log":
-		for i, v := range s {
-			d[i] = float32(math.Log(float64(v)))
-		}
 	case "Neg":
 		for i, v := range s {
 			d[i] = -v
 		}
-	case "Abs":
-		for i, v := range s {
-			d[i] = float32(math.Abs(float64(v)))
-		}
 	case "Reciprocal":
 		for i, v := range s {
 			d[i] = 1 / v
-		}
-	case "Floor":
-		for i, v := range s {
-			d[i] = float32(math.Floor(float64(v)))
-		}
-	case "Ceil":
-		for i, v := range s {
-			d[i] = float32(math.Ceil(float64(v)))
 		}
 	case "HardSigmoid":
 		a, b := u.alpha, u.beta
@@ -677,21 +661,9 @@ func (u *unaryOp) applyRange(d, s []float32) {
 				d[i] = float32(g * float64(v))
 			}
 		}
-	case "Round":
-		for i, v := range s {
-			d[i] = float32(math.RoundToEven(float64(v)))
-		}
 	case "Softplus":
 		for i, v := range s {
 			d[i] = float32(softplus(float64(v)))
-		}
-	case "Sin":
-		for i, v := range s {
-			d[i] = float32(math.Sin(float64(v)))
-		}
-	case "Cos":
-		for i, v := range s {
-			d[i] = float32(math.Cos(float64(v)))
 		}
 	case "Softsign":
 		for i, v := range s {
