@@ -7,8 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/opset"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels"
 )
 
 // TestRegistryComplete keeps the two halves of every operator's registry
@@ -151,4 +153,87 @@ func TestInt64ArithmeticIsExact(t *testing.T) {
 	expectI64(t, runOp(t, 13, "Div", []*tensor.Tensor{a, b}), []int{4}, big/3, -3, -3, 0)
 	expectI64(t, runOp(t, 13, "Mod", []*tensor.Tensor{a, b}), []int{4}, big%3, 1, -1, 3)
 	expectI64(t, runOp(t, 13, "Pow", []*tensor.Tensor{i64([]int{2}, 3, -3), i64([]int{2}, 39, 3)}), []int{2}, 4052555153018976267, -27)
+}
+
+// TestShapeRulesAgreeWithKernels holds the two halves of the registry to
+// each other: on every real model (zoo networks, PyTorch's WTConv exports,
+// the torchvision fixtures), each tensor's static shape from
+// graph's shape inference (the schemas' rules) equals the shape the
+// kernels compute.
+func TestShapeRulesAgreeWithKernels(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join(sharedDir, "onnx-zoo-light", "*.onnx"))
+	exports, _ := filepath.Glob(filepath.Join(sharedDir, "reference", "exported", "*", "model.onnx"))
+	paths = append(paths, exports...)
+	inputs := map[string]string{}
+	for _, p := range paths {
+		if strings.Contains(p, "exported") {
+			inputs[p] = filepath.Join(filepath.Dir(p), "x.npy")
+		} else {
+			inputs[p] = strings.TrimSuffix(p, ".onnx") + "_input.npy"
+		}
+	}
+	fixtures, err := testmodels.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fixtures {
+		paths = append(paths, f.ModelPath())
+		inputs[f.ModelPath()] = f.InputPath()
+	}
+	if len(paths) < 15 {
+		t.Fatalf("found %d models", len(paths))
+	}
+	for _, path := range paths {
+		if raceDetector && !strings.Contains(path, "exported") {
+			continue
+		}
+		m := loadModel(t, path)
+		e, err := Open(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := tensor.ReadNPY(inputs[path])
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := e.Inputs()[0].Name
+		dims := make([]int64, len(x.Shape))
+		for i, d := range x.Shape {
+			dims[i] = int64(d)
+		}
+		static, err := graph.InferShapes(m, map[string][]int64{in: dims})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range m.GetGraph().GetNode() {
+			for _, o := range n.GetOutput() {
+				if o != "" {
+					names = append(names, o)
+				}
+			}
+		}
+		got := run1(t, e, map[string]*tensor.Tensor{in: x}, names...)
+		checked := 0
+		for _, name := range names {
+			want := static.Of(name)
+			if !want.Known() {
+				continue
+			}
+			checked++
+			if len(want) != len(got[name].Shape) {
+				t.Errorf("%s: %q: shape rule says %v, the kernel gives %v", path, name, want, got[name].Shape)
+				continue
+			}
+			for i := range want {
+				if want[i] != int64(got[name].Shape[i]) {
+					t.Errorf("%s: %q: shape rule says %v, the kernel gives %v", path, name, want, got[name].Shape)
+					break
+				}
+			}
+		}
+		if checked != len(names) {
+			t.Errorf("%s: static shapes of %d of %d tensors known", path, checked, len(names))
+		}
+	}
 }
