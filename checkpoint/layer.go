@@ -244,7 +244,7 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 	}
 
 	wt := &wtconv.Weights{}
-	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, k, k}); err != nil {
+	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, layer.BaseKernelSize(), layer.BaseKernelSize()}); err != nil {
 		return nil, err
 	}
 	if layer.Bias {
@@ -286,6 +286,10 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 	for _, f := range fixed {
 		if !lay.present[f.rel] {
 			continue
+		}
+		if sh := c.entries[p+f.rel].shape; f.rel != keyStrideFilter && len(sh) == 4 && (sh[2] != fh || sh[3] != fw) {
+			return nil, fmt.Errorf("checkpoint %s: tensor %q holds %dx%d wavelet filters, but the layer's wavelet %s has %dx%d ones (a checkpoint for another wavelet: db%d has %d taps; convert --wavelet selects it)",
+				c.path, p+f.rel, sh[2], sh[3], wav.Name, fh, fw, sh[2]/2, sh[2])
 		}
 		got, err := load(f.rel, f.what, f.shape)
 		if err != nil {

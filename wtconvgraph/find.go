@@ -39,8 +39,8 @@ const (
 	FormOps   Form = "ops"   // standard ONNX operators
 	FormFused Form = "fused" // one ai.wtonnx WTConv node
 	// FormFunction is one node calling a model-local function (domain
-	// ai.wtonnx.function, op WTConv_C<C>_K<K>_L<L>_S<s>[_nobias]) with the
-	// fused node's inputs (without base_bias when there is none).
+	// ai.wtonnx.function, op WTConv_<wavelet>_C<C>_B<kb>_K<k>_L<L>_S<s>[_nobias])
+	// with the fused node's inputs (without base_bias when there is none).
 	FormFunction Form = "function"
 )
 
@@ -52,7 +52,7 @@ const (
 )
 
 // functionOp matches the op type of a function-form layer.
-var functionOp = regexp.MustCompile(`^WTConv_C([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
+var functionOp = regexp.MustCompile(`^WTConv_([a-z0-9]+)_C([0-9]+)_B([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
 
 // Layer is one WTConv layer found in a model.
 type Layer struct {
@@ -106,7 +106,7 @@ func (l *Layer) Embedded() (wtconv.Layer, *wtconv.Weights) {
 	K := max(k, kh, kw)
 	C := l.Layer.Channels
 	out := l.Layer
-	out.Kernel = K
+	out.Kernel, out.BaseKernel = K, 0
 	wt := l.Weights.Clone()
 	wt.Base = embed(l.Weights.Base, C, kh, kw, K)
 	for i := range wt.Wavelet {
@@ -368,8 +368,10 @@ func opsLayer(ix *graph.Index, byName map[string]*onnxpb.NodeProto, prefix strin
 	if input(add, 0) != baseOut {
 		return nil, fmt.Errorf("the final add does not read the base branch %q", baseOut)
 	}
-	// Levels 1..L.
-	haar := wtconv.Haar().AnalysisWeight(C)
+	// Levels 1..L; the wavelet is the one whose analysis filters level 1's
+	// analysis conv holds (the filter size gives n = 2, 4, ... taps).
+	var wav wtconv.Wavelet
+	var bank []float32
 	k := 0
 	for i := 1; ; i++ {
 		lv := "level" + strconv.Itoa(i)
@@ -390,13 +392,21 @@ func opsLayer(ix *graph.Index, byName map[string]*onnxpb.NodeProto, prefix strin
 		if i == 1 && input(an, 0) != l.Input {
 			return nil, fmt.Errorf("level 1 analysis %q reads %q, the base conv reads %q", an.GetName(), input(an, 0), l.Input)
 		}
-		if _, err := constFloats(ix, input(an, 1), "analysis filter", len(haar)); err != nil {
+		hf, err := constFloats(ix, input(an, 1), "analysis filter", -1)
+		if err != nil {
 			return nil, fmt.Errorf("level %d: %w", i, err)
 		}
-		hf, _ := constFloats(ix, input(an, 1), "analysis filter", len(haar))
-		for j := range haar {
-			if hf.F32[j] != haar[j] {
-				return nil, fmt.Errorf("level %d: analysis filter %q is not the Haar filter for %d channels", i, input(an, 1), C)
+		if bank == nil {
+			if wav, bank, err = waveletOf(hf, C); err != nil {
+				return nil, fmt.Errorf("level %d: analysis filter %q: %w", i, input(an, 1), err)
+			}
+		}
+		if len(hf.F32) != len(bank) {
+			return nil, fmt.Errorf("level %d: analysis filter %q has %d values, level 1's %s filter has %d", i, input(an, 1), len(hf.F32), wav.Name, len(bank))
+		}
+		for j := range bank {
+			if hf.F32[j] != bank[j] {
+				return nil, fmt.Errorf("level %d: analysis filter %q is not the %s filter for %d channels", i, input(an, 1), wav.Name, C)
 			}
 		}
 		if input(cv, 0) != output(an) {
@@ -452,7 +462,10 @@ func opsLayer(ix *graph.Index, byName map[string]*onnxpb.NodeProto, prefix strin
 	}
 	sort.Strings(l.Nodes[1:])
 	l.FixedTensors = dedupe(l.FixedTensors)
-	l.Layer = wtconv.Layer{Channels: C, Kernel: k, Levels: L, Stride: int(geo.Strides[0]), Bias: wt.Bias != nil, Wavelet: wtconv.DefaultWavelet}
+	l.Layer = wtconv.Layer{Channels: C, Kernel: k, Levels: L, Stride: int(geo.Strides[0]), Bias: wt.Bias != nil, Wavelet: wav.Name}
+	if kh == kw && kh != k {
+		l.Layer.BaseKernel = kh
+	}
 	if err := l.Layer.Validate(); err != nil {
 		return nil, err
 	}
@@ -461,6 +474,26 @@ func opsLayer(ix *graph.Index, byName map[string]*onnxpb.NodeProto, prefix strin
 		return nil, err
 	}
 	return l, nil
+}
+
+// waveletOf finds the supported wavelet whose 4C x 1 x n x n analysis
+// weight for C channels the tensor holds.
+func waveletOf(t *tensor.Tensor, C int) (wtconv.Wavelet, []float32, error) {
+	if len(t.Shape) != 4 || t.Shape[0] != 4*C || t.Shape[1] != 1 || t.Shape[2] != t.Shape[3] || t.Shape[2]%2 != 0 {
+		return wtconv.Wavelet{}, nil, fmt.Errorf("shape %v is not a %d x 1 x n x n wavelet filter bank", t.Shape, 4*C)
+	}
+	name := "db" + strconv.Itoa(t.Shape[2]/2)
+	w, err := wtconv.WaveletByName(name)
+	if err != nil {
+		return wtconv.Wavelet{}, nil, err
+	}
+	bank := w.AnalysisWeight(C)
+	for j := range bank {
+		if t.F32[j] != bank[j] {
+			return wtconv.Wavelet{}, nil, fmt.Errorf("not the %s filter bank for %d channels (value %d is %g, want %g)", name, C, j, t.F32[j], bank[j])
+		}
+	}
+	return w, bank, nil
 }
 
 // checkWeights validates the recovered weights through their embedded form.
@@ -482,9 +515,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	wav := graph.AttrString(n, "wavelet", wtconv.DefaultWavelet)
 	if form == FormFunction {
 		m := functionOp.FindStringSubmatch(n.GetOpType())
-		L, _ = strconv.Atoi(m[3])
-		stride, _ = strconv.Atoi(m[4])
-		if m[5] != "" && len(n.GetInput()) == 5 {
+		wav = m[1]
+		L, _ = strconv.Atoi(m[5])
+		stride, _ = strconv.Atoi(m[6])
+		if m[7] != "" && len(n.GetInput()) == 5 {
 			// no bias: put the empty slot back
 			n = &onnxpb.NodeProto{Input: append(append([]string{}, n.GetInput()[:2]...), append([]string{""}, n.GetInput()[2:]...)...)}
 		}
@@ -497,9 +531,9 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		return nil, err
 	}
 	if len(bw.Shape) != 4 || bw.Shape[1] != 1 || bw.Shape[2] != bw.Shape[3] {
-		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x K x K", input(n, 1), bw.Shape)
+		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x kb x kb", input(n, 1), bw.Shape)
 	}
-	C, K := bw.Shape[0], bw.Shape[2]
+	C, KB := bw.Shape[0], bw.Shape[2]
 	wt := &wtconv.Weights{Base: bw.F32}
 	if b := input(n, 2); b != "" {
 		bt, err := constFloats(ix, b, "base_bias", C)
@@ -517,9 +551,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != K || ww.Shape[4] != K {
-		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, %d, %d] (levels %d)", input(n, 4), ww.Shape, L, 4*C, K, K, L)
+	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != ww.Shape[4] {
+		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, k, k] (levels %d)", input(n, 4), ww.Shape, L, 4*C, L)
 	}
+	K := ww.Shape[3]
 	ws, err := constFloats(ix, input(n, 5), "wavelet_scale", L*4*C)
 	if err != nil {
 		return nil, err
@@ -530,10 +565,13 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		wt.WaveletScale = append(wt.WaveletScale, ws.F32[i*4*C:(i+1)*4*C])
 	}
 	l.Layer = wtconv.Layer{Channels: C, Kernel: K, Levels: L, Stride: stride, Bias: wt.Bias != nil, Wavelet: wav}
+	if KB != K {
+		l.Layer.BaseKernel = KB
+	}
 	if err := l.Layer.Validate(); err != nil {
 		return nil, err
 	}
-	l.BaseKernel = [2]int{K, K}
+	l.BaseKernel = [2]int{KB, KB}
 	l.Weights = wt
 	if err := l.checkWeights(); err != nil {
 		return nil, err
