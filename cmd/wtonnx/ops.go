@@ -36,8 +36,8 @@ To see which operators of a given model the Go engine lacks, use
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.ORTLib, "ort-lib", "", "ONNX Runtime shared library (default: $WTONNX_ORT_LIB, then the copy `make setup` caches)")
-	f.StringVar(&opts.CustomOpLib, "customop-lib", "", "wtonnx custom-op library (default: $WTONNX_CUSTOMOP_LIB, then `make customop`'s build)")
+	f.StringVar(&opts.ORTLib, "ort-lib", "", "ONNX Runtime shared library `FILE` (default: $WTONNX_ORT_LIB, then the copy 'make setup' caches)")
+	f.StringVar(&opts.CustomOpLib, "customop-lib", "", "wtonnx custom-op library `FILE` (default: $WTONNX_CUSTOMOP_LIB, then the build of 'make customop')")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON for scripts")
 	return cmd
 }
