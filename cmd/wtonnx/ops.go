@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/wtonnx/wtonnx/runtime/support"
+	"github.com/wtonnx/wtonnx/doctor"
 )
 
 type opsOptions struct {
@@ -43,7 +43,7 @@ To see which operators of a given model the Go engine lacks, use
 }
 
 func runOps(opts *opsOptions, out io.Writer) error {
-	r := support.Engines(support.Options{ORTLibrary: opts.ORTLib, CustomOpLibrary: opts.CustomOpLib})
+	r := doctor.Operators(doctor.Options{ORTLibrary: opts.ORTLib, CustomOpLibrary: opts.CustomOpLib})
 	if opts.JSON {
 		return writeJSON(out, r)
 	}
@@ -51,7 +51,7 @@ func runOps(opts *opsOptions, out io.Writer) error {
 	return nil
 }
 
-func printOps(out io.Writer, r *support.Report) {
+func printOps(out io.Writer, r *doctor.OpsReport) {
 	fmt.Fprintf(out, "Go engine (go): %d operators\n  types: %s\n\n", len(r.Go.Operators), r.Go.Types)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  OPERATOR\tOPSETS\tATTRIBUTES")

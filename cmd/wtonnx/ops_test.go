@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wtonnx/wtonnx/runtime/support"
+	"github.com/wtonnx/wtonnx/doctor"
 )
 
 func TestOpsCommand(t *testing.T) {
@@ -13,7 +13,7 @@ func TestOpsCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var r support.Report
+	var r doctor.OpsReport
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("decoding %q: %v", stdout, err)
 	}

@@ -1,4 +1,4 @@
-package support
+package doctor
 
 import (
 	"path/filepath"
@@ -8,8 +8,8 @@ import (
 	"github.com/wtonnx/wtonnx/opset"
 )
 
-func TestGoOperatorsAreTheRegistry(t *testing.T) {
-	ops := GoOperators()
+func TestGoEngineOperatorsAreTheRegistry(t *testing.T) {
+	ops := GoEngineOperators()
 	if len(ops) != len(opset.All()) {
 		t.Fatalf("%d operators listed, the registry holds %d", len(ops), len(opset.All()))
 	}
@@ -42,8 +42,8 @@ func TestGoOperatorsAreTheRegistry(t *testing.T) {
 	}
 }
 
-func TestEnginesFindsONNXRuntimeAndTheCustomOp(t *testing.T) {
-	r := Engines(Options{})
+func TestOperatorsFindsONNXRuntimeAndTheCustomOp(t *testing.T) {
+	r := Operators(Options{})
 	if r.ORT.Error != "" || r.ORT.Version == "" {
 		t.Fatalf("ONNX Runtime not found or not loaded: %+v", r.ORT)
 	}
@@ -56,8 +56,26 @@ func TestEnginesFindsONNXRuntimeAndTheCustomOp(t *testing.T) {
 }
 
 func TestCustomOpThatIsNotALibrary(t *testing.T) {
-	r := Engines(Options{CustomOpLibrary: filepath.Join(t.TempDir(), "nope.so")})
+	r := Operators(Options{CustomOpLibrary: filepath.Join(t.TempDir(), "nope.so")})
 	if r.ORT.CustomOp.Loads || r.ORT.CustomOp.Error == "" {
 		t.Fatalf("a missing custom-op library reported as loading: %+v", r.ORT.CustomOp)
+	}
+}
+
+func TestCustomOpNeedsANewEnoughONNXRuntime(t *testing.T) {
+	r := Report{
+		ONNXRuntime: []ORTSet{{Path: "/x/libonnxruntime.so.1", Version: "1.30.0", DefaultFor: []string{"cpu"}}},
+		CustomOp:    CustomOp{Path: "/x/lib.so", APIMin: 17, APIMax: 29},
+	}
+	if o := ortOperators(r); !o.CustomOp.Loads || o.Version != "1.30.0" || !strings.Contains(o.Operators, "1.30.0") {
+		t.Errorf("API 17.. with ONNX Runtime 1.30: %+v", o)
+	}
+	r.CustomOp.APIMin = 31
+	if o := ortOperators(r); o.CustomOp.Loads || !strings.Contains(o.CustomOp.Error, "C API 31 or newer") {
+		t.Errorf("API 31.. with ONNX Runtime 1.30: %+v", o.CustomOp)
+	}
+	r.ONNXRuntime = nil
+	if o := ortOperators(r); o.Error == "" || o.CustomOp.Loads {
+		t.Errorf("no ONNX Runtime: %+v", o)
 	}
 }
