@@ -63,6 +63,13 @@ func sameOutputs(t *testing.T, got, want map[string]*tensor.Tensor, tol float64)
 		}
 		gv, wv := g.Float64s(), w.Float64s()
 		scale := w.MaxAbs()
+		worst := 0.0
+		for i := range gv {
+			worst = max(worst, math.Abs(gv[i]-wv[i]))
+		}
+		if scale > 0 {
+			t.Logf("%s: max|diff| / max|y| = %.3g", name, worst/scale)
+		}
 		for i := range gv {
 			if gv[i] == wv[i] || (math.IsNaN(gv[i]) && math.IsNaN(wv[i])) {
 				continue
