@@ -56,6 +56,9 @@ type Summary struct {
 	// Costs is the cost table: every WTConv layer and every depthwise conv
 	// outside one, with parameters, FLOPs and receptive field, and totals.
 	Costs *Costs `json:"costs,omitempty"`
+	// GoEngine says whether the pure-Go engine runs the model and which
+	// of its operators it lacks.
+	GoEngine *GoEngine `json:"go_engine"`
 }
 
 // Options control InspectWith.
@@ -81,7 +84,8 @@ func InspectWith(m *onnxpb.ModelProto, opts Options) (*Summary, error) {
 	}
 	g := m.GetGraph()
 	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
-		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{}}
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{},
+		GoEngine: GoEngineSupport(m)}
 	for _, op := range m.GetOpsetImport() {
 		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
 	}

@@ -135,7 +135,9 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 	if s.Producer != "" {
 		fmt.Fprintf(out, ", produced by %s", s.Producer)
 	}
-	fmt.Fprintf(out, "\n  %d nodes\n\n", s.Nodes)
+	fmt.Fprintf(out, "\n  %d nodes\n", s.Nodes)
+	printGoEngine(out, s.GoEngine)
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	for _, t := range s.Inputs {
 		fmt.Fprintf(tw, "  input\t%s\t%s\t[%s]\n", t.Name, t.DType, strings.Join(t.Dims, " x "))
@@ -294,4 +296,28 @@ func dims(v []int64, sep string) string {
 		}
 	}
 	return strings.Join(s, sep)
+}
+
+// printGoEngine says up front whether the Go engine runs the model.
+func printGoEngine(out io.Writer, ge *inspect.GoEngine) {
+	if ge == nil {
+		return
+	}
+	if ge.Runs {
+		fmt.Fprintln(out, "  Go engine: runs every operator of the model")
+		return
+	}
+	if len(ge.Lacks) > 0 {
+		var names []string
+		for _, g := range ge.Lacks {
+			names = append(names, g.Op)
+		}
+		fmt.Fprintf(out, "  Go engine lacks: %s\n", strings.Join(names, ", "))
+		for _, g := range ge.Lacks {
+			fmt.Fprintf(out, "    %s (%d node(s), first %q): %s\n", g.Op, g.Nodes, g.FirstNode, g.Reason)
+		}
+	}
+	if len(ge.Double) > 0 {
+		fmt.Fprintf(out, "  Go engine refuses DOUBLE tensors (it computes float32): %s\n", strings.Join(ge.Double, ", "))
+	}
 }

@@ -121,6 +121,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
 		newDoctorCmd(), newExportCmd(),
+		newOpsCmd(),
 	)
 	return root
 }
