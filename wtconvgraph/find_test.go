@@ -2,6 +2,7 @@ package wtconvgraph_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -159,11 +160,37 @@ func TestFindConvNeXtForms(t *testing.T) {
 					t.Errorf("%s: %s: base %v k %d params %d flops %d rf %d; report %+v", f, l.Name, l.BaseKernel, l.Layer.Kernel,
 						l.Params(), l.FLOPs(int(hw[0]), int(hw[1])).Total, l.ReceptiveField(), r)
 				}
-				if len(l.FixedTensors) == 0 || !strings.HasPrefix(l.Nodes[0], l.Name+"/wtconv/add") {
+				hasAdd := false
+				for _, n := range l.Nodes {
+					if !strings.HasPrefix(n, l.Name+"/wtconv/") {
+						t.Errorf("%s: node %s is not the layer's", l.Name, n)
+					}
+					hasAdd = hasAdd || strings.HasPrefix(n, l.Name+"/wtconv/add")
+				}
+				if len(l.FixedTensors) == 0 || !hasAdd {
 					t.Errorf("%s: nodes %v fixed %v", l.Name, l.Nodes, l.FixedTensors)
 				}
 			} else if l.Layer.Kernel != 7 || l.BaseKernel != [2]int{7, 7} {
 				t.Errorf("%s: %s: one kernel size 7 expected, got k %d base %v", f, l.Name, l.Layer.Kernel, l.BaseKernel)
+			}
+		}
+		// Names play no part: renamed (and unnamed) nodes give the same layers.
+		renamed := proto.Clone(m).(*onnxpb.ModelProto)
+		for i, n := range renamed.GetGraph().GetNode() {
+			if i%2 == 0 {
+				n.Name = proto.String(fmt.Sprintf("n%d", i))
+			} else {
+				n.Name = nil
+			}
+		}
+		rs := find(t, renamed)
+		if len(rs) != len(ls) {
+			t.Fatalf("%s: renamed nodes: %d layers, want %d", f, len(rs), len(ls))
+		}
+		for i := range rs {
+			if rs[i].Layer != ls[i].Layer || rs[i].Input != ls[i].Input || rs[i].Output != ls[i].Output ||
+				!reflect.DeepEqual(rs[i].Weights, ls[i].Weights) || !reflect.DeepEqual(rs[i].NodeIndex, ls[i].NodeIndex) {
+				t.Errorf("%s: renamed nodes: layer %d differs", f, i)
 			}
 		}
 		if ref == nil {
@@ -221,25 +248,6 @@ func TestFindErrors(t *testing.T) {
 		edit   func(m *onnxpb.ModelProto)
 		want   string
 	}{
-		{"level conv weight shape", convert.FormatOps, func(m *onnxpb.ModelProto) {
-			n := node(m, first+"/wtconv/level1/conv")
-			w := init(m, n.GetInput()[1])
-			v, _ := onnxmodel.Float32s(w)
-			*w = *onnxmodel.NewFloat32Tensor(w.GetName(), []int64{int64(len(v) / 25), 1, 25}, v)
-		}, "level 1 conv"},
-		{"analysis filter not Haar", convert.FormatOps, func(m *onnxpb.ModelProto) {
-			n := node(m, first+"/wtconv/level2/analysis")
-			w := init(m, n.GetInput()[1])
-			v, _ := onnxmodel.Float32s(w)
-			v[1] = -v[1]
-			*w = *onnxmodel.NewFloat32Tensor(w.GetName(), w.GetDims(), v)
-		}, "not the Haar filter"},
-		{"base renamed", convert.FormatOps, func(m *onnxpb.ModelProto) {
-			node(m, first+"/wtconv/base").Name = proto.String("elsewhere")
-		}, "no base conv"},
-		{"scale reads something else", convert.FormatOps, func(m *onnxpb.ModelProto) {
-			node(m, first+"/wtconv/level1/scale_1").Input[0] = "x"
-		}, "no scale node"},
 		{"fused input missing", convert.FormatCustomOp, func(m *onnxpb.ModelProto) {
 			n := node(m, first+"/wtconv")
 			n.Input = n.Input[:5]
@@ -255,6 +263,49 @@ func TestFindErrors(t *testing.T) {
 		{"fused scale not constant", convert.FormatCustomOp, func(m *onnxpb.ModelProto) {
 			node(m, first+"/wtconv").Input[5] = "input"
 		}, "wavelet_scale"},
+	}
+	nearMisses := []struct {
+		name string
+		edit func(m *onnxpb.ModelProto)
+		want string
+	}{
+		{"level conv weight shape", func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv/level1/conv")
+			w := init(m, n.GetInput()[1])
+			v, _ := onnxmodel.Float32s(w)
+			*w = *onnxmodel.NewFloat32Tensor(w.GetName(), []int64{int64(len(v) / 25), 1, 25}, v)
+		}, "is not depthwise"},
+		{"analysis filter not Haar", func(m *onnxpb.ModelProto) {
+			n := node(m, first+"/wtconv/level2/analysis")
+			w := init(m, n.GetInput()[1])
+			v, _ := onnxmodel.Float32s(w)
+			v[1] = -v[1]
+			m.Graph.Initializer = append(m.Graph.Initializer, onnxmodel.NewFloat32Tensor("not_haar", w.GetDims(), v))
+			n.Input[1] = "not_haar"
+		}, "stopped at"},
+		{"scale reads something else", func(m *onnxpb.ModelProto) {
+			node(m, first+"/wtconv/level1/scale_1").Input[0] = "x"
+		}, "no tensor computes base + synthesis"},
+		{"synthesis reads the wrong level", func(m *onnxpb.ModelProto) {
+			// level 1's synthesis fed level 2's bands: a broken wiring.
+			l2 := node(m, first+"/wtconv/level2/scale_1")
+			node(m, first+"/wtconv/level1/synthesis").Input[0] = l2.GetOutput()[0]
+		}, "no tensor computes base + synthesis"},
+	}
+	for _, tc := range nearMisses {
+		t.Run(tc.name, func(t *testing.T) {
+			m := conv(convert.FormatOps)
+			before := len(find(t, m))
+			tc.edit(m)
+			r, err := wtconvgraph.Recognize(m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Layers) != before-1 || len(r.NearMisses) != 1 || !strings.Contains(r.NearMisses[0].Reason, tc.want) {
+				t.Fatalf("%d layers (want %d), near misses %+v, want one saying %q", len(r.Layers), before-1, r.NearMisses, tc.want)
+			}
+			t.Logf("%s: %s", r.NearMisses[0].Node, r.NearMisses[0].Reason)
+		})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

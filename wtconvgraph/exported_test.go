@@ -1,0 +1,197 @@
+package wtconvgraph_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/checkpoint"
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
+)
+
+type exportedCase struct {
+	Layers []struct {
+		Module  string `json:"module"`
+		C       int    `json:"C"`
+		Kernel  int    `json:"kernel"`
+		Levels  int    `json:"levels"`
+		Stride  int    `json:"stride"`
+		Bias    bool   `json:"bias"`
+		Wavelet string `json:"wavelet"`
+	} `json:"wtconv_layers"`
+}
+
+func exportedDirs(t *testing.T) []string {
+	dirs, _ := filepath.Glob("../../shared/reference/exported/*/case.json")
+	local, _ := filepath.Glob("../testmodels/exported/*/case.json")
+	dirs = append(dirs, local...)
+	if len(dirs) < 7 {
+		t.Fatalf("found %d exported cases; is ../shared beside the repository?", len(dirs))
+	}
+	for i := range dirs {
+		dirs[i] = filepath.Dir(dirs[i])
+	}
+	return dirs
+}
+
+// TestRecognizesExports checks every PyTorch export of the authors' module
+// (shared and testmodels/exported): exactly the layers of case.json, with
+// the state_dict's weights, also once every node is renamed.
+func TestRecognizesExports(t *testing.T) {
+	for _, dir := range exportedDirs(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			m, err := onnxmodel.Load(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "case.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c exportedCase
+			if err := json.Unmarshal(b, &c); err != nil {
+				t.Fatal(err)
+			}
+			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for pass, mm := range []*onnxpb.ModelProto{m, renameAll(m)} {
+				shapes, _ := graph.InferShapes(mm, nil)
+				r, err := wtconvgraph.Recognize(mm, shapes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(r.Layers) != len(c.Layers) || len(r.NearMisses) != 0 {
+					t.Fatalf("pass %d: %d layers, near misses %+v; want %d layers", pass, len(r.Layers), r.NearMisses, len(c.Layers))
+				}
+				for i, l := range r.Layers {
+					w := c.Layers[i]
+					if l.Form != wtconvgraph.FormPyTorch || l.Layer.Channels != w.C || l.Layer.Kernel != w.Kernel || l.BaseKernel != [2]int{w.Kernel, w.Kernel} ||
+						l.Layer.Levels != w.Levels || l.Layer.Stride != w.Stride || l.Layer.Bias != w.Bias || l.Layer.WaveletName() != w.Wavelet {
+						t.Errorf("pass %d: layer %d is %s %+v, want %+v", pass, i, l.Form, l.Layer, w)
+					}
+					if pass == 0 && l.Name != w.Module {
+						t.Errorf("layer %d is named %q, want the module path %q", i, l.Name, w.Module)
+					}
+					base, err := ck.Float32(w.Module + ".base_conv.weight")
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !equal(base.F32, l.Weights.Base) {
+						t.Errorf("layer %s: base weights differ from the state_dict", w.Module)
+					}
+					for j := 0; j < w.Levels; j++ {
+						s, err := ck.Float32(w.Module + ".wavelet_scale." + itoa(j) + ".weight")
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !equal(s.F32, l.Weights.WaveletScale[j]) {
+							t.Errorf("layer %s: wavelet_scale.%d differs from the state_dict", w.Module, j)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func itoa(i int) string { return string(rune('0' + i)) }
+
+func equal(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// renameAll gives every node a meaningless name (every third none at all).
+func renameAll(m *onnxpb.ModelProto) *onnxpb.ModelProto {
+	c := proto.Clone(m).(*onnxpb.ModelProto)
+	for i, n := range c.GetGraph().GetNode() {
+		if i%3 == 0 {
+			n.Name = nil
+		} else {
+			n.Name = proto.String("node" + itoa(i%10) + "_" + string(rune('a'+i%26)))
+		}
+	}
+	return c
+}
+
+// TestBrokenExportWiringIsANearMiss breaks PyTorch's synthesis wiring in ways
+// that keep every shape valid: the recogniser must report them, not accept
+// a layer that computes something else.
+func TestBrokenExportWiringIsANearMiss(t *testing.T) {
+	load := func() *onnxpb.ModelProto {
+		m, err := onnxmodel.Load("../../shared/reference/exported/e01_single_c16_k5_l3/model.onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		edit func(m *onnxpb.ModelProto) bool
+		want string
+	}{
+		{"LL of the wrong band", func(m *onnxpb.ModelProto) bool {
+			// The Add before the level-1 synthesis takes band 1 of Y_2 for its LL.
+			m.Graph.Initializer = append(m.Graph.Initializer, onnxmodel.NewInt64Tensor("band1", nil, []int64{1}))
+			ix := graph.NewIndex(m.GetGraph())
+			for _, n := range m.GetGraph().GetNode() {
+				if n.GetOpType() != "Add" {
+					continue
+				}
+				for _, in := range n.GetInput() {
+					if p := ix.Producer(in); p != nil && p.GetOpType() == "Gather" {
+						p.Input[1] = "band1"
+						return true
+					}
+				}
+			}
+			return false
+		}, "closest"},
+		{"synthesis skips a crop's source", func(m *onnxpb.ModelProto) bool {
+			// The last synthesis reads the level-2 merge instead of level 1's.
+			var cts []*onnxpb.NodeProto
+			for _, n := range m.GetGraph().GetNode() {
+				if n.GetOpType() == "ConvTranspose" {
+					cts = append(cts, n)
+				}
+			}
+			if len(cts) < 3 {
+				return false
+			}
+			cts[2].Input[0] = cts[1].Input[0]
+			return true
+		}, "no tensor computes base + synthesis"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := load()
+			if !tc.edit(m) {
+				t.Fatal("the edit found nothing to break")
+			}
+			r, err := wtconvgraph.Recognize(m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Layers) != 0 || len(r.NearMisses) != 1 || !strings.Contains(r.NearMisses[0].Reason, tc.want) {
+				t.Fatalf("%d layers, near misses %+v; want one near miss saying %q", len(r.Layers), r.NearMisses, tc.want)
+			}
+			t.Log(r.NearMisses[0].Reason)
+		})
+	}
+}
