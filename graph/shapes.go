@@ -167,7 +167,7 @@ func (s *Shapes) inferNode(n *onnxpb.NodeProto, opset int64) {
 		if v, ok := s.val(n, 0); ok && (n.GetOpType() == "Identity" || n.GetOpType() == "Cast") {
 			s.setVal(n, v)
 		}
-	case "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Where":
+	case "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Equal", "Where", "Mod":
 		out := x
 		for i := 1; i < len(n.GetInput()); i++ {
 			out = broadcast(out, s.in(n, i))
@@ -611,6 +611,17 @@ func intArith(op string, a, b []int64) []int64 {
 				return nil
 			}
 			out[i] = x / y
+		case "Mod":
+			// fmod=0 (integers): the divisor's sign; shape arithmetic
+			// mods sizes by positive numbers, where both agree.
+			if y == 0 {
+				return nil
+			}
+			m := x % y
+			if m != 0 && (m < 0) != (y < 0) {
+				m += y
+			}
+			out[i] = m
 		default:
 			return nil
 		}

@@ -119,6 +119,8 @@ const (
 	opPRelu
 	opMax
 	opMin
+	opMod  // Mod with fmod=0: the result takes the divisor's sign (integers only)
+	opFmod // Mod with fmod=1: C's fmod, the dividend's sign
 )
 
 func binOpOf(name string) binOp {
@@ -139,6 +141,29 @@ func binOpOf(name string) binOp {
 		return opMax
 	}
 	return opMin
+}
+
+// buildMod is Mod (opset 10): integer modulo with the divisor's sign, or
+// C's fmod (fmod=1, which floating-point inputs require).
+func buildMod(b *buildCtx) (kernelFunc, error) {
+	fmod, err := b.attrs.int("fmod", 0)
+	if err != nil {
+		return nil, err
+	}
+	op := opMod
+	if fmod != 0 {
+		op = opFmod
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if op == opMod && in[0].DType == tensor.Float32 {
+			return nil, fmt.Errorf("Mod of floating-point inputs needs fmod=1")
+		}
+		t, err := binary(rc, op, in[0], in[1])
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{t}, nil
+	}, nil
 }
 
 func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
@@ -291,6 +316,15 @@ func binaryI64(p *bcastPlan, op binOp, dst, a, b []int64) error {
 				d[i] = max(x, y)
 			case opMin:
 				d[i] = min(x, y)
+			case opMod, opFmod:
+				if y == 0 {
+					return fmt.Errorf("integer modulo by zero")
+				}
+				m := x % y
+				if op == opMod && m != 0 && (m < 0) != (y < 0) {
+					m += y
+				}
+				d[i] = m
 			}
 		}
 	}
@@ -401,6 +435,8 @@ func binScalar(op binOp, x, y float32) float32 {
 			return float32(math.NaN())
 		}
 		return max(x, y)
+	case opFmod:
+		return float32(math.Mod(float64(x), float64(y)))
 	default:
 		if x != x || y != y {
 			return float32(math.NaN())

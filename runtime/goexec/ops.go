@@ -130,7 +130,7 @@ func defaultOpNames() []string {
 		"Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Erf", "Exp",
 		"Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
 		"HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Log",
-		"MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Pad", "Pow", "PRelu", "Reciprocal",
+		"MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Pad", "Pow", "PRelu", "Reciprocal",
 		"ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt",
 		"Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
 	}
@@ -172,6 +172,8 @@ func defaultOp(op string) *opSpec {
 		return spec(6, 2, 2, []string{"broadcast", "axis"}, buildBinary(op))
 	case "Pow":
 		return spec(1, 2, 2, []string{"broadcast", "axis"}, buildBinary(op))
+	case "Mod":
+		return spec(10, 2, 2, []string{"fmod"}, buildMod)
 	case "PRelu":
 		return spec(6, 2, 2, nil, buildBinary(op))
 	case "Max", "Min", "Sum":
