@@ -48,16 +48,7 @@ func newBuilder(m *onnxpb.ModelProto, format Format) (*builder, error) {
 
 // replace swaps the plan's conv node for its WTConv subgraph, in place.
 func (b *builder) replace(p *layerPlan) error {
-	var nodes []*onnxpb.NodeProto
-	var err error
-	switch b.format {
-	case FormatCustomOp:
-		nodes, err = b.fusedLayer(p)
-	case FormatFunction:
-		nodes, err = b.functionLayer(p)
-	default:
-		nodes, err = b.opsLayer(p)
-	}
+	nodes, err := b.emit(p)
 	if err != nil {
 		return err
 	}
@@ -74,12 +65,31 @@ func (b *builder) replace(p *layerPlan) error {
 	return nil
 }
 
-func (b *builder) finish() error {
-	graph.Prune(b.g, b.removed)
+// emit builds one layer in the builder's form: the one place that picks the
+// form's builder.
+func (b *builder) emit(p *layerPlan) ([]*onnxpb.NodeProto, error) {
+	if w := p.layer.WaveletName(); w != wtconv.DefaultWavelet && w != "haar" {
+		return nil, fmt.Errorf("%s is not supported by the %s form yet", w, b.format)
+	}
 	switch b.format {
 	case FormatCustomOp:
-		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(CustomDomain), Version: ptr(int64(CustomVersion))})
+		return b.fusedLayer(p)
 	case FormatFunction:
+		return b.functionLayer(p)
+	}
+	return b.opsLayer(p)
+}
+
+func (b *builder) finish() error {
+	graph.Prune(b.g, b.removed)
+	imports := map[string]bool{}
+	for _, o := range b.m.GetOpsetImport() {
+		imports[o.GetDomain()] = true
+	}
+	switch {
+	case b.format == FormatCustomOp && !imports[CustomDomain]:
+		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(CustomDomain), Version: ptr(int64(CustomVersion))})
+	case b.format == FormatFunction && !imports[FunctionDomain]:
 		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(FunctionDomain), Version: ptr(int64(1))})
 		if b.m.GetIrVersion() < 8 {
 			// Model-local functions arrived with IR 8.

@@ -27,6 +27,8 @@ package wtconvgraph
 
 import (
 	"fmt"
+
+	"google.golang.org/protobuf/proto"
 	"regexp"
 	"sort"
 	"strconv"
@@ -271,11 +273,24 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 	}
 	r.NearMisses = misses
 	sort.SliceStable(all, func(i, j int) bool { return all[i].at < all[j].at })
+	var batch1 *graph.Shapes
+	tried := false
 	for _, f := range all {
 		l := f.l
 		if shapes != nil {
 			if x := shapes.Of(l.Input); len(x) == 4 && x[2] > 0 && x[3] > 0 {
 				l.InputHW = []int64{x[2], x[3]}
+			} else if !tried {
+				var ls []*Layer
+				for _, f := range all {
+					ls = append(ls, f.l)
+				}
+				batch1, tried = proxyShapes(m, ls), true
+			}
+			if l.InputHW == nil && batch1 != nil {
+				if x := batch1.Of(l.Input); len(x) == 4 && x[2] > 0 && x[3] > 0 {
+					l.InputHW = []int64{x[2], x[3]}
+				}
 			}
 		}
 		if err := l.checkWeights(); err != nil {
@@ -289,6 +304,86 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 		r.Layers = append(r.Layers, *l)
 	}
 	return r, nil
+}
+
+// proxyShapes infers the shapes of a copy of m in which every recognised
+// layer is one node that shape inference understands (Identity, or a
+// kernel-1 AveragePool for a stride), with every graph input whose only
+// unknown dimension is the first (the batch) fixed to 1. PyTorch's exports
+// compute their odd-size padding and reshapes from run-time shapes through
+// tensors that shape inference cannot fold, so the sizes after the first
+// layer are otherwise lost; the batch does not change a spatial size. Nil
+// when inference fails.
+func proxyShapes(m *onnxpb.ModelProto, layers []*Layer) *graph.Shapes {
+	g := m.GetGraph()
+	drop := map[int]bool{}
+	add := map[int]*onnxpb.NodeProto{}
+	for _, l := range layers {
+		if len(l.NodeIndex) == 0 {
+			continue
+		}
+		for _, i := range l.NodeIndex {
+			drop[i] = true
+		}
+		n := &onnxpb.NodeProto{OpType: proto.String("Identity"), Input: []string{l.Input}, Output: []string{l.Output}}
+		if s := int64(l.Layer.Stride); s > 1 {
+			n = &onnxpb.NodeProto{OpType: proto.String("AveragePool"), Input: []string{l.Input}, Output: []string{l.Output},
+				Attribute: []*onnxpb.AttributeProto{
+					{Name: proto.String("kernel_shape"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{1, 1}},
+					{Name: proto.String("strides"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{s, s}},
+				}}
+		}
+		add[l.NodeIndex[len(l.NodeIndex)-1]] = n
+	}
+	pg := &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), Initializer: g.GetInitializer(), ValueInfo: g.GetValueInfo()}
+	for i, n := range g.GetNode() {
+		if !drop[i] {
+			pg.Node = append(pg.Node, n)
+		}
+		if a := add[i]; a != nil {
+			pg.Node = append(pg.Node, a)
+		}
+	}
+	pm := &onnxpb.ModelProto{IrVersion: m.IrVersion, OpsetImport: m.GetOpsetImport(), Graph: pg}
+	return batchOneShapes(pm)
+}
+
+// batchOneShapes infers shapes with every graph input whose only unknown
+// dimension is the first (the batch) fixed to 1.
+func batchOneShapes(m *onnxpb.ModelProto) *graph.Shapes {
+	over := map[string][]int64{}
+	inits := map[string]bool{}
+	for _, t := range m.GetGraph().GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	for _, in := range m.GetGraph().GetInput() {
+		if inits[in.GetName()] {
+			continue
+		}
+		dims := in.GetType().GetTensorType().GetShape().GetDim()
+		if len(dims) == 0 {
+			continue
+		}
+		shape := make([]int64, len(dims))
+		ok := true
+		for i, d := range dims {
+			shape[i] = d.GetDimValue()
+			if shape[i] <= 0 {
+				if i > 0 {
+					ok = false
+				}
+				shape[i] = 1
+			}
+		}
+		if ok {
+			over[in.GetName()] = shape
+		}
+	}
+	s, err := graph.InferShapes(m, over)
+	if err != nil {
+		return nil
+	}
+	return s
 }
 
 // convertedBase matches the base conv of convert's ops form, named
