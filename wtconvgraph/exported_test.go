@@ -2,6 +2,8 @@ package wtconvgraph_test
 
 import (
 	"encoding/json"
+	"math"
+	"reflect"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,6 +194,58 @@ func TestBrokenExportWiringIsANearMiss(t *testing.T) {
 				t.Fatalf("%d layers, near misses %+v; want one near miss saying %q", len(r.Layers), r.NearMisses, tc.want)
 			}
 			t.Log(r.NearMisses[0].Reason)
+		})
+	}
+}
+
+// TestStateDictOfExports compares the state_dict recovered from every
+// export with the module's own (weights.safetensors): same keys, shapes and
+// values within 1e-6.
+func TestStateDictOfExports(t *testing.T) {
+	for _, dir := range exportedDirs(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			m, err := onnxmodel.Load(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls, err := wtconvgraph.Find(m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := wtconvgraph.StateDict(ls)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ck.Tensors()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d tensors, the state_dict has %d", len(got), len(want))
+			}
+			worst := 0.0
+			for name, w := range want {
+				g := got[name]
+				if g == nil {
+					t.Errorf("missing %s", name)
+					continue
+				}
+				if !reflect.DeepEqual(g.Shape, w.Shape) {
+					t.Errorf("%s: shape %v, want %v", name, g.Shape, w.Shape)
+					continue
+				}
+				for i := range w.F32 {
+					worst = max(worst, math.Abs(float64(g.F32[i]-w.F32[i])))
+				}
+			}
+			if worst > 1e-6 {
+				t.Errorf("largest difference %g > 1e-6", worst)
+			}
+			t.Logf("%d tensors, largest difference %g", len(want), worst)
 		})
 	}
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const exportedDir = "../../../shared/reference/exported"
+
+func TestFuseCLI(t *testing.T) {
+	dir := t.TempDir()
+	e01 := filepath.Join(exportedDir, "e01_single_c16_k5_l3", "model.onnx")
+	out := filepath.Join(dir, "fused.onnx")
+	code, stdout, stderr := runCLI("fuse", e01, "-o", out, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Fused []struct {
+			Name         string  `json:"name"`
+			From         string  `json:"from"`
+			CheckMaxDiff float64 `json:"check_max_diff"`
+		} `json:"fused"`
+		NodesBefore int `json:"nodes_before"`
+		NodesAfter  int `json:"nodes_after"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Fused) != 1 || rep.Fused[0].Name != "wt" || rep.Fused[0].From != "pytorch" || rep.NodesAfter >= rep.NodesBefore {
+		t.Errorf("report %+v", rep)
+	}
+	// Nothing to fuse: written unchanged, a warning, exit 0.
+	src := filepath.Join(refDir, "basic_c4_k3_l1", "source.onnx")
+	same := filepath.Join(dir, "same.onnx")
+	code, _, stderr = runCLI("fuse", src, "-o", same)
+	a, _ := os.ReadFile(src)
+	b, _ := os.ReadFile(same)
+	if code != 0 || !strings.Contains(stderr, "nothing fused") || !bytes.Equal(a, b) {
+		t.Errorf("nothing to fuse: exit %d, stderr %q, equal bytes %v", code, stderr, bytes.Equal(a, b))
+	}
+	// A wavelet the form cannot carry yet: refused by name, nothing written.
+	db2 := filepath.Join(dir, "db2.onnx")
+	code, _, stderr = runCLI("fuse", filepath.Join(exportedDir, "e07_db2_wavelet", "model.onnx"), "-o", db2)
+	if _, err := os.Stat(db2); code == 0 || err == nil || !strings.Contains(stderr, "layer wt: db2 is not supported") {
+		t.Errorf("db2: exit %d, stderr %q, file written: %v", code, stderr, err == nil)
+	}
+	// Dry run writes nothing.
+	dry := filepath.Join(dir, "dry.onnx")
+	if code, stdout, _ := runCLI("fuse", e01, "-o", dry, "--dry-run", "--format", "ops"); code != 0 || !strings.Contains(stdout, "Would fuse 1 layers") {
+		t.Errorf("dry run: exit %d, %s", code, stdout)
+	}
+	if _, err := os.Stat(dry); err == nil {
+		t.Error("the dry run wrote a file")
+	}
+	if code, _, stderr := runCLI("fuse", e01, "-o", filepath.Join(dir, "x.onnx"), "--format", "fused"); code == 0 || !strings.Contains(stderr, "unknown format") {
+		t.Errorf("bad format: exit %d, %s", code, stderr)
+	}
+}
