@@ -26,7 +26,7 @@ type LayerCost struct {
 	// of the conv it replaced (the prefix of its node names).
 	Node   string `json:"node"`
 	Kind   string `json:"kind"`           // KindWTConv or KindDepthwise
-	Form   string `json:"form,omitempty"` // a WTConv layer's form: ops, function or fused
+	Form   string `json:"form,omitempty"` // a WTConv layer's form: pytorch, ops, function or customop
 	Output string `json:"output"`
 	// Channels, the base kernel (the depthwise kernel) kh x kw, and for a
 	// WTConv layer its wavelet-domain kernel and levels.
@@ -82,30 +82,38 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	if err != nil {
 		return nil, err
 	}
+	return modelCosts(m, shapes, layers)
+}
+
+func modelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes, layers []wtconvgraph.Layer) (*Costs, error) {
 	g := m.GetGraph()
-	inLayer := map[string]bool{}
+	// A layer's row goes where its last node is; its other nodes are not
+	// rows (recognition is structural: node names play no part).
+	inLayer := map[int]bool{}
+	rowAt := map[int]*wtconvgraph.Layer{}
 	fixed := map[string]bool{}
-	byOutput := map[string]*wtconvgraph.Layer{}
 	for i := range layers {
-		for _, n := range layers[i].Nodes {
-			inLayer[n] = true
+		for _, j := range layers[i].NodeIndex {
+			inLayer[j] = true
+		}
+		if n := len(layers[i].NodeIndex); n > 0 {
+			rowAt[layers[i].NodeIndex[n-1]] = &layers[i]
 		}
 		for _, t := range layers[i].FixedTensors {
 			fixed[t] = true
 		}
-		byOutput[layers[i].Output] = &layers[i]
 	}
 	dw := map[string]convert.ConvInfo{}
 	for _, ci := range convert.Classify(m, shapes) {
-		if ci.Depthwise && !inLayer[ci.Node] {
+		if ci.Depthwise && ci.Layer == "" {
 			dw[ci.Node] = ci
 		}
 	}
 	c := &Costs{Layers: []LayerCost{}}
 	t := &c.Totals
-	for _, n := range g.GetNode() {
+	for i, n := range g.GetNode() {
 		name := nodeName(n)
-		if l := byOutput[output0(n)]; l != nil && inLayer[n.GetName()] && output0(n) == l.Output {
+		if l := rowAt[i]; l != nil {
 			row := wtconvRow(l)
 			c.Layers = append(c.Layers, row)
 			t.WTConv++
@@ -115,7 +123,7 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 			t.ModelFLOPs += row.FLOPs
 			continue
 		}
-		if inLayer[n.GetName()] {
+		if inLayer[i] {
 			continue
 		}
 		if ci, ok := dw[name]; ok && n.GetOpType() == "Conv" {
@@ -169,9 +177,18 @@ func output0(n *onnxpb.NodeProto) string {
 	return ""
 }
 
+// FormName is how inspect names a layer's form: pytorch (the authors'
+// module exported by torch.onnx), ops, function or customop (the fused node).
+func FormName(f wtconvgraph.Form) string {
+	if f == wtconvgraph.FormFused {
+		return string(convert.FormatCustomOp)
+	}
+	return string(f)
+}
+
 func wtconvRow(l *wtconvgraph.Layer) LayerCost {
 	r := LayerCost{
-		Node: l.Name, Kind: KindWTConv, Form: string(l.Form), Output: l.Output,
+		Node: l.Name, Kind: KindWTConv, Form: FormName(l.Form), Output: l.Output,
 		Channels: l.Layer.Channels, Kernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
 		WaveletKernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
 		InputHW: l.InputHW, Params: l.Params(), ReceptiveField: l.ReceptiveField(),

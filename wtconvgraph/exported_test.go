@@ -3,9 +3,9 @@ package wtconvgraph_test
 import (
 	"encoding/json"
 	"math"
-	"reflect"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 

@@ -306,6 +306,17 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 	return r, nil
 }
 
+// ShapesAcross infers the shapes of m as proxyShapes does: sizes after a
+// PyTorch-exported layer, which shape inference alone loses, become known
+// (with a dynamic batch read as 1). Nil when inference fails.
+func ShapesAcross(m *onnxpb.ModelProto, layers []Layer) *graph.Shapes {
+	var ls []*Layer
+	for i := range layers {
+		ls = append(ls, &layers[i])
+	}
+	return proxyShapes(m, ls)
+}
+
 // proxyShapes infers the shapes of a copy of m in which every recognised
 // layer is one node that shape inference understands (Identity, or a
 // kernel-1 AveragePool for a stride), with every graph input whose only

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
 const exportedDir = "../../../shared/reference/exported"
@@ -59,5 +62,36 @@ func TestFuseCLI(t *testing.T) {
 	}
 	if code, _, stderr := runCLI("fuse", e01, "-o", filepath.Join(dir, "x.onnx"), "--format", "fused"); code == 0 || !strings.Contains(stderr, "unknown format") {
 		t.Errorf("bad format: exit %d, %s", code, stderr)
+	}
+}
+
+// TestInspectExplain breaks an export's synthesis wiring: inspect reports
+// a near miss, with its reason under --explain and in --json.
+func TestInspectExplain(t *testing.T) {
+	m, err := onnxmodel.Load(filepath.Join(exportedDir, "e01_single_c16_k5_l3", "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cts []*onnxpb.NodeProto
+	for _, n := range m.GetGraph().GetNode() {
+		if n.GetOpType() == "ConvTranspose" {
+			cts = append(cts, n)
+		}
+	}
+	cts[2].Input[0] = cts[1].Input[0]
+	p := filepath.Join(t.TempDir(), "broken.onnx")
+	if err := onnxmodel.Save(m, p, onnxmodel.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI("inspect", p, "--explain")
+	if code != 0 || !strings.Contains(out, "0 recognised, 1 near misses") || !strings.Contains(out, "not a layer:") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	code, out, _ = runCLI("inspect", p, "--json")
+	var s struct {
+		NearMisses []struct{ Node, Reason string } `json:"near_misses"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); code != 0 || err != nil || len(s.NearMisses) != 1 || !strings.Contains(s.NearMisses[0].Reason, "synthesis") {
+		t.Errorf("exit %d, %v, %+v", code, err, s)
 	}
 }
