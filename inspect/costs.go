@@ -85,6 +85,25 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	return modelCosts(m, shapes, layers)
 }
 
+// costsAcross is ModelCosts with the sizes behind recognised layers known
+// (see wtconvgraph.ShapesAcross); overrides fix dynamic input dims.
+func costsAcross(m *onnxpb.ModelProto, overrides map[string][]int64) (*Costs, error) {
+	s, err := graph.InferShapes(m, overrides)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := wtconvgraph.Find(m, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) > 0 {
+		if across := wtconvgraph.ShapesAcross(m, layers, overrides); across != nil {
+			s = across
+		}
+	}
+	return modelCosts(m, s, layers)
+}
+
 func modelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes, layers []wtconvgraph.Layer) (*Costs, error) {
 	g := m.GetGraph()
 	// A layer's row goes where its last node is; its other nodes are not
@@ -309,6 +328,9 @@ type Comparison struct {
 	// Converted counts the rows that were a depthwise conv before and are
 	// a WTConv layer after.
 	ConvertedLayers int `json:"converted_layers"`
+	// FusedLayers counts the rows that were a WTConv layer before and are
+	// one in another form after (wtonnx fuse).
+	FusedLayers int `json:"fused_layers"`
 }
 
 // Compare pairs two cost tables: rows of before in order, then rows only
@@ -328,6 +350,9 @@ func Compare(before, after *Costs) *Comparison {
 			used[j] = true
 			if b.Kind == KindDepthwise && p.After.Kind == KindWTConv {
 				c.ConvertedLayers++
+			}
+			if b.Kind == KindWTConv && p.After.Kind == KindWTConv && b.Form != p.After.Form {
+				c.FusedLayers++
 			}
 		}
 		c.Layers = append(c.Layers, p)
@@ -354,11 +379,7 @@ func CompareFiles(original, converted string, shapes map[string][]int64) (*Compa
 		if err != nil {
 			return nil, err
 		}
-		s, err := graph.InferShapes(m, shapes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if tables[i], err = ModelCosts(m, s); err != nil {
+		if tables[i], err = costsAcross(m, shapes); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}

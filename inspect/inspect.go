@@ -55,7 +55,7 @@ type Summary struct {
 	// WTConvLayers are the WTConv layers recognised in the model, in any
 	// form; NearMisses the candidates (a conv with a wavelet analysis
 	// filter bank) that are not a layer, with the reason.
-	WTConvLayers []WTConvLayer           `json:"wtconv_layers"`
+	WTConvLayers []WTConvLayer          `json:"wtconv_layers"`
 	NearMisses   []wtconvgraph.NearMiss `json:"near_misses"`
 }
 
@@ -148,9 +148,9 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 		})
 	}
 	costShapes := inferred
-	if len(rec.Layers) > 0 && len(shapes) == 0 {
+	if len(rec.Layers) > 0 {
 		// Sizes behind an exported layer's run-time shape arithmetic.
-		if across := wtconvgraph.ShapesAcross(m, rec.Layers); across != nil {
+		if across := wtconvgraph.ShapesAcross(m, rec.Layers, shapes); across != nil {
 			costShapes = across
 		}
 	}

@@ -285,7 +285,7 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 				for _, f := range all {
 					ls = append(ls, f.l)
 				}
-				batch1, tried = proxyShapes(m, ls), true
+				batch1, tried = proxyShapes(m, ls, nil), true
 			}
 			if l.InputHW == nil && batch1 != nil {
 				if x := batch1.Of(l.Input); len(x) == 4 && x[2] > 0 && x[3] > 0 {
@@ -307,14 +307,15 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 }
 
 // ShapesAcross infers the shapes of m as proxyShapes does: sizes after a
-// PyTorch-exported layer, which shape inference alone loses, become known
-// (with a dynamic batch read as 1). Nil when inference fails.
-func ShapesAcross(m *onnxpb.ModelProto, layers []Layer) *graph.Shapes {
+// PyTorch-exported layer, which shape inference alone loses, become known.
+// overrides fix dynamic input dims; nil reads a dynamic batch as 1. Nil
+// when inference fails.
+func ShapesAcross(m *onnxpb.ModelProto, layers []Layer, overrides map[string][]int64) *graph.Shapes {
 	var ls []*Layer
 	for i := range layers {
 		ls = append(ls, &layers[i])
 	}
-	return proxyShapes(m, ls)
+	return proxyShapes(m, ls, overrides)
 }
 
 // proxyShapes infers the shapes of a copy of m in which every recognised
@@ -325,7 +326,7 @@ func ShapesAcross(m *onnxpb.ModelProto, layers []Layer) *graph.Shapes {
 // tensors that shape inference cannot fold, so the sizes after the first
 // layer are otherwise lost; the batch does not change a spatial size. Nil
 // when inference fails.
-func proxyShapes(m *onnxpb.ModelProto, layers []*Layer) *graph.Shapes {
+func proxyShapes(m *onnxpb.ModelProto, layers []*Layer, overrides map[string][]int64) *graph.Shapes {
 	g := m.GetGraph()
 	drop := map[int]bool{}
 	add := map[int]*onnxpb.NodeProto{}
@@ -356,6 +357,13 @@ func proxyShapes(m *onnxpb.ModelProto, layers []*Layer) *graph.Shapes {
 		}
 	}
 	pm := &onnxpb.ModelProto{IrVersion: m.IrVersion, OpsetImport: m.GetOpsetImport(), Graph: pg}
+	if overrides != nil {
+		s, err := graph.InferShapes(pm, overrides)
+		if err != nil {
+			return nil
+		}
+		return s
+	}
 	return batchOneShapes(pm)
 }
 

@@ -123,8 +123,12 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 		return writeJSON(stdout, r)
 	}
 	c := r.Comparison
-	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
-		c.ConvertedLayers, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
+	what := fmt.Sprintf("%d layers converted", c.ConvertedLayers)
+	if c.ConvertedLayers == 0 && c.FusedLayers > 0 {
+		what = fmt.Sprintf("%d layers fused", c.FusedLayers)
+	}
+	fmt.Fprintf(stdout, "%s; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
+		what, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
 		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
 	for _, ch := range r.Checks {
 		if ch.Result != nil {
