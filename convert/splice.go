@@ -17,12 +17,10 @@ type Replacement struct {
 	Output  string // the tensor the layer writes; the new form writes it too
 	Layer   wtconv.Layer
 	Weights *wtconv.Weights
-	// BaseKernel is the base conv's kernel (kh, kw); the builders carry one
-	// kernel size today, so a base kernel that differs from Layer.Kernel is
-	// embedded (zero-padded, numerically exact) into the larger one.
-	BaseKernel [2]int
-	InputHW    []int64 // static input size, or nil
-	Nodes      []int   // indices of the layer's nodes in the graph
+	// The builders carry one kernel size: Weights.Base is C x Layer.Kernel^2
+	// (wtconvgraph.Layer.Embedded gives that form of any layer).
+	InputHW []int64 // static input size, or nil
+	Nodes   []int   // indices of the layer's nodes in the graph
 }
 
 // Splice returns a copy of m in which every replacement's nodes are replaced
@@ -80,16 +78,6 @@ func Splice(m *onnxpb.ModelProto, reps []Replacement, format Format) (*onnxpb.Mo
 // replacementPlan turns a found layer into the plan the builders take.
 func replacementPlan(r Replacement) (*layerPlan, error) {
 	l, wt := r.Layer, r.Weights
-	if r.BaseKernel != [2]int{l.Kernel, l.Kernel} {
-		// One kernel size per layer in today's builders: embed both.
-		K := max(l.Kernel, r.BaseKernel[0], r.BaseKernel[1])
-		wt = wt.Clone()
-		wt.Base = embedRect(r.Weights.Base, l.Channels, r.BaseKernel[0], r.BaseKernel[1], K)
-		for i := range wt.Wavelet {
-			wt.Wavelet[i] = embedKernel(r.Weights.Wavelet[i], 4*l.Channels, l.Kernel, K)
-		}
-		l.Kernel = K
-	}
 	check := l
 	if check.WaveletName() != wtconv.DefaultWavelet {
 		check.Wavelet = wtconv.DefaultWavelet // emit refuses other wavelets by name
@@ -105,17 +93,4 @@ func replacementPlan(r Replacement) (*layerPlan, error) {
 		weights: wt,
 		newBase: true,
 	}, nil
-}
-
-// embedRect places n kh x kw kernels into K x K ones so that a same-padded
-// convolution is unchanged.
-func embedRect(w []float32, n, kh, kw, K int) []float32 {
-	oy, ox := (K-1)/2-(kh-1)/2, (K-1)/2-(kw-1)/2
-	out := make([]float32, n*K*K)
-	for c := 0; c < n; c++ {
-		for y := 0; y < kh; y++ {
-			copy(out[c*K*K+(y+oy)*K+ox:], w[c*kh*kw+y*kw:c*kh*kw+(y+1)*kw])
-		}
-	}
-	return out
 }

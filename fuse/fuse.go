@@ -135,9 +135,10 @@ func Plan(m *onnxpb.ModelProto, opts Options) (*Report, error) {
 			Kernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride, Bias: l.Layer.Bias,
 			Wavelet: l.Layer.WaveletName(), InputHW: l.InputHW, Params: l.Params(), Nodes: len(l.NodeIndex),
 		})
+		el, ew := l.Embedded() // one kernel size for base and wavelet convs
 		rep.replace = append(rep.replace, convert.Replacement{
-			Name: l.Name, Input: l.Input, Output: l.Output, Layer: l.Layer, Weights: l.Weights,
-			BaseKernel: l.BaseKernel, InputHW: l.InputHW, Nodes: l.NodeIndex,
+			Name: l.Name, Input: l.Input, Output: l.Output, Layer: el, Weights: ew,
+			InputHW: l.InputHW, Nodes: l.NodeIndex,
 		})
 	}
 	if len(rep.Fused) == 0 {

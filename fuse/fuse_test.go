@@ -213,7 +213,7 @@ func TestCheckSeesAWrongReplacement(t *testing.T) {
 	}
 	l := ls[0]
 	r := convert.Replacement{Name: l.Name, Input: l.Input, Output: l.Output, Layer: l.Layer, Weights: l.Weights.Clone(),
-		BaseKernel: l.BaseKernel, InputHW: []int64{56, 56}, Nodes: l.NodeIndex}
+		InputHW: []int64{56, 56}, Nodes: l.NodeIndex}
 	for _, f := range formats {
 		_, diff, maxAbs, err := fuse.Check(src, r, f, 1)
 		if err != nil || diff > 1e-5*maxAbs {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -87,7 +88,7 @@ func TestRecognizesExports(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if !equal(base.F32, l.Weights.Base) {
+					if !slices.Equal(base.F32, l.Weights.Base) {
 						t.Errorf("layer %s: base weights differ from the state_dict", w.Module)
 					}
 					for j := 0; j < w.Levels; j++ {
@@ -95,7 +96,7 @@ func TestRecognizesExports(t *testing.T) {
 						if err != nil {
 							t.Fatal(err)
 						}
-						if !equal(s.F32, l.Weights.WaveletScale[j]) {
+						if !slices.Equal(s.F32, l.Weights.WaveletScale[j]) {
 							t.Errorf("layer %s: wavelet_scale.%d differs from the state_dict", w.Module, j)
 						}
 					}
@@ -106,18 +107,6 @@ func TestRecognizesExports(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // renameAll gives every node a meaningless name (every third none at all).
 func renameAll(m *onnxpb.ModelProto) *onnxpb.ModelProto {

@@ -17,6 +17,7 @@ import (
 	"github.com/wtonnx/wtonnx/checkpoint"
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
 type convertOptions struct {
@@ -153,19 +154,21 @@ func runConvert(opts *convertOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	if len(rep.Converted) == 0 && opts.ExternalThreshold == 0 && selfContained(opts.Input) {
-		// Nothing to change: copy the file as it is, so a batch pipeline
-		// gets its output and the bytes are exactly the input's. A model
-		// with external data is saved whole instead: its .onnx alone would
-		// refer to a data file that is not beside the output.
-		err = copyFile(opts.Input, opts.Output, opts.Force)
-	} else {
-		err = onnxmodel.Save(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold})
-	}
-	if err != nil {
+	if err := writeOrCopy(out, len(rep.Converted) == 0, opts.Input, opts.Output, opts.Force, opts.ExternalThreshold); err != nil {
 		return err
 	}
 	return printConvertReport(stdout, stderr, rep, opts, "converted")
+}
+
+// writeOrCopy saves m to out, or, when nothing changed, copies the input
+// file as it is, so a batch pipeline gets its output and the bytes are
+// exactly the input's. A model with external data is saved whole instead:
+// its .onnx alone would refer to a data file that is not beside the output.
+func writeOrCopy(m *onnxpb.ModelProto, unchanged bool, in, out string, force bool, threshold int64) error {
+	if unchanged && threshold == 0 && selfContained(in) {
+		return copyFile(in, out, force)
+	}
+	return onnxmodel.Save(m, out, onnxmodel.SaveOptions{Overwrite: force, ExternalDataThreshold: threshold})
 }
 
 // checkOutputPath refuses to write over the input or an existing file.

@@ -92,12 +92,7 @@ func runFuse(opts *fuseOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	if len(rep.Fused) == 0 && opts.ExternalThreshold == 0 && selfContained(opts.Input) {
-		err = copyFile(opts.Input, opts.Output, opts.Force)
-	} else {
-		err = onnxmodel.Save(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold})
-	}
-	if err != nil {
+	if err := writeOrCopy(out, len(rep.Fused) == 0, opts.Input, opts.Output, opts.Force, opts.ExternalThreshold); err != nil {
 		return err
 	}
 	return printFuseReport(stdout, stderr, rep, opts, "fused")
