@@ -24,13 +24,16 @@ deterministic for one torch version.
 
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# The authors' transforms, as wtconv's own reference-case generator states them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "wtconv", "testdata"))
+from gen_torch_cases import inverse_wavelet_transform, wavelet_transform, write_safetensors  # noqa: E402
 
 # PyWavelets' coefficients (the spec's "Other wavelets" table).
 DEC = {
@@ -52,20 +55,6 @@ def create_wavelet_filter(wave, channels):
     rec = torch.stack([rlo.unsqueeze(0) * rlo.unsqueeze(1), rlo.unsqueeze(0) * rhi.unsqueeze(1),
                        rhi.unsqueeze(0) * rlo.unsqueeze(1), rhi.unsqueeze(0) * rhi.unsqueeze(1)], dim=0)
     return dec[:, None].repeat(channels, 1, 1, 1), rec[:, None].repeat(channels, 1, 1, 1)
-
-
-def wavelet_transform(x, filters):
-    b, c, h, w = x.shape
-    pad = (filters.shape[2] // 2 - 1, filters.shape[3] // 2 - 1)
-    x = F.conv2d(x, filters, stride=2, groups=c, padding=pad)
-    return x.reshape(b, c, 4, h // 2, w // 2)
-
-
-def inverse_wavelet_transform(x, filters):
-    b, c, _, h_half, w_half = x.shape
-    pad = (filters.shape[2] // 2 - 1, filters.shape[3] // 2 - 1)
-    x = x.reshape(b, c * 4, h_half, w_half)
-    return F.conv_transpose2d(x, filters, stride=2, groups=c, padding=pad)
 
 
 class ScaleModule(nn.Module):
@@ -182,20 +171,6 @@ CASES = {
 }
 
 
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name in sorted(tensors):
-        a = np.ascontiguousarray(tensors[name], dtype="<f4")
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-
-
 def export(model, path, shape, opset, dynamic):
     x = torch.randn(shape, generator=torch.Generator().manual_seed(7))
     axes = None
@@ -227,7 +202,7 @@ def make_case(root, name):
         if isinstance(m, WTConv2d):
             layers.append(dict(module=path, **m.meta))
             for k in m.state_dict():
-                tensors[path + "." + k] = sd[path + "." + k].numpy()
+                tensors[path + "." + k] = sd[path + "." + k]
     write_safetensors(os.path.join(out, "weights.safetensors"), tensors)
     case = dict(name=name, opset=opset, dynamic=dynamic, input_shape=list(shape),
                 wavelet=layers[0]["wavelet"], wtconv_layers=layers,
