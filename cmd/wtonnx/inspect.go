@@ -221,7 +221,11 @@ func layerKind(r *inspect.LayerCost) string {
 }
 
 func printComparison(out io.Writer, c *inspect.Comparison) {
-	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers\n\n", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	if c.FusedLayers > 0 {
+		fmt.Fprintf(out, "; %d WTConv layers changed form", c.FusedLayers)
+	}
+	fmt.Fprint(out, "\n\n")
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LAYER\tINPUT\tBEFORE\tAFTER\tPARAMS\tFLOPS\tRF")
 	side := func(r *inspect.LayerCost) string {
