@@ -234,3 +234,141 @@ func TestCheckSeesAWrongReplacement(t *testing.T) {
 		t.Fatalf("a changed weight: diff %g of %g (%v), want more than the tolerance", diff, maxAbs, err)
 	}
 }
+
+// TestVariantsOfExports edits exports the way other tools and older
+// versions of the module write them, and checks that fuse still reproduces
+// PyTorch's output on the Go engine: a graph optimiser that folded a level
+// scale into its conv's weight, and a stride written as a strided 1x1 conv
+// of ones (an older WTConv2d's stride_filter).
+func TestVariantsOfExports(t *testing.T) {
+	cases := []struct {
+		dir  string
+		edit func(t *testing.T, m *onnxpb.ModelProto)
+	}{
+		{"e01_single_c16_k5_l3", foldFirstLevelScale},
+		{"e03_stride2_k5_l2", strideAsConv},
+	}
+	for _, c := range cases {
+		t.Run(c.dir, func(t *testing.T) {
+			dir := filepath.Join("../../shared/reference/exported", c.dir)
+			m, err := onnxmodel.Load(filepath.Join(dir, "model.onnx"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.edit(t, m)
+			if c.dir == "e03_stride2_k5_l2" {
+				ls, err := wtconvgraph.Find(m, nil)
+				if err != nil || len(ls) != 1 {
+					t.Fatalf("%d layers, %v", len(ls), err)
+				}
+				sd, err := wtconvgraph.StateDict(ls)
+				if err != nil || sd["wt.stride_filter"] == nil || ls[0].Layer.Stride != 2 {
+					t.Errorf("stride %d, state_dict without wt.stride_filter (%v)", ls[0].Layer.Stride, err)
+				}
+			}
+			x, _ := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
+			y, _ := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
+			if d := maxDiff(run(t, open(t, "go", m), x), y); d > 1e-5*y.MaxAbs() {
+				t.Fatalf("the edited export computes something else (%g)", d)
+			}
+			out, rep, err := fuse.Fuse(m, fuse.Options{Format: convert.FormatCustomOp})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Fused) != 1 {
+				t.Fatalf("fused %d layers, near misses %+v", len(rep.Fused), rep.NearMisses)
+			}
+			for _, engine := range []string{"go", "ort"} {
+				if d := maxDiff(run(t, open(t, engine, out), x), y); d > 1e-5*y.MaxAbs() {
+					t.Errorf("%s: max diff %g", engine, d)
+				}
+			}
+		})
+	}
+}
+
+func producerOf(m *onnxpb.ModelProto, name string) *onnxpb.NodeProto {
+	for _, n := range m.GetGraph().GetNode() {
+		for _, o := range n.GetOutput() {
+			if o == name {
+				return n
+			}
+		}
+	}
+	return nil
+}
+
+func initializer(m *onnxpb.ModelProto, name string) *onnxpb.TensorProto {
+	for _, t := range m.GetGraph().GetInitializer() {
+		if t.GetName() == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// foldFirstLevelScale multiplies level 1's wavelet_scale into its conv's
+// weight and removes the Mul.
+func foldFirstLevelScale(t *testing.T, m *onnxpb.ModelProto) {
+	g := m.GetGraph()
+	for i, n := range g.GetNode() {
+		if n.GetOpType() != "Mul" {
+			continue
+		}
+		conv := producerOf(m, n.GetInput()[1])
+		scale := initializer(m, n.GetInput()[0])
+		if conv == nil || conv.GetOpType() != "Conv" || scale == nil || len(scale.GetDims()) != 4 {
+			continue
+		}
+		w := initializer(m, conv.GetInput()[1])
+		wv, _ := onnxmodel.Float32s(w)
+		sv, _ := onnxmodel.Float32s(scale)
+		per := len(wv) / len(sv)
+		for j := range wv {
+			wv[j] *= sv[j/per]
+		}
+		folded := onnxmodel.NewFloat32Tensor("folded", w.GetDims(), wv)
+		g.Initializer = append(g.Initializer, folded)
+		conv.Input[1] = "folded"
+		out := n.GetOutput()[0]
+		for _, c := range g.GetNode() {
+			for j, in := range c.GetInput() {
+				if in == out {
+					c.Input[j] = conv.GetOutput()[0]
+				}
+			}
+		}
+		g.Node = append(g.Node[:i], g.Node[i+1:]...)
+		return
+	}
+	t.Fatal("no level scale to fold")
+}
+
+// strideAsConv replaces the AveragePool(kernel 1, stride 2) by a grouped
+// 1x1 conv of ones with stride 2.
+func strideAsConv(t *testing.T, m *onnxpb.ModelProto) {
+	g := m.GetGraph()
+	for _, n := range g.GetNode() {
+		if n.GetOpType() != "AveragePool" {
+			continue
+		}
+		const C = 8
+		ones := make([]float32, C)
+		for i := range ones {
+			ones[i] = 1
+		}
+		g.Initializer = append(g.Initializer, onnxmodel.NewFloat32Tensor("wt.stride_filter", []int64{C, 1, 1, 1}, ones))
+		n.OpType = strPtr("Conv")
+		n.Input = append(n.Input, "wt.stride_filter")
+		n.Attribute = []*onnxpb.AttributeProto{
+			{Name: strPtr("group"), Type: onnxpb.AttributeProto_INT.Enum(), I: int64Ptr(C)},
+			{Name: strPtr("strides"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{2, 2}},
+			{Name: strPtr("kernel_shape"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{1, 1}},
+		}
+		return
+	}
+	t.Fatal("no AveragePool")
+}
+
+func strPtr(s string) *string { return &s }
+func int64Ptr(v int64) *int64 { return &v }

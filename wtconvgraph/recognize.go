@@ -67,6 +67,9 @@ type interp struct {
 	scaleNm map[int]string
 	bases   map[int]*baseRec
 	split   bool
+	// strideFilter is the ones kernel of a subsampling written as a
+	// strided 1x1 conv (an older WTConv2d's stride_filter).
+	strideFilter string
 }
 
 const unknownDim = math.MinInt64
@@ -323,6 +326,7 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 		if in(n, 2) != "" || anyNonZero(geo.Pads) {
 			return nil, fmt.Errorf("a 1x1 depthwise conv with bias or pads is not a subsampling")
 		}
+		ip.strideFilter = in(n, 1)
 		return &aval{lay: img, bands: []*term{subsample(stride, x.bands[0])}}, nil
 	case x.lay == img && int(geo.Group) == C && sh[0] == C && x.bands[0].op == "x":
 		if !samePadded(geo, []int64{int64(sh[2]), int64(sh[3])}) {
@@ -818,12 +822,13 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 	for _, i := range ip.levels {
 		visited = append(visited, i)
 	}
-	L := len(ip.scale)
+	L := len(ip.wave)
+	scaled := func(i int) bool { return ip.scale[i] != nil }
 	var out string
 	var base *term
 	step := 1
 	if L > 0 {
-		want := expectedSynthesis(1, L).key
+		want := expectedSynthesis(1, L, scaled).key
 		for _, n := range nodes {
 			for _, o := range n.GetOutput() {
 				v := ip.vals[o]
@@ -837,7 +842,7 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 		}
 	}
 	if out == "" {
-		return nil, ip.whyNot(L), visited
+		return nil, ip.whyNot(), visited
 	}
 	// The stride comes after the sum (PyTorch's AveragePool of kernel 1):
 	// the layer ends after it.
@@ -876,8 +881,8 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 	k := 0
 	for i := 1; i <= L; i++ {
 		w := ip.wave[i]
-		if w == nil || ip.scale[i] == nil {
-			return nil, fmt.Sprintf("level %d has no conv or no scale", i), visited
+		if w == nil {
+			return nil, fmt.Sprintf("level %d has no conv", i), visited
 		}
 		if k == 0 {
 			k = w.Shape[2]
@@ -885,13 +890,20 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 			return nil, fmt.Sprintf("the level convs have kernels %d and %d (one wavelet-domain kernel size per layer)", k, w.Shape[2]), visited
 		}
 		wt.Wavelet = append(wt.Wavelet, w.F32)
-		wt.WaveletScale = append(wt.WaveletScale, ip.scale[i].F32)
 		l.TensorNames[fmt.Sprintf("wavelet_convs.%d.weight", i-1)] = ip.waveNm[i]
-		l.TensorNames[fmt.Sprintf("wavelet_scale.%d.weight", i-1)] = ip.scaleNm[i]
+		if sc := ip.scale[i]; sc != nil {
+			wt.WaveletScale = append(wt.WaveletScale, sc.F32)
+			l.TensorNames[fmt.Sprintf("wavelet_scale.%d.weight", i-1)] = ip.scaleNm[i]
+		} else {
+			wt.WaveletScale = append(wt.WaveletScale, fill(4*C, 1)) // folded into the conv
+		}
 	}
 	stride := step
 	if step == 1 && rec.stride > 1 {
 		stride = rec.stride
+	}
+	if stride > 1 && ip.strideFilter != "" {
+		l.TensorNames["stride_filter"] = ip.strideFilter
 	}
 	l.Layer = wtconv.Layer{Channels: C, Kernel: k, Levels: L, Stride: stride, Bias: rec.bias != nil, Wavelet: wav.Name}
 	l.Weights = wt
@@ -907,14 +919,16 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 }
 
 // whyNot explains a candidate that does not compute a layer.
-func (ip *interp) whyNot(L int) string {
+func (ip *interp) whyNot() string {
+	L := len(ip.wave)
+	scaled := func(i int) bool { return ip.scale[i] != nil }
 	if L == 0 {
 		if len(ip.fails) > 0 {
-			return "no scaled level conv follows the analysis (" + ip.fails[0] + ")"
+			return "no level conv follows the analysis (" + ip.fails[0] + ")"
 		}
-		return "no scaled level conv follows the analysis"
+		return "no level conv follows the analysis"
 	}
-	want := expectedSynthesis(1, L).key
+	want := expectedSynthesis(1, L, scaled).key
 	// The tensor that got furthest: a sum of a base branch and a synthesis.
 	var best *term
 	for _, n := range ip.nodes {

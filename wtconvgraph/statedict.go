@@ -48,7 +48,8 @@ func (l *Layer) ModulePath() string {
 // (C x 1 x kh x kw), base_conv.bias (C, when the layer has one),
 // base_scale.weight (1 x C x 1 x 1), wavelet_convs.<i>.weight
 // (4C x 1 x k x k), wavelet_scale.<i>.weight (1 x 4C x 1 x 1) and the fixed
-// wt_filter and iwt_filter (4C x 1 x n x n).
+// wt_filter and iwt_filter (4C x 1 x n x n), and stride_filter (C x 1 x 1 x 1
+// ones) where the layer subsamples with it, as older versions of the module do.
 func (l *Layer) StateDict(prefix string) (map[string]*tensor.Tensor, error) {
 	C, k := l.Layer.Channels, l.Layer.Kernel
 	kh, kw := l.BaseKernel[0], l.BaseKernel[1]
@@ -67,6 +68,9 @@ func (l *Layer) StateDict(prefix string) (map[string]*tensor.Tensor, error) {
 		p + "base_scale.weight": tensor.NewFloat32([]int{1, C, 1, 1}, clone(wt.BaseScale)),
 		p + "wt_filter":         tensor.NewFloat32([]int{4 * C, 1, n, n}, wav.AnalysisWeight(C)),
 		p + "iwt_filter":        tensor.NewFloat32([]int{4 * C, 1, n, n}, wav.SynthesisWeight(C)),
+	}
+	if l.TensorNames["stride_filter"] != "" {
+		out[p+"stride_filter"] = tensor.NewFloat32([]int{C, 1, 1, 1}, fill(C, 1))
 	}
 	if wt.Bias != nil {
 		out[p+"base_conv.bias"] = tensor.NewFloat32([]int{C}, clone(wt.Bias))

@@ -131,13 +131,19 @@ func sum(ts ...*term) *term {
 }
 
 // expectedSynthesis is Z_i of the spec for a layer of L levels:
-// synthesis(Y_i band 0 + Z_{i+1}, Y_i bands 1..3).
-func expectedSynthesis(i, L int) *term {
-	ll := leaf("y", i, 0)
-	if i < L {
-		ll = sum(ll, expectedSynthesis(i+1, L))
+// synthesis(Y_i band 0 + Z_{i+1}, Y_i bands 1..3). scaled(i) says whether
+// level i's conv is followed by its scale (a graph optimiser may have
+// folded the scale into the conv's weight: then Y_i is the conv's output).
+func expectedSynthesis(i, L int, scaled func(int) bool) *term {
+	op := "w"
+	if scaled(i) {
+		op = "y"
 	}
-	return synth([]*term{ll, leaf("y", i, 1), leaf("y", i, 2), leaf("y", i, 3)})
+	ll := leaf(op, i, 0)
+	if i < L {
+		ll = sum(ll, expectedSynthesis(i+1, L, scaled))
+	}
+	return synth([]*term{ll, leaf(op, i, 1), leaf(op, i, 2), leaf(op, i, 3)})
 }
 
 // finalParts splits a candidate output term into its base branch, the
