@@ -237,16 +237,19 @@ func TestCheckSeesAWrongReplacement(t *testing.T) {
 
 // TestVariantsOfExports edits exports the way other tools and older
 // versions of the module write them, and checks that fuse still reproduces
-// PyTorch's output on the Go engine: a graph optimiser that folded a level
-// scale into its conv's weight, and a stride written as a strided 1x1 conv
-// of ones (an older WTConv2d's stride_filter).
+// PyTorch's output on both engines: a graph optimiser that folded a level
+// scale into its conv's weight, a stride written as a strided 1x1 conv of
+// ones (an older WTConv2d's stride_filter), band selection as Slice +
+// Squeeze instead of Gather.
 func TestVariantsOfExports(t *testing.T) {
 	cases := []struct {
-		dir  string
-		edit func(t *testing.T, m *onnxpb.ModelProto)
+		dir    string
+		edit   func(t *testing.T, m *onnxpb.ModelProto)
+		layers int
 	}{
-		{"e01_single_c16_k5_l3", foldFirstLevelScale},
-		{"e03_stride2_k5_l2", strideAsConv},
+		{"e01_single_c16_k5_l3", foldFirstLevelScale, 1},
+		{"e03_stride2_k5_l2", strideAsConv, 1},
+		{"e05_pair_residual", bandAsSliceSqueeze, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.dir, func(t *testing.T) {
@@ -275,7 +278,7 @@ func TestVariantsOfExports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rep.Fused) != 1 {
+			if len(rep.Fused) != c.layers {
 				t.Fatalf("fused %d layers, near misses %+v", len(rep.Fused), rep.NearMisses)
 			}
 			for _, engine := range []string{"go", "ort"} {
@@ -368,6 +371,33 @@ func strideAsConv(t *testing.T, m *onnxpb.ModelProto) {
 		return
 	}
 	t.Fatal("no AveragePool")
+}
+
+// bandAsSliceSqueeze writes every x[:, :, 0] (a Gather on the band axis)
+// as a one-band Slice and a Squeeze.
+func bandAsSliceSqueeze(t *testing.T, m *onnxpb.ModelProto) {
+	g := m.GetGraph()
+	g.Initializer = append(g.Initializer,
+		onnxmodel.NewInt64Tensor("v_zero", []int64{1}, []int64{0}),
+		onnxmodel.NewInt64Tensor("v_one", []int64{1}, []int64{1}),
+		onnxmodel.NewInt64Tensor("v_two", []int64{1}, []int64{2}))
+	var nodes []*onnxpb.NodeProto
+	n := 0
+	for _, nd := range g.GetNode() {
+		if nd.GetOpType() == "Gather" && len(nd.GetAttribute()) == 1 && nd.GetAttribute()[0].GetI() == 2 {
+			mid := nd.GetOutput()[0] + "_band"
+			nodes = append(nodes,
+				&onnxpb.NodeProto{OpType: strPtr("Slice"), Input: []string{nd.GetInput()[0], "v_zero", "v_one", "v_two"}, Output: []string{mid}},
+				&onnxpb.NodeProto{OpType: strPtr("Squeeze"), Input: []string{mid, "v_two"}, Output: nd.GetOutput()})
+			n++
+			continue
+		}
+		nodes = append(nodes, nd)
+	}
+	if n == 0 {
+		t.Fatal("no band Gather")
+	}
+	g.Node = nodes
 }
 
 func strPtr(s string) *string { return &s }

@@ -170,6 +170,20 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 		}
 		ip.split = true
 		return &aval{lay: split, bands: x.bands}, nil
+	case "Squeeze":
+		// x[:, :, 0] written as a one-band Slice and a Squeeze.
+		axes := graph.AttrInts(n, "axes", nil)
+		if ip.opset >= 13 {
+			a, ok := ip.ints(in(n, 1))
+			if !ok {
+				return nil, fmt.Errorf("axes are not constant")
+			}
+			axes = a
+		}
+		if x.lay != split || len(x.bands) != 1 || len(axes) != 1 || (axes[0] != 2 && axes[0] != -3) {
+			return nil, fmt.Errorf("squeezes axes %v of %s (only the band axis of one band is part of a layer)", axes, x.describe())
+		}
+		return &aval{lay: img, bands: x.bands}, nil
 	case "Concat":
 		axis := graph.AttrInt(n, "axis", 0)
 		out := &aval{lay: split}
@@ -303,6 +317,9 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 			return nil, fmt.Errorf("weight %q is not the %s analysis filter bank of the layer", in(n, 1), ip.wav.Name)
 		}
 		p := int64(ip.wav.Pad())
+		if p == 0 && geo.AutoPad == "VALID" {
+			geo.AutoPad, geo.Pads = "NOTSET", []int64{0, 0, 0, 0}
+		}
 		if geo.AutoPad != "NOTSET" || len(geo.Pads) != 4 || geo.Pads[0] != p || geo.Pads[1] != p ||
 			geo.Pads[2] < p || geo.Pads[2] > p+1 || geo.Pads[3] < p || geo.Pads[3] > p+1 {
 			return nil, fmt.Errorf("analysis pads %v (auto_pad %s), want %d on every side (one more at the end for odd sizes)", geo.Pads, geo.AutoPad, p)
@@ -389,6 +406,9 @@ func (ip *interp) convTranspose(n *onnxpb.NodeProto, x *aval) (*aval, error) {
 		return nil, fmt.Errorf("a synthesis with output_shape or output_padding")
 	}
 	p := int64(ip.wav.Pad())
+	if p == 0 && geo.AutoPad == "VALID" {
+		geo.AutoPad, geo.Pads = "NOTSET", []int64{0, 0, 0, 0}
+	}
 	if int(geo.Group) != C || len(geo.Strides) != 2 || geo.Strides[0] != 2 || geo.Strides[1] != 2 || geo.AutoPad != "NOTSET" ||
 		len(geo.Pads) != 4 || geo.Pads[0] != p || geo.Pads[1] != p || geo.Pads[2] < p || geo.Pads[3] < p || anyNonZero(minusOne(geo.Dilations)) {
 		return nil, fmt.Errorf("a transposed conv (group %d, strides %v, pads %v) is not the synthesis of %d channels", geo.Group, geo.Strides, geo.Pads, C)
