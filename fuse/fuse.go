@@ -190,25 +190,44 @@ func Fuse(m *onnxpb.ModelProto, opts Options) (*onnxpb.ModelProto, *Report, erro
 
 // Check cuts the layer r out of m as a model of its own, builds its
 // replacement in format the same way Fuse does, runs both on the Go engine
-// on one random N=1 input (the layer's static size, else an odd size that
-// its levels accept) and returns that size, the largest difference and
-// max |y| of the original.
+// on one random N=1 input (the layer's static size; for a dynamic one an
+// odd size its levels accept, else one that halves evenly at every level)
+// and returns that size, the largest difference and max |y| of the
+// original.
 func Check(m *onnxpb.ModelProto, r convert.Replacement, format convert.Format, seed uint64) ([]int, float64, float64, error) {
-	h, w := 0, 0
+	var sizes [][2]int
 	if len(r.InputHW) == 2 {
-		h, w = int(r.InputHW[0]), int(r.InputHW[1])
+		sizes = [][2]int{{int(r.InputHW[0]), int(r.InputHW[1])}}
 	} else {
-		h, w = 1<<r.Layer.Levels+3, 1<<r.Layer.Levels+1
+		// A dynamic size: odd sizes exercise the odd-size padding; an
+		// export traced at an even size has none and runs only on sizes
+		// that halve evenly at every level.
+		L := r.Layer.Levels
+		sizes = [][2]int{{1<<L + 3, 1<<L + 1}, {2 << L, 3 << L}}
 	}
+	var err error
+	for _, hw := range sizes {
+		var diff, maxAbs float64
+		var ranBefore bool
+		diff, maxAbs, ranBefore, err = checkAt(m, r, format, seed, hw[0], hw[1])
+		if err == nil {
+			return []int{hw[0], hw[1]}, diff, maxAbs, nil
+		}
+		if ranBefore {
+			break // the recognised subgraph ran; its replacement did not
+		}
+	}
+	return nil, 0, 0, err
+}
+
+// checkAt runs the check on an h x w input; ranBefore tells whether the
+// recognised subgraph itself ran.
+func checkAt(m *onnxpb.ModelProto, r convert.Replacement, format convert.Format, seed uint64, h, w int) (diff, maxAbs float64, ranBefore bool, err error) {
 	sub, idx, err := extract(m, r, []int64{1, int64(r.Layer.Channels), int64(h), int64(w)})
 	if err != nil {
-		return nil, 0, 0, err
+		return 0, 0, false, err
 	}
 	r.Nodes = idx
-	repl, err := convert.Splice(sub, []convert.Replacement{r}, format)
-	if err != nil {
-		return nil, 0, 0, err
-	}
 	rng := rand.New(rand.NewPCG(seed, 0x77746f6e6e78))
 	x := tensor.NewFloat32([]int{1, r.Layer.Channels, h, w}, nil)
 	for i := range x.F32 {
@@ -228,16 +247,19 @@ func Check(m *onnxpb.ModelProto, r convert.Replacement, format convert.Format, s
 	}
 	a, err := run(sub)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("running the recognised subgraph: %w", err)
+		return 0, 0, false, fmt.Errorf("running the recognised subgraph on a %dx%d input: %w", h, w, err)
+	}
+	repl, err := convert.Splice(sub, []convert.Replacement{r}, format)
+	if err != nil {
+		return 0, 0, true, err
 	}
 	b, err := run(repl)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("running the replacement: %w", err)
+		return 0, 0, true, fmt.Errorf("running the replacement: %w", err)
 	}
 	if !tensor.SameShape(a.Shape, b.Shape) {
-		return nil, 0, 0, fmt.Errorf("the replacement's output has shape %v, the subgraph's %v", b.Shape, a.Shape)
+		return 0, 0, true, fmt.Errorf("the replacement's output has shape %v, the subgraph's %v", b.Shape, a.Shape)
 	}
-	diff := 0.0
 	for i := range a.F32 {
 		d := math.Abs(float64(a.F32[i] - b.F32[i]))
 		if math.IsNaN(d) {
@@ -245,7 +267,7 @@ func Check(m *onnxpb.ModelProto, r convert.Replacement, format convert.Format, s
 		}
 		diff = max(diff, d)
 	}
-	return []int{h, w}, diff, a.MaxAbs(), nil
+	return diff, a.MaxAbs(), true, nil
 }
 
 // extract builds a model holding only the layer: input r.Input of the given

@@ -167,6 +167,7 @@ CASES = {
     "t02_opset13_dynamic_stride2": (lambda: Wrap(3, WTConv2d(8, 5, stride=2, wt_levels=2), 4), 13, (1, 3, 21, 18), "all"),
     "t03_opset15_nobias_batch": (lambda: Wrap(3, WTConv2d(4, 7, bias=False, wt_levels=3), 2), 15, (2, 3, 24, 20), "batch"),
     "t04_network": (Net, 14, (1, 3, 40, 40), "batch"),
+    "t06_opset12_dynamic_even": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2), 2), 12, (1, 3, 16, 16), "all"),
     "t05_db2_opset16_odd": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2, wt_type="db2"), 2), 16, (1, 3, 15, 17), "none"),
 }
 
