@@ -838,6 +838,9 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 		vals: map[string]*aval{}, valued: map[int]bool{}, levels: map[int]int{},
 		wave: map[int]*tensor.Tensor{}, waveNm: map[int]string{},
 		scale: map[int]*tensor.Tensor{}, scaleNm: map[int]string{}, bases: map[int]*baseRec{}}
+	// The candidate is level 1: another analysis of the same input (a
+	// second layer reading it) is not this layer's.
+	ip.levels[1] = a
 	ip.run()
 	for _, i := range ip.levels {
 		visited = append(visited, i)

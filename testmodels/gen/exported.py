@@ -134,6 +134,21 @@ class Wrap(nn.Module):
         return self.post(F.relu(self.wt(self.pre(x))))
 
 
+class Parallel(nn.Module):
+    """Two WTConv layers reading one tensor, summed."""
+
+    def __init__(self):
+        super().__init__()
+        self.pre = nn.Conv2d(3, 6, 1)
+        self.a = WTConv2d(6, 3, wt_levels=2)
+        self.b = WTConv2d(6, 5, wt_levels=1, bias=False)
+        self.post = nn.Conv2d(6, 2, 1)
+
+    def forward(self, x):
+        x = self.pre(x)
+        return self.post(self.b(x) + self.a(x))
+
+
 class Block(nn.Module):
     def __init__(self, c, levels, k=5):
         super().__init__()
@@ -168,6 +183,7 @@ CASES = {
     "t03_opset15_nobias_batch": (lambda: Wrap(3, WTConv2d(4, 7, bias=False, wt_levels=3), 2), 15, (2, 3, 24, 20), "batch"),
     "t04_network": (Net, 14, (1, 3, 40, 40), "batch"),
     "t06_opset12_dynamic_even": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2), 2), 12, (1, 3, 16, 16), "all"),
+    "t07_parallel_opset17": (Parallel, 17, (1, 3, 18, 14), "none"),
     "t05_db2_opset16_odd": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2, wt_type="db2"), 2), 16, (1, 3, 15, 17), "none"),
 }
 
