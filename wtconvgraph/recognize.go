@@ -109,10 +109,8 @@ func (ip *interp) run() {
 	}
 }
 
-func in(n *onnxpb.NodeProto, i int) string { return input(n, i) }
-
 func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
-	x := ip.vals[in(n, 0)]
+	x := ip.vals[input(n, 0)]
 	// Only Add, Mul and Concat may read the layer through another input.
 	switch n.GetOpType() {
 	case "Add", "Mul", "Concat":
@@ -138,7 +136,7 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 	case "Mul":
 		return ip.mul(n)
 	case "Add":
-		a, b := ip.vals[in(n, 0)], ip.vals[in(n, 1)]
+		a, b := ip.vals[input(n, 0)], ip.vals[input(n, 1)]
 		if a == nil || b == nil {
 			return nil, fmt.Errorf("adds a tensor that is not computed from the layer's input")
 		}
@@ -159,7 +157,7 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 	case "Unsqueeze":
 		axes := graph.AttrInts(n, "axes", nil)
 		if ip.opset >= 13 {
-			a, ok := ip.ints(in(n, 1))
+			a, ok := ip.ints(input(n, 1))
 			if !ok {
 				return nil, fmt.Errorf("axes are not constant")
 			}
@@ -174,7 +172,7 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 		// x[:, :, 0] written as a one-band Slice and a Squeeze.
 		axes := graph.AttrInts(n, "axes", nil)
 		if ip.opset >= 13 {
-			a, ok := ip.ints(in(n, 1))
+			a, ok := ip.ints(input(n, 1))
 			if !ok {
 				return nil, fmt.Errorf("axes are not constant")
 			}
@@ -229,16 +227,16 @@ func (ip *interp) pad(n *onnxpb.NodeProto, x *aval) (*aval, error) {
 	var pads []int64
 	known := true
 	if ip.opset >= 11 {
-		if v := in(n, 2); v != "" {
+		if v := input(n, 2); v != "" {
 			c, err := ip.ix.ResolveConstant(v)
 			if err != nil || c.Value.Len() != 1 || c.Value.Float64s()[0] != 0 {
 				return nil, fmt.Errorf("pads with a value other than 0")
 			}
 		}
-		if len(n.GetInput()) > 3 && in(n, 3) != "" {
+		if len(n.GetInput()) > 3 && input(n, 3) != "" {
 			return nil, fmt.Errorf("pads selected axes")
 		}
-		pads, known = ip.ints(in(n, 1))
+		pads, known = ip.ints(input(n, 1))
 	} else {
 		pads = graph.AttrInts(n, "pads", nil)
 		if graph.AttrFloat(n, "value", 0) != 0 {
@@ -282,13 +280,13 @@ func (ip *interp) constFloat(name string) (*tensor.Tensor, error) {
 }
 
 func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
-	w, err := ip.constFloat(in(n, 1))
+	w, err := ip.constFloat(input(n, 1))
 	if err != nil {
 		return nil, fmt.Errorf("weight: %w", err)
 	}
 	sh := w.Shape
 	if len(sh) != 4 || sh[1] != 1 {
-		return nil, fmt.Errorf("weight %q of shape %v is not depthwise", in(n, 1), sh)
+		return nil, fmt.Errorf("weight %q of shape %v is not depthwise", input(n, 1), sh)
 	}
 	geo := graph.ConvAttrs(n, graph.Shape{int64(sh[0]), 1, int64(sh[2]), int64(sh[3])})
 	for _, d := range geo.Dilations {
@@ -314,7 +312,7 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 			return nil, fmt.Errorf("a wavelet analysis of %s (only the input or an LL band is analysed)", t.key)
 		}
 		if !bankMatches(w.F32, ip.wav.AnalysisFilters()) {
-			return nil, fmt.Errorf("weight %q is not the %s analysis filter bank of the layer", in(n, 1), ip.wav.Name)
+			return nil, fmt.Errorf("weight %q is not the %s analysis filter bank of the layer", input(n, 1), ip.wav.Name)
 		}
 		p := int64(ip.wav.Pad())
 		if p == 0 && geo.AutoPad == "VALID" {
@@ -340,17 +338,17 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 				return nil, fmt.Errorf("a 1x1 depthwise conv that is not a subsampling")
 			}
 		}
-		if in(n, 2) != "" || anyNonZero(geo.Pads) {
+		if input(n, 2) != "" || anyNonZero(geo.Pads) {
 			return nil, fmt.Errorf("a 1x1 depthwise conv with bias or pads is not a subsampling")
 		}
-		ip.strideFilter = in(n, 1)
+		ip.strideFilter = input(n, 1)
 		return &aval{lay: img, bands: []*term{subsample(stride, x.bands[0])}}, nil
 	case x.lay == img && int(geo.Group) == C && sh[0] == C && x.bands[0].op == "x":
 		if !samePadded(geo, []int64{int64(sh[2]), int64(sh[3])}) {
 			return nil, fmt.Errorf("base conv pads %v are not 'same' for kernel %dx%d", geo.Pads, sh[2], sh[3])
 		}
-		rec := &baseRec{node: i, weight: w, weightName: in(n, 1), stride: stride, kh: sh[2], kw: sh[3]}
-		if b := in(n, 2); b != "" {
+		rec := &baseRec{node: i, weight: w, weightName: input(n, 1), stride: stride, kh: sh[2], kw: sh[3]}
+		if b := input(n, 2); b != "" {
 			bt, err := ip.constFloat(b)
 			if err != nil || bt.Len() != C {
 				return nil, fmt.Errorf("bias %q is not a constant of %d values", b, C)
@@ -373,13 +371,13 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 		if sh[2] != sh[3] || !samePadded(geo, []int64{int64(sh[2]), int64(sh[3])}) {
 			return nil, fmt.Errorf("level %d conv: kernel %dx%d, pads %v: want a square 'same' kernel", level, sh[2], sh[3], geo.Pads)
 		}
-		if in(n, 2) != "" {
+		if input(n, 2) != "" {
 			return nil, fmt.Errorf("level %d conv has a bias (the authors' wavelet convs have none)", level)
 		}
 		if _, dup := ip.wave[level]; dup {
 			return nil, fmt.Errorf("a second conv at level %d", level)
 		}
-		ip.wave[level], ip.waveNm[level] = w, in(n, 1)
+		ip.wave[level], ip.waveNm[level] = w, input(n, 1)
 		out := &aval{lay: packed}
 		for b := 0; b < 4; b++ {
 			out.bands = append(out.bands, leaf("w", level, b))
@@ -390,11 +388,11 @@ func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
 }
 
 func (ip *interp) convTranspose(n *onnxpb.NodeProto, x *aval) (*aval, error) {
-	w, err := ip.constFloat(in(n, 1))
+	w, err := ip.constFloat(input(n, 1))
 	if err != nil {
 		return nil, fmt.Errorf("weight: %w", err)
 	}
-	if in(n, 2) != "" {
+	if input(n, 2) != "" {
 		return nil, fmt.Errorf("a synthesis with a bias")
 	}
 	sh := w.Shape
@@ -416,13 +414,13 @@ func (ip *interp) convTranspose(n *onnxpb.NodeProto, x *aval) (*aval, error) {
 	switch {
 	case x.lay == packed && len(x.bands) == 4 && len(sh) == 4 && sh[0] == 4*C && sh[1] == 1:
 		if !bankMatches(w.F32, f) {
-			return nil, fmt.Errorf("weight %q is not the %s synthesis filter bank", in(n, 1), ip.wav.Name)
+			return nil, fmt.Errorf("weight %q is not the %s synthesis filter bank", input(n, 1), ip.wav.Name)
 		}
 		return &aval{lay: img, bands: []*term{synth(x.bands)}}, nil
 	case x.lay == img && len(sh) == 4 && sh[0] == C && sh[1] == 1:
 		// The LL band alone (the converter's merge of Z_{i+1}).
 		if !bankMatches(w.F32, f[:taps]) {
-			return nil, fmt.Errorf("weight %q is not the %s LL synthesis filter", in(n, 1), ip.wav.Name)
+			return nil, fmt.Errorf("weight %q is not the %s LL synthesis filter", input(n, 1), ip.wav.Name)
 		}
 		return &aval{lay: img, bands: []*term{synth([]*term{x.bands[0], zeroTerm, zeroTerm, zeroTerm})}}, nil
 	}
@@ -447,9 +445,9 @@ func (ip *interp) channels(v *aval) int {
 // mul accepts a per-channel scale: base_scale on the base branch,
 // wavelet_scale on a level conv.
 func (ip *interp) mul(n *onnxpb.NodeProto) (*aval, error) {
-	x, cname := ip.vals[in(n, 0)], in(n, 1)
+	x, cname := ip.vals[input(n, 0)], input(n, 1)
 	if x == nil {
-		x, cname = ip.vals[in(n, 1)], in(n, 0)
+		x, cname = ip.vals[input(n, 1)], input(n, 0)
 	}
 	if ip.vals[cname] != nil {
 		return nil, fmt.Errorf("multiplies two tensors of the layer")
@@ -532,7 +530,7 @@ func (ip *interp) dims(name string, depth int) ([]int64, bool) {
 	}
 	switch p.GetOpType() {
 	case "Shape":
-		v := ip.vals[in(p, 0)]
+		v := ip.vals[input(p, 0)]
 		var d []int64
 		switch {
 		case v == nil:
@@ -555,8 +553,8 @@ func (ip *interp) dims(name string, depth int) ([]int64, bool) {
 		}
 		return d[start:end], true
 	case "Gather":
-		d, ok := ip.dims(in(p, 0), depth+1)
-		idx, ok2 := ip.ints(in(p, 1))
+		d, ok := ip.dims(input(p, 0), depth+1)
+		idx, ok2 := ip.ints(input(p, 1))
 		if !ok || !ok2 || graph.AttrInt(p, "axis", 0) != 0 {
 			return nil, false
 		}
@@ -572,7 +570,7 @@ func (ip *interp) dims(name string, depth int) ([]int64, bool) {
 		}
 		return out, true
 	case "Unsqueeze", "Squeeze", "Cast", "Identity":
-		return ip.dims(in(p, 0), depth+1)
+		return ip.dims(input(p, 0), depth+1)
 	case "Concat":
 		var out []int64
 		for _, x := range p.GetInput() {
@@ -584,8 +582,8 @@ func (ip *interp) dims(name string, depth int) ([]int64, bool) {
 		}
 		return out, true
 	case "Mul", "Div", "Add", "Sub":
-		a, ok := ip.dims(in(p, 0), depth+1)
-		b, ok2 := ip.dims(in(p, 1), depth+1)
+		a, ok := ip.dims(input(p, 0), depth+1)
+		b, ok2 := ip.dims(input(p, 1), depth+1)
 		if !ok || !ok2 || len(a) != 1 || len(b) != 1 {
 			return nil, false
 		}
@@ -610,7 +608,7 @@ func (ip *interp) dims(name string, depth int) ([]int64, bool) {
 }
 
 func (ip *interp) reshape(n *onnxpb.NodeProto, x *aval) (*aval, error) {
-	d, ok := ip.dims(in(n, 1), 0)
+	d, ok := ip.dims(input(n, 1), 0)
 	if !ok {
 		return nil, fmt.Errorf("the target shape is not known well enough to follow the bands")
 	}
@@ -662,11 +660,11 @@ func showDims(d []int64) string {
 }
 
 func (ip *interp) gather(n *onnxpb.NodeProto, x *aval) (*aval, error) {
-	idx, ok := ip.ints(in(n, 1))
+	idx, ok := ip.ints(input(n, 1))
 	if !ok {
 		return nil, fmt.Errorf("indices are not constant")
 	}
-	c, _ := ip.ix.ResolveConstant(in(n, 1))
+	c, _ := ip.ix.ResolveConstant(input(n, 1))
 	scalar := len(c.Value.Shape) == 0
 	axis := graph.AttrInt(n, "axis", 0)
 	nb := len(x.bands)
@@ -708,16 +706,16 @@ func (ip *interp) slice(n *onnxpb.NodeProto, x *aval) (*aval, error) {
 	endsKnown := true
 	if ip.opset >= 10 {
 		var ok bool
-		if starts, ok = ip.ints(in(n, 1)); !ok {
+		if starts, ok = ip.ints(input(n, 1)); !ok {
 			return nil, fmt.Errorf("starts are not constant")
 		}
-		ends, endsKnown = ip.ints(in(n, 2))
-		if a := in(n, 3); a != "" {
+		ends, endsKnown = ip.ints(input(n, 2))
+		if a := input(n, 3); a != "" {
 			if axes, ok = ip.ints(a); !ok {
 				return nil, fmt.Errorf("axes are not constant")
 			}
 		}
-		if s := in(n, 4); s != "" {
+		if s := input(n, 4); s != "" {
 			if steps, ok = ip.ints(s); !ok {
 				return nil, fmt.Errorf("steps are not constant")
 			}

@@ -166,7 +166,7 @@ func finalParts(t *term) (base, z *term, step int, ok bool) {
 	return a, b, step, true
 }
 
-// contains reports whether t mentions a term of operator op.
+// has reports whether t mentions a term of operator op.
 func (t *term) has(op string) bool {
 	if t.op == op {
 		return true
