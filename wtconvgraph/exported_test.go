@@ -178,6 +178,19 @@ func TestBrokenExportWiringIsANearMiss(t *testing.T) {
 			cts[2].Input[0] = cts[1].Input[0]
 			return true
 		}, "no tensor computes base + synthesis"},
+		{"an inner tensor read outside", func(m *onnxpb.ModelProto) bool {
+			// A second consumer of a level conv's output: the layer cannot
+			// be replaced whole, so it is not recognised.
+			for _, n := range m.GetGraph().GetNode() {
+				if n.GetOpType() == "Conv" && strings.Contains(n.GetOutput()[0], "wavelet_convs.0") {
+					m.Graph.Node = append(m.Graph.Node, &onnxpb.NodeProto{OpType: proto.String("Relu"),
+						Input: []string{n.GetOutput()[0]}, Output: []string{"probe"}})
+					m.Graph.Output = append(m.Graph.Output, &onnxpb.ValueInfoProto{Name: proto.String("probe")})
+					return true
+				}
+			}
+			return false
+		}, "also read by"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
