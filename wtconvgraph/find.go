@@ -21,8 +21,12 @@
 //   - the fused form: one node of domain ai.wtonnx, op WTConv, inputs X,
 //     base_weight, base_bias, base_scale, wavelet_weight [L,4C,1,K,K] and
 //     wavelet_scale [L,4C], attributes levels, stride and wavelet;
-//   - the function form: one node calling a model-local function of domain
-//     ai.wtonnx.function whose op type carries the signature.
+//   - the function form: one node calling a model-local function, read by
+//     the function's body (inlined with the node's inputs, its weights
+//     folded through the body's Gather and Reshape): the body must be one
+//     layer from the node's input to its output, whatever the function is
+//     called. Only a node of domain ai.wtonnx.function whose body the model
+//     does not carry is read by its op type's signature.
 package wtconvgraph
 
 import (
@@ -221,10 +225,24 @@ func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error)
 	for i, n := range nodes {
 		var l *Layer
 		var err error
-		switch {
+		switch f := localFunction(m, n); {
 		case n.GetOpType() == FusedOpType && n.GetDomain() == FusedDomain:
 			l, err = fusedLayer(ix, n, FormFused)
+		case f != nil:
+			// By its body, whatever the function is called.
+			var why string
+			if l, why = functionLayer(m, n, f); l == nil {
+				if n.GetDomain() == FunctionDomain {
+					r.NearMisses = append(r.NearMisses, NearMiss{Node: onnxmodel.NodeLabel(n), Reason: "calls function " + n.GetOpType() + ", but " + why})
+				}
+				continue
+			}
+			l.Name = strings.TrimSuffix(n.GetName(), "/wtconv")
+			if l.Name == "" {
+				l.Name = output(n)
+			}
 		case n.GetDomain() == FunctionDomain && functionOp.MatchString(n.GetOpType()):
+			// A function-form node whose body the model does not carry.
 			l, err = fusedLayer(ix, n, FormFunction)
 		default:
 			continue

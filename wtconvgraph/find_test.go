@@ -318,3 +318,60 @@ func TestFindErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctionFormByItsBody renames the function-form layers' function (as a
+// new naming scheme would) and breaks one body: layers are read from the
+// body, whatever the function is called, and a body that computes
+// something else is a near miss.
+func TestFunctionFormByItsBody(t *testing.T) {
+	fx, err := testmodels.Load("convnext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := onnxmodel.Load(fx.ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, rep, err := convert.Convert(src, convert.Options{Levels: 2, Init: convert.InitRandom, Format: convert.FormatFunction})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := find(t, m)
+	renamed := map[string]string{}
+	for i, f := range m.GetFunctions() {
+		name := fmt.Sprintf("Layer%d_db1", i)
+		renamed[f.GetName()] = name
+		f.Name = proto.String(name)
+	}
+	for _, n := range m.GetGraph().GetNode() {
+		if r, ok := renamed[n.GetOpType()]; ok {
+			n.OpType = proto.String(r)
+		}
+	}
+	got := find(t, m)
+	if len(got) != len(rep.Converted) || len(got) != len(want) {
+		t.Fatalf("%d layers after renaming the functions, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Form != wtconvgraph.FormFunction || got[i].Layer != want[i].Layer || !reflect.DeepEqual(got[i].Weights, want[i].Weights) {
+			t.Errorf("layer %d: %s %+v, want %+v", i, got[i].Form, got[i].Layer, want[i].Layer)
+		}
+	}
+	// Break the first function's synthesis: level 1 reads level 2's bands.
+	f := m.GetFunctions()[0]
+	var cts []*onnxpb.NodeProto
+	for _, n := range f.GetNode() {
+		if n.GetOpType() == "ConvTranspose" && len(n.GetInput()) > 0 {
+			cts = append(cts, n)
+		}
+	}
+	cts[len(cts)-2].Input[0] = cts[0].Input[0]
+	r, err := wtconvgraph.Recognize(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Layers) >= len(want) || len(r.NearMisses) == 0 || !strings.Contains(r.NearMisses[0].Reason, "calls function") {
+		t.Fatalf("%d layers, near misses %+v", len(r.Layers), r.NearMisses)
+	}
+	t.Log(r.NearMisses[0].Reason)
+}

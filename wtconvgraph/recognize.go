@@ -269,14 +269,14 @@ func bankMatches(w []float32, f []float32) bool {
 }
 
 func (ip *interp) constFloat(name string) (*tensor.Tensor, error) {
-	c, err := ip.ix.ResolveConstant(name)
+	v, err := foldFloat(ip.ix, name, 0)
 	if err != nil {
 		return nil, err
 	}
-	if c.Value.DType != tensor.Float32 {
-		return nil, fmt.Errorf("tensor %q is %s, not float32", name, c.Value.DType)
+	if v.DType != tensor.Float32 {
+		return nil, fmt.Errorf("tensor %q is %s, not float32", name, v.DType)
 	}
-	return c.Value, nil
+	return v, nil
 }
 
 func (ip *interp) conv(i int, n *onnxpb.NodeProto, x *aval) (*aval, error) {
