@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -78,6 +79,49 @@ func TestWeightsBadInputs(t *testing.T) {
 		code, _, errs := runCLI(c.args...)
 		if code == 0 || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// TestWeightsOfExports: wtonnx weights on every shared export gives back
+// the module's state_dict (weights.safetensors) within 1e-6.
+func TestWeightsOfExports(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(exportedDir, "*", "model.onnx"))
+	if len(dirs) < 7 {
+		t.Fatalf("found %d exports", len(dirs))
+	}
+	out := t.TempDir()
+	for _, p := range dirs {
+		w := filepath.Join(out, filepath.Base(filepath.Dir(p))+".safetensors")
+		if code, _, errs := runCLI("weights", p, "-o", w); code != 0 {
+			t.Fatalf("%s: exit %d: %s", p, code, errs)
+		}
+		got, err := checkpoint.Open(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := checkpoint.Open(filepath.Join(filepath.Dir(p), "weights.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Names(), want.Names()) {
+			t.Errorf("%s: keys %v, want %v", p, got.Names(), want.Names())
+			continue
+		}
+		worst := 0.0
+		for _, name := range want.Names() {
+			a, _ := got.Float32(name)
+			b, _ := want.Float32(name)
+			if !reflect.DeepEqual(a.Shape, b.Shape) {
+				t.Errorf("%s: %s has shape %v, want %v", p, name, a.Shape, b.Shape)
+				continue
+			}
+			for j := range b.F32 {
+				worst = max(worst, math.Abs(float64(a.F32[j]-b.F32[j])))
+			}
+		}
+		if worst > 1e-6 {
+			t.Errorf("%s: largest difference %g", p, worst)
 		}
 	}
 }
