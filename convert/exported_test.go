@@ -8,18 +8,20 @@ import (
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/testmodels"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 )
 
 // TestConvertLeavesExportedLayersWhole: no conv of a PyTorch export's WTConv
 // layer becomes a WTConv layer; each is skipped naming its layer, and the
 // warning points to wtonnx fuse.
 func TestConvertLeavesExportedLayersWhole(t *testing.T) {
-	dirs, _ := filepath.Glob("../../shared/reference/exported/*/model.onnx")
-	if len(dirs) < 7 {
-		t.Fatalf("found %d exports; is ../shared beside the repository?", len(dirs))
+	cases, err := reference.Exports()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range dirs {
-		m, err := onnxmodel.Load(p)
+	for _, c := range cases {
+		p := c.Name
+		m, err := onnxmodel.Load(c.ModelPath())
 		if err != nil {
 			t.Fatal(err)
 		}

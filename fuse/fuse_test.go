@@ -3,9 +3,7 @@ package fuse_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,48 +17,29 @@ import (
 	"github.com/wtonnx/wtonnx/runtime/goexec"
 	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
 var formats = []convert.Format{convert.FormatCustomOp, convert.FormatFunction, convert.FormatOps}
 
 type exportCase struct {
-	dir     string
-	wavelet string
-	layers  int
-	x, y    *tensor.Tensor
+	reference.Export
+	x, y *tensor.Tensor
 }
 
 func exportCases(t *testing.T) []exportCase {
-	dirs, _ := filepath.Glob("../../shared/reference/exported/*/case.json")
-	local, _ := filepath.Glob("../testmodels/exported/*/case.json")
-	dirs = append(dirs, local...)
-	if len(dirs) < 7 {
-		t.Fatalf("found %d exported cases; is ../shared beside the repository?", len(dirs))
+	es, err := reference.Exports()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []exportCase
-	for _, p := range dirs {
-		b, err := os.ReadFile(p)
+	for _, e := range es {
+		x, y, err := e.Data()
 		if err != nil {
 			t.Fatal(err)
 		}
-		var c struct {
-			Wavelet string            `json:"wavelet"`
-			Layers  []json.RawMessage `json:"wtconv_layers"`
-		}
-		if err := json.Unmarshal(b, &c); err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Dir(p)
-		x, err := tensor.ReadNPY(filepath.Join(dir, "x.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		y, err := tensor.ReadNPY(filepath.Join(dir, "y.npy"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, exportCase{dir: dir, wavelet: c.Wavelet, layers: len(c.Layers), x: x, y: y})
+		out = append(out, exportCase{e, x, y})
 	}
 	return out
 }
@@ -121,25 +100,25 @@ func maxDiff(a, b *tensor.Tensor) float64 {
 // are refused by name.
 func TestFuseReproducesExports(t *testing.T) {
 	for _, c := range exportCases(t) {
-		src, err := onnxmodel.Load(filepath.Join(c.dir, "model.onnx"))
+		src, err := onnxmodel.Load(c.ModelPath())
 		if err != nil {
 			t.Fatal(err)
 		}
 		orig, _ := onnxmodel.Marshal(src)
 		for _, f := range formats {
-			t.Run(filepath.Base(c.dir)+"/"+string(f), func(t *testing.T) {
+			t.Run(c.Name+"/"+string(f), func(t *testing.T) {
 				out, rep, err := fuse.Fuse(src, fuse.Options{Format: f})
-				if c.wavelet != "db1" {
-					if err == nil || !strings.Contains(err.Error(), c.wavelet+" is not supported by the "+string(f)+" form") {
-						t.Fatalf("error %v, want a refusal naming %s", err, c.wavelet)
+				if c.Wavelet != "db1" {
+					if err == nil || !strings.Contains(err.Error(), c.Wavelet+" is not supported by the "+string(f)+" form") {
+						t.Fatalf("error %v, want a refusal naming %s", err, c.Wavelet)
 					}
 					return
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(rep.Fused) != c.layers {
-					t.Fatalf("fused %d layers, want %d", len(rep.Fused), c.layers)
+				if len(rep.Fused) != len(c.Layers) {
+					t.Fatalf("fused %d layers, want %d", len(rep.Fused), len(c.Layers))
 				}
 				for _, l := range rep.Fused {
 					if l.CheckMaxDiff > 1e-5*l.CheckMaxAbs {
@@ -163,8 +142,8 @@ func TestFuseReproducesExports(t *testing.T) {
 						}
 					}
 				}
-				if f == convert.FormatCustomOp && (fusedNodes != c.layers || convT != 0) {
-					t.Errorf("customop form: %d fused nodes (want %d), %d ConvTranspose (want 0)", fusedNodes, c.layers, convT)
+				if f == convert.FormatCustomOp && (fusedNodes != len(c.Layers) || convT != 0) {
+					t.Errorf("customop form: %d fused nodes (want %d), %d ConvTranspose (want 0)", fusedNodes, len(c.Layers), convT)
 				}
 				scale := c.y.MaxAbs()
 				for _, engine := range []string{"ort", "go"} {
@@ -187,7 +166,7 @@ func TestFuseReproducesExports(t *testing.T) {
 			})
 		}
 		if now, _ := onnxmodel.Marshal(src); !bytes.Equal(now, orig) {
-			t.Errorf("%s: the input model was modified", c.dir)
+			t.Errorf("%s: the input model was modified", c.Name)
 		}
 	}
 }

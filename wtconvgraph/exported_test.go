@@ -1,10 +1,7 @@
 package wtconvgraph_test
 
 import (
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -16,55 +13,30 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
-type caseLayer struct {
-	Module  string `json:"module"`
-	C       int    `json:"C"`
-	Kernel  int    `json:"kernel"`
-	Levels  int    `json:"levels"`
-	Stride  int    `json:"stride"`
-	Bias    bool   `json:"bias"`
-	Wavelet string `json:"wavelet"`
-}
-
-type exportedCase struct {
-	Layers []caseLayer `json:"wtconv_layers"`
-}
-
-func exportedDirs(t *testing.T) []string {
-	dirs, _ := filepath.Glob("../../shared/reference/exported/*/case.json")
-	local, _ := filepath.Glob("../testmodels/exported/*/case.json")
-	dirs = append(dirs, local...)
-	if len(dirs) < 7 {
-		t.Fatalf("found %d exported cases; is ../shared beside the repository?", len(dirs))
+func exports(t *testing.T) []reference.Export {
+	t.Helper()
+	es, err := reference.Exports()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i := range dirs {
-		dirs[i] = filepath.Dir(dirs[i])
-	}
-	return dirs
+	return es
 }
 
 // TestRecognizesExports checks every PyTorch export of the authors' module
 // (shared and testmodels/exported): exactly the layers of case.json, with
 // the state_dict's weights, also once every node is renamed.
 func TestRecognizesExports(t *testing.T) {
-	for _, dir := range exportedDirs(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			m, err := onnxmodel.Load(filepath.Join(dir, "model.onnx"))
+	for _, c := range exports(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			m, err := onnxmodel.Load(c.ModelPath())
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := os.ReadFile(filepath.Join(dir, "case.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var c exportedCase
-			if err := json.Unmarshal(b, &c); err != nil {
-				t.Fatal(err)
-			}
-			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			ck, err := checkpoint.Open(c.WeightsPath())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,12 +53,11 @@ func TestRecognizesExports(t *testing.T) {
 					// Graph order may differ from the modules' order: match
 					// by module path (from the initializer names, which
 					// renaming nodes leaves alone).
-					j := slices.IndexFunc(c.Layers, func(w caseLayer) bool { return w.Module == l.Name })
-					if j < 0 {
+					w := c.Layer(l.Name)
+					if w == nil {
 						t.Errorf("pass %d: layer %d is named %q, not a module of case.json", pass, i, l.Name)
 						continue
 					}
-					w := c.Layers[j]
 					if l.Form != wtconvgraph.FormPyTorch || l.Layer.Channels != w.C || l.Layer.Kernel != w.Kernel || l.BaseKernel != [2]int{w.Kernel, w.Kernel} ||
 						l.Layer.Levels != w.Levels || l.Layer.Stride != w.Stride || l.Layer.Bias != w.Bias || l.Layer.WaveletName() != w.Wavelet {
 						t.Errorf("pass %d: layer %d is %s %+v, want %+v", pass, i, l.Form, l.Layer, w)
@@ -214,9 +185,9 @@ func TestBrokenExportWiringIsANearMiss(t *testing.T) {
 // export with the module's own (weights.safetensors): same keys, shapes and
 // values within 1e-6.
 func TestStateDictOfExports(t *testing.T) {
-	for _, dir := range exportedDirs(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			m, err := onnxmodel.Load(filepath.Join(dir, "model.onnx"))
+	for _, c := range exports(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			m, err := onnxmodel.Load(c.ModelPath())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,7 +199,7 @@ func TestStateDictOfExports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ck, err := checkpoint.Open(filepath.Join(dir, "weights.safetensors"))
+			ck, err := checkpoint.Open(c.WeightsPath())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -155,13 +155,9 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 	case "Slice":
 		return ip.slice(n, x)
 	case "Unsqueeze":
-		axes := graph.AttrInts(n, "axes", nil)
-		if ip.opset >= 13 {
-			a, ok := ip.ints(input(n, 1))
-			if !ok {
-				return nil, fmt.Errorf("axes are not constant")
-			}
-			axes = a
+		axes, err := ip.axes(n)
+		if err != nil {
+			return nil, err
 		}
 		if x.lay != img || len(axes) != 1 || (axes[0] != 2 && axes[0] != -3) {
 			return nil, fmt.Errorf("unsqueezes axes %v of a %s tensor (only a band axis 2 of one band is part of a layer)", axes, x.describe())
@@ -170,13 +166,9 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 		return &aval{lay: split, bands: x.bands}, nil
 	case "Squeeze":
 		// x[:, :, 0] written as a one-band Slice and a Squeeze.
-		axes := graph.AttrInts(n, "axes", nil)
-		if ip.opset >= 13 {
-			a, ok := ip.ints(input(n, 1))
-			if !ok {
-				return nil, fmt.Errorf("axes are not constant")
-			}
-			axes = a
+		axes, err := ip.axes(n)
+		if err != nil {
+			return nil, err
 		}
 		if x.lay != split || len(x.bands) != 1 || len(axes) != 1 || (axes[0] != 2 && axes[0] != -3) {
 			return nil, fmt.Errorf("squeezes axes %v of %s (only the band axis of one band is part of a layer)", axes, x.describe())
@@ -205,6 +197,19 @@ func (ip *interp) apply(i int, n *onnxpb.NodeProto) (*aval, error) {
 		return &aval{lay: img, bands: []*term{subsample(int(s[0]), x.bands[0])}}, nil
 	}
 	return nil, fmt.Errorf("operator %s is not part of a WTConv layer", n.GetOpType())
+}
+
+// axes reads an Unsqueeze's or Squeeze's axes: an attribute before opset
+// 13, a constant input from then on.
+func (ip *interp) axes(n *onnxpb.NodeProto) ([]int64, error) {
+	if ip.opset < 13 {
+		return graph.AttrInts(n, "axes", nil), nil
+	}
+	a, ok := ip.ints(input(n, 1))
+	if !ok {
+		return nil, fmt.Errorf("axes are not constant")
+	}
+	return a, nil
 }
 
 func anyNonZero(v []int64) bool {
