@@ -35,6 +35,20 @@ func wantForm(f convert.Format) wtconvgraph.Form {
 	return wtconvgraph.FormOps
 }
 
+// convnext loads the ConvNeXt fixture.
+func convnext(t *testing.T) (testmodels.Fixture, *onnxpb.ModelProto) {
+	t.Helper()
+	fx, err := testmodels.Load("convnext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := onnxmodel.Load(fx.ModelPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fx, src
+}
+
 func find(t *testing.T, m *onnxpb.ModelProto) []wtconvgraph.Layer {
 	t.Helper()
 	shapes, err := graph.InferShapes(m, nil)
@@ -125,14 +139,7 @@ func TestFindRecoversImportedOfficialLayers(t *testing.T) {
 // become 7x7 base + 5x5 wavelet convs) in every form and checks that the
 // recovered layers agree with the converter's report and with each other.
 func TestFindConvNeXtForms(t *testing.T) {
-	fx, err := testmodels.Load("convnext")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := onnxmodel.Load(fx.ModelPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx, src := convnext(t)
 	if n := len(find(t, src)); n != 0 {
 		t.Fatalf("the original model has %d WTConv layers", n)
 	}
@@ -208,14 +215,7 @@ func TestFindConvNeXtForms(t *testing.T) {
 }
 
 func TestFindErrors(t *testing.T) {
-	fx, err := testmodels.Load("convnext")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := onnxmodel.Load(fx.ModelPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx, src := convnext(t)
 	conv := func(f convert.Format) *onnxpb.ModelProto {
 		m, _, err := convert.Convert(src, convert.Options{Levels: 2, Init: convert.InitRandom, Format: f})
 		if err != nil {
@@ -324,14 +324,7 @@ func TestFindErrors(t *testing.T) {
 // body, whatever the function is called, and a body that computes
 // something else is a near miss.
 func TestFunctionFormByItsBody(t *testing.T) {
-	fx, err := testmodels.Load("convnext")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := onnxmodel.Load(fx.ModelPath())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, src := convnext(t)
 	m, rep, err := convert.Convert(src, convert.Options{Levels: 2, Init: convert.InitRandom, Format: convert.FormatFunction})
 	if err != nil {
 		t.Fatal(err)
