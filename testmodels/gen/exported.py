@@ -35,11 +35,15 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "wtconv", "testdata"))
 from gen_torch_cases import inverse_wavelet_transform, wavelet_transform, write_safetensors  # noqa: E402
 
-# PyWavelets' coefficients (the spec's "Other wavelets" table).
+# PyWavelets 1.4's coefficients (the spec's "Other wavelets" table; db3 from pywt).
 DEC = {
     "db1": ([0.7071067811865476, 0.7071067811865476], [-0.7071067811865476, 0.7071067811865476]),
     "db2": ([-0.12940952255126037, 0.2241438680420134, 0.8365163037378079, 0.48296291314453416],
             [-0.48296291314453416, 0.8365163037378079, -0.2241438680420134, -0.12940952255126037]),
+    "db3": ([0.03522629188570953, -0.08544127388202666, -0.13501102001025458, 0.45987750211849154,
+             0.8068915093110925, 0.33267055295008263],
+            [-0.33267055295008263, 0.8068915093110925, -0.45987750211849154, -0.13501102001025458,
+             0.08544127388202666, 0.03522629188570953]),
 }
 
 
@@ -184,6 +188,7 @@ CASES = {
     "t04_network": (Net, 14, (1, 3, 40, 40), "batch"),
     "t06_opset12_dynamic_even": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2), 2), 12, (1, 3, 16, 16), "all"),
     "t07_parallel_opset17": (Parallel, 17, (1, 3, 18, 14), "none"),
+    "t08_db3_opset17_batch": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2, wt_type="db3"), 2), 17, (1, 3, 20, 19), "batch"),
     "t05_db2_opset16_odd": (lambda: Wrap(3, WTConv2d(4, 3, wt_levels=2, wt_type="db2"), 2), 16, (1, 3, 15, 17), "none"),
 }
 
