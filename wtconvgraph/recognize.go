@@ -806,6 +806,16 @@ func analysisWavelet(ix *graph.Index, n *onnxpb.NodeProto) (wtconv.Wavelet, int,
 	if n.GetOpType() != "Conv" || (n.GetDomain() != "" && n.GetDomain() != "ai.onnx") || len(n.GetInput()) < 2 {
 		return wtconv.Wavelet{}, 0, false
 	}
+	// Attributes first: decoding every dense conv's weight would cost a
+	// pass over most of a large model's bytes.
+	if s := graph.AttrInts(n, "strides", nil); len(s) != 2 || s[0] != 2 || s[1] != 2 || graph.AttrInt(n, "group", 1) < 1 {
+		return wtconv.Wavelet{}, 0, false
+	}
+	if t := ix.Initializer(n.GetInput()[1]); t != nil {
+		if d := t.GetDims(); len(d) != 4 || d[1] != 1 || d[0] != 4*graph.AttrInt(n, "group", 1) {
+			return wtconv.Wavelet{}, 0, false
+		}
+	}
 	c, err := ix.ResolveConstant(n.GetInput()[1])
 	if err != nil || c.Value.DType != tensor.Float32 {
 		return wtconv.Wavelet{}, 0, false
