@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -32,19 +34,15 @@ type Options struct {
 	// alongside it with the same inputs.
 	Model string
 	Vs    string
-	// Engine is "ort" (default) or "go".
-	Engine   string
-	EP       string
-	DeviceID int
-	// Threads is the engine's intra-op thread count (0: its default).
-	Threads int
+	// Kind is the engine: "ort" (default) or "go".
+	Kind string
+	// Engine configures it (execution provider, threads, native
+	// libraries); its Logf, when nil, is Logf.
+	Engine engines.Options
 	// Warmup inferences are run and discarded; Iters are measured.
 	Warmup int
 	Iters  int
 	Inputs verify.InputSpec
-	// ORTLibrary and CustomOpLibrary locate the native libraries.
-	ORTLibrary      string
-	CustomOpLibrary string
 	// Progress, when set, is called after each of the n = Warmup+Iters
 	// steps (one inference of each model) with i = 1..n.
 	Progress func(i, n int)
@@ -88,6 +86,10 @@ type ModelResult struct {
 	// GoAllocBytesPerRun is what one inference allocates on the Go heap
 	// (the Go engine's tensors; little for ONNX Runtime).
 	GoAllocBytesPerRun float64 `json:"go_alloc_bytes_per_run"`
+	// NodeProviders is, for ONNX Runtime, the execution provider each
+	// node ran on, from a profiled run in a session of its own after the
+	// measurements (so profiling never slows them).
+	NodeProviders []ort.NodePlacement `json:"node_providers,omitempty"`
 }
 
 // Latency statistics in milliseconds.
@@ -141,10 +143,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.Warmup < 0 {
 		return nil, fmt.Errorf("warm-up count %d is negative", opts.Warmup)
 	}
-	if opts.Threads < 0 {
-		return nil, fmt.Errorf("thread count %d is negative", opts.Threads)
+	if opts.Engine.Threads < 0 {
+		return nil, fmt.Errorf("thread count %d is negative", opts.Engine.Threads)
 	}
-	kind := opts.Engine
+	kind := opts.Kind
 	if kind == "" {
 		kind = verify.EngineORT
 	}
@@ -169,9 +171,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Model, err)
 	}
-	eo := verify.EngineOptions{
-		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
-		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary, Logf: opts.Logf,
+	eo := opts.Engine
+	if eo.Logf == nil {
+		eo.Logf = opts.Logf
 	}
 	subs := make([]*subject, len(models))
 	defer func() {
@@ -188,7 +190,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			eo.Logf = nil // the same note was given for the first model
 		}
 		start := time.Now()
-		e, err := verify.OpenEngine(kind, mm, eo)
+		e, err := engines.Open(kind, *mm, eo)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +235,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	mem.VmRSSAfterBytes = procStatus("VmRSS")
 
 	res := &Result{
-		Engine: subs[0].eng.Name(), Threads: opts.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
+		Engine: subs[0].eng.Name(), Threads: opts.Engine.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
 		Inputs: infos, Memory: mem,
 	}
 	batch := batchOf(inputs, infos)
@@ -250,6 +252,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if len(res.Models) == 2 && res.Models[1].Latency.Median > 0 {
 		res.MedianRatio = res.Models[0].Latency.Median / res.Models[1].Latency.Median
+	}
+	if kind == verify.EngineORT {
+		for i, mm := range models {
+			if res.Models[i].NodeProviders, err = engines.NodeProviders(ctx, *mm, inputs, eo); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return res, nil
 }

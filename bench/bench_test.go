@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -87,10 +88,9 @@ func TestRunVs(t *testing.T) {
 		t.Run(engine, func(t *testing.T) {
 			var steps []int
 			res, err := bench.Run(context.Background(), bench.Options{
-				Model: wt, Vs: f.ModelPath(), Engine: engine, Threads: 1,
+				Model: wt, Vs: f.ModelPath(), Kind: engine, Engine: engines.Options{Threads: 1, ORTLibrary: ortLib(t)},
 				Warmup: 2, Iters: 5,
-				Inputs:     verify.InputSpec{Seed: 1},
-				ORTLibrary: ortLib(t),
+				Inputs: verify.InputSpec{Seed: 1},
 				Progress: func(i, n int) {
 					if n != 7 {
 						t.Errorf("progress total %d, want 7", n)
@@ -164,8 +164,8 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"no iterations", bench.Options{Model: f.ModelPath()}, "at least 1"},
 		{"negative warm-up", bench.Options{Model: f.ModelPath(), Iters: 1, Warmup: -1}, "negative"},
-		{"unknown engine", bench.Options{Model: f.ModelPath(), Iters: 1, Engine: "tvm"}, `"tvm"`},
-		{"vs with other inputs", bench.Options{Model: f.ModelPath(), Vs: fixture(t, "mobilenet_v2").ModelPath(), Iters: 1, Engine: "go"}, "different inputs"},
+		{"unknown engine", bench.Options{Model: f.ModelPath(), Iters: 1, Kind: "tvm"}, `"tvm"`},
+		{"vs with other inputs", bench.Options{Model: f.ModelPath(), Vs: fixture(t, "mobilenet_v2").ModelPath(), Iters: 1, Kind: "go"}, "different inputs"},
 		{"missing model", bench.Options{Model: "/nonexistent/m.onnx", Iters: 1}, "/nonexistent/m.onnx"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestRunErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := bench.Run(ctx, bench.Options{Model: f.ModelPath(), Iters: 3, Engine: "go"})
+	_, err := bench.Run(ctx, bench.Options{Model: f.ModelPath(), Iters: 3, Kind: "go"})
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("cancelled run: %v", err)
 	}
@@ -200,7 +200,7 @@ func BenchmarkEngines(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					e, err := verify.OpenEngine(kind, m, verify.EngineOptions{Threads: threads, ORTLibrary: lib})
+					e, err := engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib})
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -127,18 +127,18 @@ func Plan(m *onnxpb.ModelProto, opts Options) (*Report, error) {
 			rep.Skipped = append(rep.Skipped, Skipped{l.Name, "already in the " + from + " form"})
 			continue
 		}
-		if err := l.WaveletSupported(); err != nil {
-			return nil, fmt.Errorf("layer %s: %s is not supported by the %s form yet", l.Name, l.Layer.WaveletName(), opts.Format)
-		}
 		rep.Fused = append(rep.Fused, LayerReport{
 			Name: l.Name, From: from, Channels: l.Layer.Channels, BaseKernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
 			Kernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride, Bias: l.Layer.Bias,
 			Wavelet: l.Layer.WaveletName(), InputHW: l.InputHW, Params: l.Params(), Nodes: len(l.NodeIndex),
 		})
-		el, ew := l.Embedded() // one kernel size for base and wavelet convs
+		ll, lw := l.Layer, l.Weights
+		if l.BaseKernel[0] != l.BaseKernel[1] {
+			ll, lw = l.Embedded() // a rectangular base, in a square kernel
+		}
 		rep.replace = append(rep.replace, convert.Replacement{
-			Name: l.Name, Input: l.Input, Output: l.Output, Layer: el, Weights: ew,
-			InputHW: l.InputHW, Nodes: l.NodeIndex,
+			LayerSpec: convert.LayerSpec{Name: l.Name, Input: l.Input, Output: l.Output, Layer: ll, Weights: lw, InputHW: l.InputHW},
+			Nodes:     l.NodeIndex,
 		})
 	}
 	if len(rep.Fused) == 0 {

@@ -1,8 +1,11 @@
 package inspect
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/graph"
@@ -33,6 +36,7 @@ type LayerCost struct {
 	Channels      int     `json:"channels"`
 	Kernel        []int   `json:"kernel"`
 	WaveletKernel int     `json:"wavelet_kernel,omitempty"`
+	Wavelet       string  `json:"wavelet,omitempty"` // a WTConv layer's wavelet (db1 = Haar, db2, ...)
 	Levels        int     `json:"levels"`
 	Stride        int     `json:"stride"`
 	Dilation      int     `json:"dilation,omitempty"` // a dilated depthwise conv's dilation
@@ -46,6 +50,20 @@ type LayerCost struct {
 	Detail *wtconv.Cost `json:"flops_detail,omitempty"`
 	// ReceptiveField is the theoretical receptive field per axis.
 	ReceptiveField int `json:"receptive_field"`
+}
+
+// MarshalJSON writes FLOPs that are unknown (the feature map's size is not
+// static) as null, never 0.
+func (r LayerCost) MarshalJSON() ([]byte, error) {
+	type plain LayerCost
+	var flops *int64
+	if r.InputHW != nil {
+		flops = &r.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(r), flops})
 }
 
 // CostTotals sum a cost table and the whole model.
@@ -67,6 +85,22 @@ type CostTotals struct {
 	UnknownFLOPs int   `json:"flops_unknown,omitempty"`
 	// MaxReceptiveField is the largest receptive field of a row.
 	MaxReceptiveField int `json:"max_receptive_field"`
+	// RowsUnknown counts the table's rows whose FLOPs are unknown; FLOPs
+	// is null in JSON when it is not 0.
+	RowsUnknown int `json:"flops_rows_unknown"`
+}
+
+// MarshalJSON writes a sum that misses unknown rows as null.
+func (t CostTotals) MarshalJSON() ([]byte, error) {
+	type plain CostTotals
+	var flops *int64
+	if t.RowsUnknown == 0 {
+		flops = &t.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(t), flops})
 }
 
 // Costs is the cost table of a model.
@@ -159,6 +193,9 @@ func modelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes, layers []wtconvgraph
 	for _, r := range c.Layers {
 		t.Params += r.Params
 		t.FLOPs += r.FLOPs
+		if r.InputHW == nil {
+			t.RowsUnknown++
+		}
 		t.MaxReceptiveField = max(t.MaxReceptiveField, r.ReceptiveField)
 	}
 	for _, init := range g.GetInitializer() {
@@ -209,7 +246,7 @@ func wtconvRow(l *wtconvgraph.Layer) LayerCost {
 	r := LayerCost{
 		Node: l.Name, Kind: KindWTConv, Form: FormName(l.Form), Output: l.Output,
 		Channels: l.Layer.Channels, Kernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
-		WaveletKernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
+		WaveletKernel: l.Layer.Kernel, Wavelet: l.Layer.WaveletName(), Levels: l.Layer.Levels, Stride: l.Layer.Stride,
 		InputHW: l.InputHW, Params: l.Params(), ReceptiveField: l.ReceptiveField(),
 	}
 	if l.InputHW != nil {
@@ -374,16 +411,91 @@ func Compare(before, after *Costs) *Comparison {
 // their cost tables; shapes fix dynamic input dims of both.
 func CompareFiles(original, converted string, shapes map[string][]int64) (*Comparison, error) {
 	var tables [2]*Costs
+	var models [2]*onnxpb.ModelProto
 	for i, path := range []string{original, converted} {
 		m, err := onnxmodel.Load(path)
 		if err != nil {
 			return nil, err
 		}
+		models[i] = m
 		if tables[i], err = costsAcross(m, shapes); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
+	if err := CheckConversion(models[0], models[1], tables[0], tables[1]); err != nil {
+		return nil, fmt.Errorf("%s is not a conversion of %s: %w", converted, original, err)
+	}
 	c := Compare(tables[0], tables[1])
 	c.Original, c.Converted = original, converted
 	return c, nil
+}
+
+// CheckConversion reports why converted is not a conversion of original:
+// their graph inputs (less initializers) or outputs differ, a WTConv layer
+// of converted replaces no depthwise conv or WTConv layer of original (fuse
+// changes a layer's form), or original holds a WTConv layer that converted
+// does not (the models swapped). Costs are the
+// models' cost tables.
+func CheckConversion(original, converted *onnxpb.ModelProto, before, after *Costs) error {
+	if a, b := interfaceNames(original.GetGraph(), true), interfaceNames(converted.GetGraph(), true); !slices.Equal(a, b) {
+		return fmt.Errorf("the inputs differ (%s vs %s)", strings.Join(a, ", "), strings.Join(b, ", "))
+	}
+	if a, b := interfaceNames(original.GetGraph(), false), interfaceNames(converted.GetGraph(), false); !slices.Equal(a, b) {
+		return fmt.Errorf("the outputs differ (%s vs %s)", strings.Join(a, ", "), strings.Join(b, ", "))
+	}
+	kind := map[string]string{}
+	for _, r := range before.Layers {
+		kind[r.Node] = r.Kind
+	}
+	afterKind := map[string]string{}
+	for _, r := range after.Layers {
+		afterKind[r.Node] = r.Kind
+		if r.Kind != KindWTConv {
+			continue
+		}
+		if _, ok := kind[r.Node]; !ok {
+			return fmt.Errorf("its WTConv layer %s replaces no depthwise conv of the original (no node %q there)", r.Node, r.Node)
+		}
+	}
+	added := 0
+	for _, r := range before.Layers {
+		k, ok := afterKind[r.Node]
+		switch {
+		case r.Kind == KindWTConv && k != KindWTConv:
+			return fmt.Errorf("the original holds the WTConv layer %s, which the other model does not (are the two models swapped?)", r.Node)
+		case !ok:
+			return fmt.Errorf("the original's depthwise conv %s is neither kept nor replaced by a WTConv layer", r.Node)
+		case r.Kind == KindDepthwise && k == KindWTConv:
+			added++
+		case r.Kind == KindWTConv && k == KindWTConv:
+			added++ // the layer in another form (wtonnx fuse)
+		}
+	}
+	if added == 0 {
+		return fmt.Errorf("none of the original's %d depthwise convs became a WTConv layer", before.Totals.Depthwise)
+	}
+	return nil
+}
+
+// interfaceNames lists, sorted, the graph's inputs that are not
+// initializers (inputs true) or its outputs.
+func interfaceNames(g *onnxpb.GraphProto, inputs bool) []string {
+	var names []string
+	if !inputs {
+		for _, o := range g.GetOutput() {
+			names = append(names, o.GetName())
+		}
+	} else {
+		inits := map[string]bool{}
+		for _, t := range g.GetInitializer() {
+			inits[t.GetName()] = true
+		}
+		for _, in := range g.GetInput() {
+			if !inits[in.GetName()] {
+				names = append(names, in.GetName())
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
@@ -20,8 +21,8 @@ import (
 // Tensor describes a graph input or output.
 type Tensor struct {
 	Name  string   `json:"name"`
-	DType string   `json:"dtype"`
-	Dims  []string `json:"dims"` // a number, a symbolic name, or "?"
+	DType string   `json:"dtype"` // ONNX's numpy-style name: float32, int64, ...
+	Dims  []string `json:"dims"`  // a number, a symbolic name, or "?"
 }
 
 // OpCount is one row of the operator histogram.
@@ -49,6 +50,10 @@ type Summary struct {
 	Convs      []convert.ConvInfo `json:"convs"` // depthwise and grouped convs
 	Depthwise  int                `json:"depthwise"`
 	Candidates int                `json:"candidates"`
+	// Findings are problems that make the model invalid (a Conv whose
+	// weight contradicts its group, a non-float weight, ...), each naming
+	// the node and tensor; convert and run refuse such a model.
+	Findings []string `json:"findings"`
 	// Costs is the cost table: every WTConv layer and every depthwise conv
 	// outside one, with parameters, FLOPs and receptive field, and totals.
 	Costs *Costs `json:"costs,omitempty"`
@@ -77,15 +82,30 @@ type WTConvLayer struct {
 	Nodes      int     `json:"nodes"`
 }
 
+// Options control InspectWith.
+type Options struct {
+	// InputShapes fix dynamic input dims for shape inference.
+	InputShapes map[string][]int64
+	// KeepOverridableWeights gives convert's verdict under
+	// --keep-overridable-weights (see convert.ClassifyOptions).
+	KeepOverridableWeights bool
+}
+
 // Inspect summarises m; shapes fix dynamic input dims for shape inference.
 func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) {
+	return InspectWith(m, Options{InputShapes: shapes})
+}
+
+// InspectWith summarises m.
+func InspectWith(m *onnxpb.ModelProto, opts Options) (*Summary, error) {
+	shapes := opts.InputShapes
 	inferred, err := graph.InferShapes(m, shapes)
 	if err != nil {
 		return nil, err
 	}
 	g := m.GetGraph()
 	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
-		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}}
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{}}
 	for _, op := range m.GetOpsetImport() {
 		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
 	}
@@ -118,7 +138,11 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 		}
 		return s.Operators[i].Op < s.Operators[j].Op
 	})
-	for _, ci := range convert.Classify(m, inferred) {
+	for _, ci := range convert.ClassifyWith(m, inferred, convert.ClassifyOptions{KeepOverridableWeights: opts.KeepOverridableWeights}) {
+		if ci.Invalid != "" {
+			s.Findings = append(s.Findings, ci.Invalid)
+			continue
+		}
 		if ci.Group <= 1 {
 			continue
 		}
@@ -174,7 +198,7 @@ func describe(vi *onnxpb.ValueInfoProto) Tensor {
 	if tt == nil {
 		return t
 	}
-	t.DType = onnxpb.TensorProto_DataType(tt.GetElemType()).String()
+	t.DType = onnxmodel.DTypeName(tt.GetElemType())
 	for _, d := range tt.GetShape().GetDim() {
 		switch v := d.GetValue().(type) {
 		case *onnxpb.TensorShapeProto_Dimension_DimValue:

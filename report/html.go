@@ -46,11 +46,14 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"png": func(b []byte) template.URL {
 		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	},
-	"passfail": func(p bool) string {
-		if p {
-			return "pass"
+	// verdict reads one output of one comparison: a difference between
+	// the converted model and its original is the intended change when the
+	// check expects one; between engines it is always a failure.
+	"verdict": func(expect string, c verify.Comparison, pass bool) string {
+		if c.A.Model == c.B.Model {
+			expect = ExpectEqual
 		}
-		return "fail"
+		return ComparisonVerdict(expect, pass)
 	},
 	"subject": func(s verify.Subject) string {
 		m := "converted"
@@ -96,6 +99,7 @@ td.left, th.left { text-align: left; }
 tr.total td { font-weight: 600; border-top: 2px solid var(--fg); }
 .pass { color: var(--good); font-weight: 600; }
 .fail { color: var(--bad); font-weight: 600; }
+.changed { color: var(--accent); font-weight: 600; }
 figure { margin: 16px 0 24px; break-inside: avoid; page-break-inside: avoid; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
@@ -125,7 +129,7 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
   <div class="card"><div class="label">Layers converted</div><div class="value">{{.ConvertedLayers}} of {{.Before.Depthwise}}</div><div class="sub">depthwise convs &rarr; WTConv</div></div>
   <div class="card"><div class="label">Largest receptive field</div><div class="value">{{.Before.MaxReceptiveField}} &rarr; {{.After.MaxReceptiveField}} px</div><div class="sub">theoretical, per axis</div></div>
   <div class="card"><div class="label">Parameters (model)</div><div class="value">{{count .Before.ModelParams}} &rarr; {{count .After.ModelParams}}</div><div class="sub">{{change .Before.ModelParams .After.ModelParams}}</div></div>
-  <div class="card"><div class="label">Multiply-accumulates (model)</div><div class="value">{{flops .Before.ModelFLOPs}} &rarr; {{flops .After.ModelFLOPs}}</div><div class="sub">{{change .Before.ModelFLOPs .After.ModelFLOPs}}; the converted layers {{flops .Before.FLOPs}} &rarr; {{flops .After.FLOPs}}</div></div>
+  <div class="card"><div class="label">Multiply-accumulates (model)</div><div class="value">{{flops .Before.ModelFLOPs}} &rarr; {{flops .After.ModelFLOPs}}</div><div class="sub">{{change .Before.ModelFLOPs .After.ModelFLOPs}}; the converted layers {{flops .Before.FLOPs}} &rarr; {{flops .After.FLOPs}}{{if or .Before.UnknownFLOPs .After.UnknownFLOPs}}; ? or partial: {{.Before.UnknownFLOPs}} &rarr; {{.After.UnknownFLOPs}} nodes whose size shape inference could not fix are left out{{end}}</div></div>
 </div>
 <p class="note">FLOPs are multiply-accumulates by the paper's formulas on each layer's actual feature map: a depthwise conv costs C&middot;H&middot;W&middot;k&sup2;; a WTConv layer adds 4C&middot;(H/2<sup>l</sup>)&middot;(W/2<sup>l</sup>)&middot;k&sup2; per level l for its wavelet-domain conv and 4C&middot;(H/2<sup>l</sup>)&middot;(W/2<sup>l</sup>)&middot;4 each for the Haar analysis and synthesis. Model totals count Conv, ConvTranspose, MatMul and Gemm; parameters count every float initializer except the fixed Haar filters.</p>
 
@@ -157,16 +161,16 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 {{end}}{{end}}
 
 <h2 id="verification">Verification</h2>
-{{range .Checks}}<h3>{{.Title}}{{with .Result}}: <span class="{{.Verdict}}">{{.Verdict}}</span>{{end}}</h3>
+{{range .Checks}}{{$check := .}}<h3>{{.Title}}{{if .Result}}: <span class="{{.Verdict}}">{{.Verdict}}</span>{{end}}</h3>
 <p class="note">{{.Note}}</p>
 {{if .Error}}<p class="error">Could not run: {{.Error}}</p>{{end}}
-{{with .Result}}<p class="note">Tolerance |a&minus;b| &le; {{sci .Tolerance.Atol}} + {{sci .Tolerance.Rtol}}&middot;|b|; inputs: {{range $i, $in := .Inputs}}{{if $i}}, {{end}}<code>{{$in.Name}}</code> {{$in.Shape}} ({{$in.Source}}){{end}}; runs: {{range $i, $r := .Runs}}{{if $i}}, {{end}}{{subject $r.Subject}} {{ms $r.Seconds}} s{{end}}.</p>
+{{with .Result}}<p class="note">Tolerance <code>{{.Tolerance.String}}</code> (max|b|: the largest magnitude of each reference output); inputs: {{range $i, $in := .Inputs}}{{if $i}}, {{end}}<code>{{$in.Name}}</code> {{$in.Shape}} ({{$in.Source}}){{end}}; runs: {{range $i, $r := .Runs}}{{if $i}}, {{end}}{{subject $r.Subject}} {{ms $r.Seconds}} s{{end}}.</p>
 <div class="scroll"><table class="verify-table">
-<thead><tr><th class="left">Result (a)</th><th class="left">Reference (b)</th><th class="left">Output</th><th>Verdict</th><th>Max abs error</th><th>Mean abs error</th><th>Max rel error</th><th>Max |b|</th><th>Cosine</th><th>Outside tol.</th></tr></thead>
+<thead><tr><th class="left">Result (a)</th><th class="left">Reference (b)</th><th class="left">Output</th><th>Verdict</th><th>Max abs error</th><th>Max abs / max |b|</th><th>Mean abs error</th><th>Max rel error</th><th>Max |b|</th><th>Cosine</th><th>Outside tol.</th></tr></thead>
 <tbody>
-{{range .Comparisons}}{{$c := .}}{{range .Outputs}}<tr><td class="left">{{subject $c.A}}</td><td class="left">{{subject $c.B}}</td><td class="left"><code>{{.Name}}</code></td><td class="{{passfail .Pass}}">{{passfail .Pass}}</td>
-<td>{{sci .MaxAbsError}}</td><td>{{sci .MeanAbsError}}</td><td>{{sci .MaxRelError}}</td><td>{{sci .MaxAbsB}}</td><td>{{printf "%.6f" .CosineSimilarity}}</td><td>{{.Outside}} of {{.Elements}}</td></tr>
-{{if .Message}}<tr><td colspan="10" class="left error">{{.Message}}</td></tr>{{end}}{{end}}{{end}}
+{{range .Comparisons}}{{$c := .}}{{range .Outputs}}{{$v := verdict $check.Expect $c .Pass}}<tr><td class="left">{{subject $c.A}}</td><td class="left">{{subject $c.B}}</td><td class="left"><code>{{.Name}}</code></td><td class="{{$v}}">{{$v}}</td>
+<td>{{sci .MaxAbsError}}</td><td>{{sci .MaxScaledError}}</td><td>{{sci .MeanAbsError}}</td><td>{{sci .MaxRelError}}</td><td>{{sci .MaxAbsB}}</td><td>{{printf "%.6f" .CosineSimilarity}}</td><td>{{.Outside}} of {{.Elements}}</td></tr>
+{{if .Message}}<tr><td colspan="11" class="left error">{{.Message}}</td></tr>{{end}}{{if .Note}}<tr><td colspan="11" class="left note">{{.Note}}</td></tr>{{end}}{{end}}{{end}}
 </tbody></table></div>{{end}}
 {{else}}<p class="note">Not run.</p>
 {{end}}

@@ -4,19 +4,66 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
 // Tolerance bounds the difference allowed between a result a and a
-// reference b, element by element: |a-b| <= Atol + Rtol*|b|.
+// reference b, element by element:
+//
+//	|a-b| <= Atol + Scale*max|b| + Rtol*|b|
+//
+// where max|b| is the largest finite magnitude of the reference output the
+// element belongs to. Scale makes the absolute part follow the output's own
+// size: an output whose values are around 1e-8 is judged at 1e-8, not
+// against a fixed absolute bound ten thousand times larger than it. Rtol is
+// the elementwise relative rule beside it, for outputs with a wide range of
+// magnitudes. An absolute Atol, when given, is added as it stands.
 type Tolerance struct {
-	Atol float64 `json:"atol"`
-	Rtol float64 `json:"rtol"`
+	Atol  float64 `json:"atol"`
+	Rtol  float64 `json:"rtol"`
+	Scale float64 `json:"scale"`
 }
 
-// DefaultTolerance is the tolerance of the command line's defaults.
-var DefaultTolerance = Tolerance{Atol: 1e-4, Rtol: 1e-3}
+// DefaultTolerance is the tolerance of the command line's defaults: errors
+// up to 1e-4 of the output's largest magnitude, plus 1e-3 of each element's.
+var DefaultTolerance = Tolerance{Rtol: 1e-3, Scale: 1e-4}
+
+// Allowed returns the absolute part of the bound for an output whose largest
+// finite reference magnitude is maxAbsB: Atol + Scale*maxAbsB.
+func (t Tolerance) Allowed(maxAbsB float64) float64 {
+	return t.Atol + t.Scale*maxAbsB
+}
+
+// Validate refuses negative or non-finite tolerances; the error starts with
+// the field's name in lower case ("atol -1: ...").
+func (t Tolerance) Validate() error {
+	for _, v := range []struct {
+		name string
+		x    float64
+	}{{"atol", t.Atol}, {"rtol", t.Rtol}, {"tol", t.Scale}} {
+		if v.x < 0 || math.IsNaN(v.x) || math.IsInf(v.x, 0) {
+			return fmt.Errorf("%s %g: a tolerance must be finite and not negative", v.name, v.x)
+		}
+	}
+	return nil
+}
+
+// String writes the rule out, as the verdict lines print it.
+func (t Tolerance) String() string {
+	var parts []string
+	if t.Atol != 0 || t.Scale == 0 && t.Rtol == 0 {
+		parts = append(parts, fmt.Sprintf("%g", t.Atol))
+	}
+	if t.Scale != 0 {
+		parts = append(parts, fmt.Sprintf("%g*max|b|", t.Scale))
+	}
+	if t.Rtol != 0 {
+		parts = append(parts, fmt.Sprintf("%g*|b|", t.Rtol))
+	}
+	return "|a-b| <= " + strings.Join(parts, " + ")
+}
 
 // OutputStats is the comparison of one tensor present in a (the result) and
 // b (the reference).
@@ -45,6 +92,15 @@ type OutputStats struct {
 	CosineSimilarity float64 `json:"cosine_similarity"`
 	// MaxAbsB is the largest finite |b|: the scale the errors relate to.
 	MaxAbsB float64 `json:"max_abs_b"`
+	// AllowedAbs is the absolute part of the bound at this output,
+	// Atol + Scale*MaxAbsB; MaxScaledError is MaxAbsError/MaxAbsB (0 when
+	// b is all zeros), the error at the output's own scale.
+	AllowedAbs     float64 `json:"allowed_abs"`
+	MaxScaledError float64 `json:"max_scaled_error"`
+	// Note says when the verdict means less than it seems: the reference is
+	// all zeros, or the absolute bound is as large as the output itself
+	// (then any values of that size pass).
+	Note string `json:"note,omitempty"`
 	// WorstIndex is the position of the largest absolute error.
 	WorstIndex []int `json:"worst_index,omitempty"`
 	// Outside counts elements beyond tolerance; OutsideShare is
@@ -130,10 +186,18 @@ func CompareTensors(name string, a, b *tensor.Tensor, tol Tolerance) OutputStats
 	s.Elements = n
 	var acc accum
 	if a.DType == tensor.Int64 {
+		s.MaxAbsB = maxAbs(b.I64)
+		s.AllowedAbs = tol.Allowed(s.MaxAbsB)
 		acc = accumulate(&s, a.I64, b.I64, tol)
 	} else {
+		s.MaxAbsB = maxAbs(b.F32)
+		s.AllowedAbs = tol.Allowed(s.MaxAbsB)
 		acc = accumulate(&s, a.F32, b.F32, tol)
 	}
+	if s.MaxAbsB > 0 {
+		s.MaxScaledError = s.MaxAbsError / s.MaxAbsB
+	}
+	s.Note = scaleNote(s, tol)
 	sumAbs, dot, na2, nb2, finite, worst := acc.sumAbs, acc.dot, acc.na2, acc.nb2, acc.finite, acc.worst
 	if finite > 0 {
 		s.MeanAbsError = sumAbs / float64(finite)
@@ -154,6 +218,34 @@ func CompareTensors(name string, a, b *tensor.Tensor, tol Tolerance) OutputStats
 	}
 	s.Pass = s.Outside == 0
 	return s
+}
+
+// maxAbs returns the largest finite magnitude in x.
+func maxAbs[T float32 | int64](x []T) float64 {
+	m := 0.0
+	for _, v := range x {
+		f := math.Abs(float64(v))
+		if f > m && !math.IsInf(f, 0) {
+			m = f
+		}
+	}
+	return m
+}
+
+// scaleNote says when a comparison's verdict is weaker than it looks.
+func scaleNote(s OutputStats, tol Tolerance) string {
+	switch {
+	case s.Elements == 0:
+		return ""
+	case s.MaxAbsB == 0:
+		if tol.Atol == 0 {
+			return "reference is all zeros: only exact zeros pass (give --atol to allow an absolute error)"
+		}
+		return fmt.Sprintf("reference is all zeros: judged by the absolute bound %g alone", tol.Atol)
+	case s.AllowedAbs >= s.MaxAbsB:
+		return fmt.Sprintf("tolerance %.3g is not below the output's largest |b| %.3g: any values of the output's size pass", s.AllowedAbs, s.MaxAbsB)
+	}
+	return ""
 }
 
 func unravel(i int, shape []int) []int {
@@ -217,13 +309,10 @@ func accumulate[T float32 | int64](s *OutputStats, xa, xb []T, tol Tolerance) ac
 			s.MaxAbsError = d
 			acc.worst = i
 		}
-		if ay > s.MaxAbsB {
-			s.MaxAbsB = ay
-		}
 		if ay > 0 && d > s.MaxRelError*ay {
 			s.MaxRelError = d / ay
 		}
-		if d > tol.Atol+tol.Rtol*ay {
+		if d > s.AllowedAbs+tol.Rtol*ay {
 			s.Outside++
 		}
 		acc.dot += x * y

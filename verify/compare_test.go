@@ -117,3 +117,62 @@ func BenchmarkCompareTensors(b *testing.B) {
 		verify.CompareTensors("act", x, y, verify.DefaultTolerance)
 	}
 }
+
+// The default tolerance judges an output at its own scale: outputs around
+// 1e-8 that disagree in direction fail (the old absolute 1e-4 passed them),
+// the same outputs with float rounding noise pass, and an absolute --atol
+// larger than the output is flagged in the note.
+func TestCompareAtOutputScale(t *testing.T) {
+	ref := []float32{1.2e-8, -0.7e-8, 0.3e-8, 0.9e-8}
+	other := []float32{0.4e-8, -1.1e-8, 0.9e-8, 0.2e-8}
+	noisy := make([]float32, len(ref))
+	for i, v := range ref {
+		noisy[i] = v * (1 + 1e-6)
+	}
+	b := tensor.NewFloat32([]int{4}, ref)
+	s := verify.CompareTensors("logits", tensor.NewFloat32([]int{4}, other), b, verify.DefaultTolerance)
+	if s.Pass || s.Outside == 0 || !close(s.MaxAbsB, 1.2e-8, 1e-15) || !close(s.AllowedAbs, 1.2e-12, 1e-18) {
+		t.Errorf("different 1e-8 outputs: pass %v outside %d max|b| %g allowed %g", s.Pass, s.Outside, s.MaxAbsB, s.AllowedAbs)
+	}
+	if s.MaxScaledError < 0.5 || s.Note != "" {
+		t.Errorf("scaled error %g, note %q", s.MaxScaledError, s.Note)
+	}
+	if s := verify.CompareTensors("logits", tensor.NewFloat32([]int{4}, noisy), b, verify.DefaultTolerance); !s.Pass {
+		t.Errorf("rounding noise at 1e-8 fails: %+v", s)
+	}
+	loose := verify.Tolerance{Atol: 1e-4, Rtol: 1e-3}
+	s = verify.CompareTensors("logits", tensor.NewFloat32([]int{4}, other), b, loose)
+	if !s.Pass || !strings.Contains(s.Note, "not below the output's largest |b|") {
+		t.Errorf("absolute 1e-4: pass %v note %q", s.Pass, s.Note)
+	}
+	zero := tensor.NewFloat32([]int{3}, nil)
+	s = verify.CompareTensors("z", zero, zero.Clone(), verify.DefaultTolerance)
+	if !s.Pass || !strings.Contains(s.Note, "all zeros") {
+		t.Errorf("zero reference: pass %v note %q", s.Pass, s.Note)
+	}
+	tiny := tensor.NewFloat32([]int{3}, []float32{0, 1e-30, 0})
+	if s := verify.CompareTensors("z", tiny, zero, verify.DefaultTolerance); s.Pass {
+		t.Error("a non-zero value against an all-zero reference passes without --atol")
+	}
+	if s := verify.CompareTensors("z", tiny, zero, verify.Tolerance{Atol: 1e-6}); !s.Pass || !strings.Contains(s.Note, "absolute bound 1e-06") {
+		t.Errorf("zero reference with atol: pass %v note %q", s.Pass, s.Note)
+	}
+}
+
+func TestToleranceString(t *testing.T) {
+	for _, c := range []struct {
+		tol  verify.Tolerance
+		want string
+	}{
+		{verify.DefaultTolerance, "|a-b| <= 0.0001*max|b| + 0.001*|b|"},
+		{verify.Tolerance{Atol: 1e-4, Rtol: 1e-3}, "|a-b| <= 0.0001 + 0.001*|b|"},
+		{verify.Tolerance{}, "|a-b| <= 0"},
+	} {
+		if got := c.tol.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.tol, got, c.want)
+		}
+	}
+	if err := (verify.Tolerance{Rtol: -1}).Validate(); err == nil || !strings.HasPrefix(err.Error(), "rtol -1") {
+		t.Errorf("negative rtol: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/tensor"
@@ -18,6 +19,10 @@ const (
 	DistUniform = "uniform" // uniform in [-1, 1) (the default)
 	DistNormal  = "normal"  // standard normal
 )
+
+// DefaultSeed is the seed of random inputs (and of convert --init random)
+// unless one is given: the same in every command.
+const DefaultSeed = 0
 
 // InputSpec says where a model's inputs come from. Inputs named in Files are
 // read from .npy files; every other input is generated: float inputs with a
@@ -86,12 +91,8 @@ func feedKind(dt tensor.DType) (tensor.DType, bool) {
 	return 0, false
 }
 
-func typeName(dt tensor.DType) string {
-	if name, ok := onnxpb.TensorProto_DataType_name[int32(dt)]; ok {
-		return strings.ToLower(name)
-	}
-	return fmt.Sprintf("type %d", int32(dt))
-}
+// typeName spells an element type as every command does (float32, int64).
+func typeName(dt tensor.DType) string { return onnxmodel.DTypeName(int32(dt)) }
 
 func makeInputs(m *onnxpb.ModelProto, spec InputSpec) (map[string]*tensor.Tensor, []InputInfo, error) {
 	if m.GetGraph() == nil {
@@ -157,7 +158,7 @@ func makeInputs(m *onnxpb.ModelProto, spec InputSpec) (map[string]*tensor.Tensor
 	for _, d := range decl {
 		kind, ok := feedKind(d.DType)
 		if !ok {
-			return nil, nil, fmt.Errorf("input %q has element type %s; wtonnx feeds only float, double, int64 and int32 inputs", d.Name, typeName(d.DType))
+			return nil, nil, fmt.Errorf("input %q has element type %s; wtonnx feeds only float32, float64, int64 and int32 inputs", d.Name, typeName(d.DType))
 		}
 		want, hasShape := spec.Shapes[d.Name]
 		if hasShape {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 
 	"github.com/wtonnx/wtonnx/customop"
 	"github.com/wtonnx/wtonnx/graph"
@@ -56,11 +57,11 @@ func (n *NodeRef) Label() string {
 	return fmt.Sprintf("#%d (%s)", n.Position, n.OpType)
 }
 
-func localizeAll(ctx context.Context, models []*Model, engines []string, eo EngineOptions, inputs map[string]*tensor.Tensor, tol Tolerance) ([]Localization, error) {
+func localizeAll(ctx context.Context, models []*Model, engines []string, eo engines.Options, inputs map[string]*tensor.Tensor, tol Tolerance) ([]Localization, error) {
 	a := models[0]
 	order, err := onnxmodel.TopoOrder(a.Proto.GetGraph())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.label(), err)
+		return nil, fmt.Errorf("%s: %w", a.Label(), err)
 	}
 	names := intermediateFloats(a.Proto)
 	if len(models) == 2 {
@@ -76,7 +77,7 @@ func localizeAll(ctx context.Context, models []*Model, engines []string, eo Engi
 		}
 		names = kept
 		if len(names) == 0 {
-			return nil, fmt.Errorf("%s and %s share no intermediate tensor names to compare", a.label(), models[1].label())
+			return nil, fmt.Errorf("%s and %s share no intermediate tensor names to compare", a.Label(), models[1].Label())
 		}
 	}
 
@@ -176,10 +177,10 @@ func firstDivergence(g *onnxpb.GraphProto, order []int, ra, rb map[string]*tenso
 // ONNX Runtime computes only graph outputs, so it runs a copy of the model
 // whose outputs list every name (as float tensors of unknown shape); the Go
 // engine is asked for the names directly.
-func runIntermediates(ctx context.Context, kind string, m *Model, eo EngineOptions, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, error) {
+func runIntermediates(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, error) {
 	if kind == EngineGo {
-		out, name, _, err := runOnce(ctx, kind, m, eo, inputs, names)
-		return out, name, err
+		r, err := runOnce(ctx, kind, m, eo, inputs, names)
+		return r.out, r.engine, err
 	}
 	g := m.Proto.GetGraph()
 	saved := g.Output
@@ -197,20 +198,20 @@ func runIntermediates(ctx context.Context, kind string, m *Model, eo EngineOptio
 	data, err := onnxmodel.Marshal(m.Proto)
 	g.Output = saved
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: adding intermediate outputs: %w", m.label(), err)
+		return nil, "", fmt.Errorf("%s: adding intermediate outputs: %w", m.Label(), err)
 	}
-	em := &Model{Path: m.Path, Proto: m.Proto, data: data}
-	all, name, _, err := runOnce(ctx, kind, em, eo, inputs, nil)
+	em := &Model{Path: m.Path, Proto: m.Proto, Data: data}
+	r, err := runOnce(ctx, kind, em, eo, inputs, nil)
 	if err != nil {
 		return nil, "", fmt.Errorf("running with every intermediate tensor as an output: %w", err)
 	}
 	out := make(map[string]*tensor.Tensor, len(names))
 	for _, n := range names {
-		if t, ok := all[n]; ok {
+		if t, ok := r.out[n]; ok {
 			out[n] = t
 		}
 	}
-	return out, name, nil
+	return out, r.engine, nil
 }
 
 func floatOutput(name string) *onnxpb.ValueInfoProto {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -31,21 +33,19 @@ type Options struct {
 	ModelB string
 	// Engines lists the engines to run ("ort", "go"); empty means both.
 	Engines []string
-	// EP, DeviceID and Threads configure the engines (see EngineOptions).
-	EP       string
-	DeviceID int
-	Threads  int
+	// Engine configures the engines (execution provider, threads, native
+	// libraries); its Logf, when nil, is Logf.
+	Engine engines.Options
 	// Tolerance is the comparison tolerance; the zero value demands
 	// equality.
 	Tolerance Tolerance
 	Inputs    InputSpec
+	// Reference, when given, holds saved outputs that take the place of
+	// ModelB: each engine's outputs of ModelA are compared with them.
+	Reference ReferenceSpec
 	// Localize also compares every intermediate float tensor and reports
 	// the first node whose output diverges (see Localization).
 	Localize bool
-	// ORTLibrary and CustomOpLibrary locate the native libraries ("" means
-	// their FindLibrary defaults).
-	ORTLibrary      string
-	CustomOpLibrary string
 	// Logf receives one-line notes.
 	Logf func(format string, args ...any)
 }
@@ -55,9 +55,11 @@ type Options struct {
 //	{
 //	  "verdict": "pass" | "fail",
 //	  "model_a": PATH, "model_b": PATH (omitted with one model),
-//	  "tolerance": {"atol": F, "rtol": F},
+//	  "reference": PATH (with saved reference outputs),
+//	  "tolerance": {"atol": F, "rtol": F, "scale": F},
 //	  "inputs": [{"name", "dtype", "shape": [N...], "source"}],
-//	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F}],
+//	  "runs": [{"model": "A"|"B", "engine": "ort/cpu"|"go", "seconds": F,
+//	            "fallbacks": [{"ep", "reason", "next"}] (only after a GPU fallback)}],
 //	  "comparisons": [{
 //	    "a": {"model", "engine"}, "b": {"model", "engine"}, "pass": BOOL,
 //	    "outputs": [OutputStats...]}],
@@ -70,6 +72,7 @@ type Result struct {
 	Verdict       string         `json:"verdict"`
 	ModelA        string         `json:"model_a"`
 	ModelB        string         `json:"model_b,omitempty"`
+	Reference     string         `json:"reference,omitempty"`
 	Tolerance     Tolerance      `json:"tolerance"`
 	Inputs        []InputInfo    `json:"inputs"`
 	Runs          []RunInfo      `json:"runs"`
@@ -85,10 +88,12 @@ type Subject struct {
 
 func (s Subject) String() string { return s.Model + "[" + s.Engine + "]" }
 
-// RunInfo records one inference.
+// RunInfo records one inference. Fallbacks lists the GPU execution
+// providers ONNX Runtime could not use before the one it ran on (EP auto).
 type RunInfo struct {
 	Subject
-	Seconds float64 `json:"seconds"`
+	Seconds   float64        `json:"seconds"`
+	Fallbacks []ort.Fallback `json:"fallbacks,omitempty"`
 }
 
 // Comparison holds the outputs of subject A compared with those of subject
@@ -105,7 +110,8 @@ type Comparison struct {
 //
 // With one model, every pair of engines is compared (the first listed is
 // "a"). With two, A is compared with B on each engine, and B is compared
-// across engines. An error means the check could not be made; outputs that
+// across engines. With reference outputs, each engine's outputs of A are
+// compared with them (the reference is "b"). An error means the check could not be made; outputs that
 // differ are reported in the Result, not as an error.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	if ctx == nil {
@@ -118,7 +124,14 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if opts.ModelA == "" {
 		return nil, fmt.Errorf("no model given")
 	}
-	if opts.ModelB == "" && len(engines) < 2 {
+	withRef := !opts.Reference.IsZero()
+	if withRef && opts.ModelB != "" {
+		return nil, fmt.Errorf("give a second model or reference outputs, not both")
+	}
+	if withRef && opts.Localize {
+		return nil, fmt.Errorf("localize compares intermediate tensors of two runs; saved reference outputs hold only the graph outputs")
+	}
+	if opts.ModelB == "" && !withRef && len(engines) < 2 {
 		return nil, fmt.Errorf("one model on one engine (%s) leaves nothing to compare: give a second model or a second engine", engines[0])
 	}
 	ma, err := LoadModel(opts.ModelA)
@@ -142,13 +155,27 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	eo := EngineOptions{
-		EP: opts.EP, DeviceID: opts.DeviceID, Threads: opts.Threads,
-		ORTLibrary: opts.ORTLibrary, CustomOpLibrary: opts.CustomOpLibrary,
-		Logf: dedupLogf(opts.Logf),
+	var ref map[string]*tensor.Tensor
+	var refNames []string
+	if withRef {
+		if ref, err = loadReference(ma.Proto, opts.Reference); err != nil {
+			return nil, fmt.Errorf("%s: %w", opts.ModelA, err)
+		}
+		for name := range ref {
+			refNames = append(refNames, name)
+		}
+		sort.Strings(refNames)
 	}
+	eo := opts.Engine
+	if eo.Logf == nil {
+		eo.Logf = opts.Logf
+	}
+	eo.Logf = dedupLogf(eo.Logf)
 
 	res := &Result{ModelA: opts.ModelA, ModelB: opts.ModelB, Tolerance: opts.Tolerance, Inputs: infos}
+	if withRef {
+		res.Reference = opts.Reference.String()
+	}
 	// outs[model][engine]
 	outs := make([][]map[string]*tensor.Tensor, len(models))
 	subjects := make([][]Subject, len(models))
@@ -160,13 +187,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			if mi == 1 {
 				label = ModelLabelB
 			}
-			out, name, secs, err := runOnce(ctx, kind, m, eo, inputs, nil)
+			r, err := runOnce(ctx, kind, m, eo, inputs, refNames)
 			if err != nil {
 				return nil, err
 			}
-			subj := Subject{Model: label, Engine: name}
-			outs[mi][ei], subjects[mi][ei] = out, subj
-			res.Runs = append(res.Runs, RunInfo{Subject: subj, Seconds: secs})
+			subj := Subject{Model: label, Engine: r.engine}
+			outs[mi][ei], subjects[mi][ei] = r.out, subj
+			res.Runs = append(res.Runs, RunInfo{Subject: subj, Seconds: r.seconds, Fallbacks: r.fallbacks})
 		}
 	}
 
@@ -181,8 +208,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			add(0, ei, 1, ei)
 		}
 	}
+	if withRef {
+		refSubj := Subject{Model: ModelLabelReference, Engine: "npy"}
+		for ei := range engines {
+			stats := Compare(outs[0][ei], ref, opts.Tolerance)
+			res.Comparisons = append(res.Comparisons, Comparison{
+				A: subjects[0][ei], B: refSubj, Pass: AllPass(stats), Outputs: stats,
+			})
+		}
+	}
 	last := len(models) - 1
 	for i := range engines {
+		if withRef {
+			break // each engine is judged against the reference
+		}
 		for j := i + 1; j < len(engines); j++ {
 			add(last, i, last, j)
 		}
@@ -204,32 +243,44 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
+// ran is one inference of runOnce.
+type ran struct {
+	out       map[string]*tensor.Tensor
+	engine    string // the engine's Name()
+	seconds   float64
+	fallbacks []ort.Fallback
+}
+
 // runOnce opens m on one engine, runs it once and closes it.
-func runOnce(ctx context.Context, kind string, m *Model, eo EngineOptions, inputs map[string]*tensor.Tensor, names []string) (map[string]*tensor.Tensor, string, float64, error) {
-	e, err := OpenEngine(kind, m, eo)
+func runOnce(ctx context.Context, kind string, m *Model, eo engines.Options, inputs map[string]*tensor.Tensor, names []string) (ran, error) {
+	e, err := engines.Open(kind, *m, eo)
 	if err != nil {
-		return nil, "", 0, err
+		return ran{}, err
 	}
 	defer e.Close()
 	start := time.Now()
 	out, err := e.Run(ctx, inputs, names)
 	secs := time.Since(start).Seconds()
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("%s on %s: %w", m.label(), e.Name(), err)
+		return ran{}, fmt.Errorf("%s on %s: %w", m.Label(), e.Name(), err)
 	}
-	return out, e.Name(), secs, nil
+	r := ran{out: out, engine: e.Name(), seconds: secs}
+	if oe, ok := e.(*ort.Engine); ok {
+		r.fallbacks = oe.Fallbacks()
+	}
+	return r, nil
 }
 
 func normEngines(in []string) ([]string, error) {
 	if len(in) == 0 {
-		return []string{EngineORT, EngineGo}, nil
+		return append([]string(nil), engines.Kinds...), nil
 	}
 	seen := map[string]bool{}
 	var out []string
 	for _, e := range in {
 		e = strings.ToLower(strings.TrimSpace(e))
-		if e != EngineORT && e != EngineGo {
-			return nil, fmt.Errorf("unknown engine %q (want %s or %s)", e, EngineORT, EngineGo)
+		if err := engines.CheckKind(e); err != nil {
+			return nil, err
 		}
 		if seen[e] {
 			return nil, fmt.Errorf("engine %q is listed twice", e)
@@ -253,7 +304,7 @@ func CheckSameInputs(a, b *Model) error {
 		return strings.Join(n, ", ")
 	}
 	if names(ia) != names(ib) {
-		return fmt.Errorf("the models take different inputs: %s has %s, %s has %s", a.label(), names(ia), b.label(), names(ib))
+		return fmt.Errorf("the models take different inputs: %s has %s, %s has %s", a.Label(), names(ia), b.Label(), names(ib))
 	}
 	byName := make(map[string]runtime.TensorInfo, len(ib))
 	for _, x := range ib {
@@ -262,7 +313,7 @@ func CheckSameInputs(a, b *Model) error {
 	for _, x := range ia {
 		y := byName[x.Name]
 		if x.DType != y.DType {
-			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, typeName(x.DType), a.label(), typeName(y.DType), b.label())
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, typeName(x.DType), a.Label(), typeName(y.DType), b.Label())
 		}
 		if x.Dims == nil || y.Dims == nil {
 			continue
@@ -272,7 +323,7 @@ func CheckSameInputs(a, b *Model) error {
 			differ = x.Dims[i] >= 0 && y.Dims[i] >= 0 && x.Dims[i] != y.Dims[i]
 		}
 		if differ {
-			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, declString(x), a.label(), declString(y), b.label())
+			return fmt.Errorf("the models take different inputs: %q is %s in %s but %s in %s", x.Name, declString(x), a.Label(), declString(y), b.Label())
 		}
 	}
 	return nil

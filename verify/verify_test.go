@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
 	"reflect"
 	"strings"
@@ -21,11 +22,11 @@ import (
 func TestRunEnginesAgree(t *testing.T) {
 	f := fixture(t, "constweights")
 	res, err := verify.Run(context.Background(), verify.Options{
-		ModelA:     f.ModelPath(),
-		Engines:    []string{"ort", "go"},
-		Tolerance:  verify.DefaultTolerance,
-		Inputs:     verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
-		ORTLibrary: ortLib(t),
+		ModelA:    f.ModelPath(),
+		Engines:   []string{"ort", "go"},
+		Tolerance: verify.DefaultTolerance,
+		Inputs:    verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
+		Engine:    engines.Options{ORTLibrary: ortLib(t)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,18 +121,18 @@ func TestLocalizeCorruptedWeight(t *testing.T) {
 	pathB := save(t, corrupt(t, conv, weight), "corrupted.onnx")
 
 	f := fixture(t, "mobilenet_v2")
-	engines := []string{"ort", "go"}
+	kinds := []string{"ort", "go"}
 	if raceEnabled {
 		// The Go engine's localization runs in TestLocalizeEngines.
-		engines = engines[:1]
+		kinds = kinds[:1]
 	}
 	res, err := verify.Run(context.Background(), verify.Options{
 		ModelA: pathA, ModelB: pathB,
-		Engines:    engines,
-		Tolerance:  verify.DefaultTolerance,
-		Inputs:     verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
-		Localize:   true,
-		ORTLibrary: ortLib(t),
+		Engines:   kinds,
+		Tolerance: verify.DefaultTolerance,
+		Inputs:    verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
+		Localize:  true,
+		Engine:    engines.Options{ORTLibrary: ortLib(t)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +140,7 @@ func TestLocalizeCorruptedWeight(t *testing.T) {
 	if res.Verdict != verify.VerdictFail {
 		t.Errorf("verdict %s: a flipped weight went unnoticed", res.Verdict)
 	}
-	if len(res.Localizations) != len(engines) {
+	if len(res.Localizations) != len(kinds) {
 		t.Fatalf("%d localizations, want one per engine", len(res.Localizations))
 	}
 	for _, loc := range res.Localizations {
@@ -172,11 +173,11 @@ func TestLocalizeCorruptedWeight(t *testing.T) {
 func TestLocalizeEngines(t *testing.T) {
 	f := fixture(t, "constweights")
 	opts := verify.Options{
-		ModelA:     f.ModelPath(),
-		Tolerance:  verify.Tolerance{Atol: 1e-3, Rtol: 1e-3},
-		Inputs:     verify.InputSpec{Seed: 3},
-		Localize:   true,
-		ORTLibrary: ortLib(t),
+		ModelA:    f.ModelPath(),
+		Tolerance: verify.Tolerance{Atol: 1e-3, Rtol: 1e-3},
+		Inputs:    verify.InputSpec{Seed: 3},
+		Localize:  true,
+		Engine:    engines.Options{ORTLibrary: ortLib(t)},
 	}
 	res, err := verify.Run(context.Background(), opts)
 	if err != nil {
@@ -235,10 +236,10 @@ func TestCustomOpLoadedAutomatically(t *testing.T) {
 	f := fixture(t, "constweights")
 	opts := verify.Options{
 		ModelA: orig, ModelB: fused,
-		Engines:    []string{"ort"},
-		Tolerance:  verify.DefaultTolerance,
-		Inputs:     verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
-		ORTLibrary: ortLib(t),
+		Engines:   []string{"ort"},
+		Tolerance: verify.DefaultTolerance,
+		Inputs:    verify.InputSpec{Files: map[string]string{"": f.InputPath()}},
+		Engine:    engines.Options{ORTLibrary: ortLib(t)},
 	}
 	res, err := verify.Run(context.Background(), opts)
 	if err != nil {
@@ -252,7 +253,7 @@ func TestCustomOpLoadedAutomatically(t *testing.T) {
 	}
 
 	opts.ModelA, opts.ModelB = fused, orig
-	opts.CustomOpLibrary = "/nonexistent/libwtonnx_customop.so"
+	opts.Engine.CustomOpLibrary = "/nonexistent/libwtonnx_customop.so"
 	_, err = verify.Run(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "ai.wtonnx") || !strings.Contains(err.Error(), "/nonexistent/libwtonnx_customop.so") {
 		t.Errorf("missing custom-op library: %v", err)
@@ -272,12 +273,12 @@ func TestRunErrors(t *testing.T) {
 		{"missing model", verify.Options{ModelA: "/nonexistent/a.onnx", Engines: []string{"ort", "go"}}, []string{"/nonexistent/a.onnx"}},
 		{"different inputs", verify.Options{ModelA: f.ModelPath(), ModelB: fixture(t, "mobilenet_v2").ModelPath(), Engines: []string{"go"}}, []string{"different inputs"}},
 		{"dynamic input without shape", verify.Options{ModelA: dyn.ModelPath(), Engines: []string{"ort", "go"}}, []string{dyn.ModelPath(), `"batch"`, "dynamic"}},
-		{"go engine on cuda", verify.Options{ModelA: f.ModelPath(), Engines: []string{"go", "ort"}, EP: "cuda"}, []string{"go engine", "CPU only"}},
-		{"cuda without provider", verify.Options{ModelA: f.ModelPath(), Engines: []string{"ort", "go"}, EP: "cuda", ORTLibrary: ortLib(t)}, []string{"CUDA execution provider is not available", "libonnxruntime_providers_cuda.so"}},
+		{"go engine on cuda", verify.Options{ModelA: f.ModelPath(), Engines: []string{"go", "ort"}, Engine: engines.Options{EP: "cuda"}}, []string{"go engine", "CPU only"}},
+		{"cuda without provider", verify.Options{ModelA: f.ModelPath(), Engines: []string{"ort", "go"}, Engine: engines.Options{EP: "cuda", ORTLibrary: ortLib(t)}}, []string{"CUDA execution provider is not available", "libonnxruntime_providers_cuda.so"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.opts.EP == "cuda" && c.opts.ORTLibrary != "" && gpuProvidersInstalled(t) {
+			if c.opts.Engine.EP == "cuda" && c.opts.Engine.ORTLibrary != "" && gpuProvidersInstalled(t) {
 				t.Skip("GPU provider libraries are installed beside ONNX Runtime; this case checks the error without them")
 			}
 			_, err := verify.Run(context.Background(), c.opts)
@@ -301,8 +302,8 @@ func TestAutoEPNote(t *testing.T) {
 	f := fixture(t, "constweights")
 	var notes []string
 	res, err := verify.Run(context.Background(), verify.Options{
-		ModelA: f.ModelPath(), Engines: []string{"ort", "go"}, EP: "auto",
-		Tolerance: verify.DefaultTolerance, ORTLibrary: ortLib(t),
+		ModelA: f.ModelPath(), Engines: []string{"ort", "go"},
+		Tolerance: verify.DefaultTolerance, Engine: engines.Options{EP: "auto", ORTLibrary: ortLib(t)},
 		Logf: func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
@@ -310,6 +311,10 @@ func TestAutoEPNote(t *testing.T) {
 	}
 	if res.Runs[0].Engine != "ort/cpu" {
 		t.Errorf("auto ran on %s", res.Runs[0].Engine)
+	}
+	// The fallbacks are in the result as values: TensorRT, then CUDA.
+	if fb := res.Runs[0].Fallbacks; len(fb) != 2 || fb[0].EP != "tensorrt" || fb[1].EP != "cuda" || fb[1].Next != "cpu" {
+		t.Errorf("fallbacks %+v", fb)
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "running on the CPU") {
 		t.Errorf("notes %q, want one saying it runs on the CPU", notes)

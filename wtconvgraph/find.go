@@ -52,8 +52,8 @@ const (
 	FormOps   Form = "ops"   // standard ONNX operators
 	FormFused Form = "fused" // one ai.wtonnx WTConv node
 	// FormFunction is one node calling a model-local function (domain
-	// ai.wtonnx.function, op WTConv_C<C>_K<K>_L<L>_S<s>[_nobias]) with the
-	// fused node's inputs (without base_bias when there is none).
+	// ai.wtonnx.function, op WTConv_<wavelet>_C<C>_B<kb>_K<k>_L<L>_S<s>[_nobias])
+	// with the fused node's inputs (without base_bias when there is none).
 	FormFunction Form = "function"
 	// FormPyTorch is a layer as torch.onnx.export writes the authors'
 	// WTConv2d: standard operators with a 5-D band split.
@@ -68,7 +68,7 @@ const (
 )
 
 // functionOp matches the op type of a function-form layer.
-var functionOp = regexp.MustCompile(`^WTConv_C([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
+var functionOp = regexp.MustCompile(`^WTConv_([a-z0-9]+)_C([0-9]+)_B([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
 
 // Layer is one WTConv layer found in a model.
 type Layer struct {
@@ -133,7 +133,7 @@ func (l *Layer) Embedded() (wtconv.Layer, *wtconv.Weights) {
 	K := max(k, kh, kw)
 	C := l.Layer.Channels
 	out := l.Layer
-	out.Kernel = K
+	out.Kernel, out.BaseKernel = K, 0
 	wt := l.Weights.Clone()
 	wt.Base = embed(l.Weights.Base, C, kh, kw, K)
 	for i := range wt.Wavelet {
@@ -539,22 +539,9 @@ func samePadded(geo graph.ConvGeometry, kernel []int64) bool {
 }
 
 // checkWeights validates the recovered weights through their embedded form.
-// A wavelet that recognition knows but wtconv does not yet (db2 before
-// wtconv carries it) is checked as Haar-sized weights: its tensors have the
-// same shapes.
 func (l *Layer) checkWeights() error {
 	el, ew := l.Embedded()
-	if _, err := wtconv.WaveletByName(el.WaveletName()); err != nil {
-		el.Wavelet = wtconv.DefaultWavelet
-	}
 	return ew.Check(el)
-}
-
-// WaveletSupported reports whether wtconv (and so the forms convert builds
-// and the engines) knows the layer's wavelet; the error names it.
-func (l *Layer) WaveletSupported() error {
-	_, err := wtconv.WaveletByName(l.Layer.WaveletName())
-	return err
 }
 
 // fusedLayer reads a fused or function-form node. The function form's op
@@ -570,9 +557,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	wav := graph.AttrString(n, "wavelet", wtconv.DefaultWavelet)
 	if form == FormFunction {
 		m := functionOp.FindStringSubmatch(n.GetOpType())
-		L, _ = strconv.Atoi(m[3])
-		stride, _ = strconv.Atoi(m[4])
-		if m[5] != "" && len(n.GetInput()) == 5 {
+		wav = m[1]
+		L, _ = strconv.Atoi(m[5])
+		stride, _ = strconv.Atoi(m[6])
+		if m[7] != "" && len(n.GetInput()) == 5 {
 			// no bias: put the empty slot back
 			n = &onnxpb.NodeProto{Input: append(append([]string{}, n.GetInput()[:2]...), append([]string{""}, n.GetInput()[2:]...)...)}
 		}
@@ -585,9 +573,9 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		return nil, err
 	}
 	if len(bw.Shape) != 4 || bw.Shape[1] != 1 || bw.Shape[2] != bw.Shape[3] {
-		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x K x K", input(n, 1), bw.Shape)
+		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x kb x kb", input(n, 1), bw.Shape)
 	}
-	C, K := bw.Shape[0], bw.Shape[2]
+	C, KB := bw.Shape[0], bw.Shape[2]
 	wt := &wtconv.Weights{Base: bw.F32}
 	if b := input(n, 2); b != "" {
 		bt, err := constFloats(ix, b, "base_bias", C)
@@ -605,9 +593,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != K || ww.Shape[4] != K {
-		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, %d, %d] (levels %d)", input(n, 4), ww.Shape, L, 4*C, K, K, L)
+	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != ww.Shape[4] {
+		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, k, k] (levels %d)", input(n, 4), ww.Shape, L, 4*C, L)
 	}
+	K := ww.Shape[3]
 	ws, err := constFloats(ix, input(n, 5), "wavelet_scale", L*4*C)
 	if err != nil {
 		return nil, err
@@ -618,10 +607,13 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		wt.WaveletScale = append(wt.WaveletScale, ws.F32[i*4*C:(i+1)*4*C])
 	}
 	l.Layer = wtconv.Layer{Channels: C, Kernel: K, Levels: L, Stride: stride, Bias: wt.Bias != nil, Wavelet: wav}
+	if KB != K {
+		l.Layer.BaseKernel = KB
+	}
 	if err := l.Layer.Validate(); err != nil {
 		return nil, err
 	}
-	l.BaseKernel = [2]int{K, K}
+	l.BaseKernel = [2]int{KB, KB}
 	l.Weights = wt
 	if err := l.checkWeights(); err != nil {
 		return nil, err

@@ -831,10 +831,8 @@ func analysisWavelet(ix *graph.Index, n *onnxpb.NodeProto) (wtconv.Wavelet, int,
 	if s := graph.AttrInts(n, "strides", nil); len(s) != 2 || s[0] != 2 || s[1] != 2 {
 		return wtconv.Wavelet{}, 0, false
 	}
-	for _, w := range knownWavelets() {
-		if kh, _ := w.FilterSize(); kh == sh[2] && bankMatches(c.Value.F32, w.AnalysisFilters()) {
-			return w, C, true
-		}
+	if w, ok := waveletOfSize(sh[2]); ok && bankMatches(c.Value.F32, w.AnalysisFilters()) {
+		return w, C, true
 	}
 	return wtconv.Wavelet{}, 0, false
 }
@@ -942,6 +940,9 @@ func recognize(ix *graph.Index, nodes []*onnxpb.NodeProto, opset int64, a int, w
 		l.TensorNames["stride_filter"] = ip.strideFilter
 	}
 	l.Layer = wtconv.Layer{Channels: C, Kernel: k, Levels: L, Stride: stride, Bias: rec.bias != nil, Wavelet: wav.Name}
+	if rec.kh == rec.kw && rec.kh != k {
+		l.Layer.BaseKernel = rec.kh
+	}
 	l.Weights = wt
 	l.Form = FormOps
 	if ip.split {

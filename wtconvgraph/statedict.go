@@ -56,9 +56,9 @@ func (l *Layer) StateDict(prefix string) (map[string]*tensor.Tensor, error) {
 	if l.Form == FormFused || l.Form == FormFunction {
 		kh, kw = k, k
 	}
-	wav, ok := waveletNamed(l.Layer.WaveletName())
-	if !ok {
-		return nil, fmt.Errorf("layer %s: unknown wavelet %q", l.Name, l.Layer.WaveletName())
+	wav, err := wtconv.WaveletByName(l.Layer.WaveletName())
+	if err != nil {
+		return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 	}
 	n, _ := wav.FilterSize()
 	p := prefix + "."
@@ -111,12 +111,3 @@ func StateDict(layers []Layer) (map[string]*tensor.Tensor, error) {
 }
 
 func clone(v []float32) []float32 { return append([]float32(nil), v...) }
-
-func waveletNamed(name string) (wtconv.Wavelet, bool) {
-	for _, w := range knownWavelets() {
-		if w.Name == name || (name == "haar" && w.Name == "db1") {
-			return w, true
-		}
-	}
-	return wtconv.Wavelet{}, false
-}

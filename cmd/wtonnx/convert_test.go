@@ -6,6 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/provenance"
 )
 
 const refDir = "../../../shared/reference/wtconv-official"
@@ -39,9 +44,9 @@ func TestConvertBadInputs(t *testing.T) {
 		{"corrupt model", []string{"convert", garbage}, "not a valid ONNX model"},
 		{"levels zero", []string{"convert", src, "--levels", "0"}, "--levels"},
 		{"levels word", []string{"convert", src, "--levels", "many"}, "--levels"},
-		{"unknown init", []string{"convert", src, "--init", "magic"}, "unknown init"},
-		{"unknown format", []string{"convert", src, "--format", "fused"}, "unknown format"},
-		{"import without weights", []string{"convert", src, "--init", "import"}, "needs a weights file"},
+		{"unknown init", []string{"convert", src, "--init", "magic"}, `--init "magic"`},
+		{"unknown format", []string{"convert", src, "--format", "fused"}, `--format "fused"`},
+		{"import without weights", []string{"convert", src, "--init", "import"}, "--init import needs --weights"},
 		{"weights without import", []string{"convert", src, "--weights", filepath.Join(even, "weights.safetensors")}, "--init import"},
 		{"missing checkpoint", []string{"convert", src, "--init", "import", "--weights", filepath.Join(dir, "none.safetensors")}, "none.safetensors"},
 		{"checkpoint of another layer", []string{"convert", src, "--init", "import", "--weights", filepath.Join(basic, "weights.safetensors")}, "channels"},
@@ -51,7 +56,7 @@ func TestConvertBadInputs(t *testing.T) {
 		{"bad regex", []string{"convert", src, "--select", "("}, "--select"},
 		{"bad input shape", []string{"convert", src, "--input-shape", "x=1xAx3"}, "input shape"},
 		{"output exists", []string{"convert", src, "-o", existing}, "already exists"},
-		{"output is input", []string{"convert", src, "-o", src, "--force"}, "is the input"},
+		{"output is input", []string{"convert", src, "-o", src, "--force"}, "that is an input"},
 		{"output folder missing", []string{"convert", src, "-o", filepath.Join(dir, "no", "such", "out.onnx")}, "does not exist"},
 		{"report output folder missing", []string{"report", src, src, "-o", filepath.Join(dir, "no", "r.html")}, "does not exist"},
 	} {
@@ -91,7 +96,7 @@ func contains(v []string, s string) bool {
 	return false
 }
 
-func TestConvertNoCandidateCopiesInput(t *testing.T) {
+func TestConvertNoCandidateKeepsGraph(t *testing.T) {
 	src := "../../testmodels/regnet/model.onnx"
 	out := filepath.Join(t.TempDir(), "regnet.onnx")
 	code, stdout, stderr := runCLI("convert", src, "-o", out)
@@ -101,10 +106,22 @@ func TestConvertNoCandidateCopiesInput(t *testing.T) {
 	if !strings.Contains(stderr, "nothing converted") || !strings.Contains(stderr, "grouped but not depthwise") {
 		t.Fatalf("warning missing or without reason: %q", stderr)
 	}
-	a, _ := os.ReadFile(src)
-	b, _ := os.ReadFile(out)
-	if !bytes.Equal(a, b) {
-		t.Fatal("the unchanged model is not a byte copy of the input")
+	// The graph is the input's; only the producer and the provenance
+	// differ.
+	in, err := onnxmodel.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := onnxmodel.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(in.GetGraph(), got.GetGraph()) {
+		t.Error("the unchanged model's graph differs from the input's")
+	}
+	rec, ok := provenance.Read(got)
+	if !ok || rec.Command != "convert" || rec.SourceProducer != in.GetProducerName() || got.GetProducerName() != "wtonnx" {
+		t.Errorf("provenance %+v, producer %q", rec, got.GetProducerName())
 	}
 	if !strings.Contains(stdout, "Left as they are") {
 		t.Fatalf("summary does not list the skipped convs: %s", stdout)

@@ -4,14 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"regexp"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/fuse"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/provenance"
 )
 
 type fuseOptions struct {
@@ -56,14 +60,27 @@ shape; a difference refuses the model, naming the layer.`,
 	return cmd
 }
 
-func runFuse(opts *fuseOptions, stdout, stderr io.Writer) error {
-	if opts.Output == "" && !opts.DryRun {
+func (o *fuseOptions) validate() error {
+	if o.Output == "" && !o.DryRun {
 		return errors.New("fuse: -o OUT.onnx is required (or --dry-run)")
 	}
-	if opts.Output != "" && !opts.DryRun {
-		if err := checkOutputPath(opts.Input, opts.Output, opts.Force); err != nil {
-			return err
-		}
+	switch convert.Format(o.Format) {
+	case convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp:
+	default:
+		return fmt.Errorf("--format %q: want customop, function or ops (unknown format)", o.Format)
+	}
+	if o.ExternalThreshold < 0 {
+		return fmt.Errorf("--external-data-threshold %d: want 0 (never) or a byte count", o.ExternalThreshold)
+	}
+	if o.Output != "" && !o.DryRun {
+		return checkOutputs(o.Force, []string{o.Input}, outputFile{Flag: "-o", Path: o.Output, Exts: []string{".onnx"}})
+	}
+	return nil
+}
+
+func runFuse(opts *fuseOptions, stdout, stderr io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
 	}
 	fo := fuse.Options{Format: convert.Format(opts.Format), Seed: opts.Seed}
 	var err error
@@ -92,7 +109,22 @@ func runFuse(opts *fuseOptions, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Input, err)
 	}
-	if err := writeOrCopy(out, len(rep.Fused) == 0, opts.Input, opts.Output, opts.Force, opts.ExternalThreshold); err != nil {
+	// Even a model with nothing to fuse is written through Save: every
+	// model wtonnx writes carries its provenance (on a copy: m is the input).
+	sum, err := provenance.FileSHA256(opts.Input)
+	if err != nil {
+		return fmt.Errorf("provenance: %w", err)
+	}
+	o := map[string]string{"format": opts.Format, "select": opts.Select, "exclude": opts.Exclude}
+	for k, v := range o {
+		if v == "" {
+			delete(o, k)
+		}
+	}
+	out = proto.Clone(out).(*onnxpb.ModelProto)
+	provenance.Stamp(out, provenance.Record{Version: provenance.Version(), Command: "fuse", Options: o,
+		Source: filepath.Base(opts.Input), SourceSHA256: sum})
+	if _, err := onnxmodel.SaveFiles(out, opts.Output, onnxmodel.SaveOptions{Overwrite: opts.Force, ExternalDataThreshold: opts.ExternalThreshold}); err != nil {
 		return err
 	}
 	return printFuseReport(stdout, stderr, rep, opts, "fused")

@@ -12,6 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -29,12 +33,23 @@ func (e *engineFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&e.EP, "ep", "cpu", "ONNX Runtime execution provider: cpu, cuda, tensorrt or auto (GPU if available, else CPU)")
 	f.IntVar(&e.Device, "device", 0, "GPU ordinal for --ep cuda/tensorrt")
 	f.IntVar(&e.Threads, "threads", 0, "intra-op threads (0: the engine's default)")
-	f.StringVar(&e.ORTLib, "ort-lib", "", "ONNX Runtime shared library (default: $WTONNX_ORT_LIB, then the copy `make setup` caches)")
-	f.StringVar(&e.CustomOpLib, "customop-lib", "", "wtonnx custom-op library for ai.wtonnx nodes (default: $WTONNX_CUSTOMOP_LIB, then `make customop`'s build)")
+	f.StringVar(&e.ORTLib, "ort-lib", "", "ONNX Runtime shared library `FILE` (default: $WTONNX_ORT_LIB, then the copy 'make setup' caches)")
+	f.StringVar(&e.CustomOpLib, "customop-lib", "", "wtonnx custom-op library `FILE` for ai.wtonnx nodes (default: $WTONNX_CUSTOMOP_LIB, then the build of 'make customop')")
 }
 
-func (e *engineFlags) options(stderr io.Writer) verify.EngineOptions {
-	return verify.EngineOptions{
+// validate checks the engine flags' values before any work.
+func (e *engineFlags) validate() error {
+	if e.Threads < 0 {
+		return fmt.Errorf("--threads %d: want 0 (the engine's default) or more", e.Threads)
+	}
+	if e.Device < 0 {
+		return fmt.Errorf("--device %d: want a GPU ordinal, 0 or more", e.Device)
+	}
+	return nil
+}
+
+func (e *engineFlags) options(stderr io.Writer) engines.Options {
+	return engines.Options{
 		EP: e.EP, DeviceID: e.Device, Threads: e.Threads, ORTLibrary: e.ORTLib, CustomOpLibrary: e.CustomOpLib,
 		Logf: noteTo(stderr),
 	}
@@ -57,7 +72,7 @@ type inputFlags struct {
 
 func (in *inputFlags) add(f *pflag.FlagSet) {
 	f.StringArrayVarP(&in.Files, "input", "i", nil, "feed an input from a .npy file, NAME=FILE (or just FILE for a model's only input; repeatable)")
-	f.Uint64Var(&in.Seed, "seed", 0, "seed of the random values fed to inputs without a file")
+	f.Uint64Var(&in.Seed, "seed", defaultSeed, "seed of the random values fed to inputs without a file")
 	f.StringVar(&in.Dist, "dist", "uniform", "distribution of random float inputs: uniform (in [-1, 1)) or normal")
 	f.StringArrayVar(&in.Shapes, "input-shape", nil, "shape of an input with dynamic dimensions, NAME=1x3x224x224 (repeatable)")
 }
@@ -123,13 +138,57 @@ digits, '.', '-' and '_' become '_').`,
 	return cmd
 }
 
+// validate checks every flag value before any work.
+func (o *runOptions) validate() error {
+	switch o.Engine {
+	case "ort", "go":
+	default:
+		return fmt.Errorf("--engine %q: want ort or go", o.Engine)
+	}
+	if err := o.engineFlags.validate(); err != nil {
+		return err
+	}
+	if _, err := o.spec(); err != nil {
+		return err
+	}
+	if o.OutDir != "" {
+		if st, err := os.Stat(o.OutDir); err == nil && !st.IsDir() {
+			return fmt.Errorf("-o %s: that is a file; -o names a folder for the outputs", o.OutDir)
+		}
+	}
+	return nil
+}
+
+// checkModelConvs refuses a model whose Conv nodes contradict the ONNX
+// specification, naming the node and tensor, before an engine sees it.
+func checkModelConvs(path string, shapes map[string][]int64) error {
+	m, err := onnxmodel.Load(path)
+	if err != nil {
+		return err
+	}
+	inferred, err := graph.InferShapes(m, shapes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := graph.CheckConvs(m, inferred); err != nil {
+		return fmt.Errorf("%s: invalid model: %w", path, err)
+	}
+	return nil
+}
+
 func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	spec, err := opts.spec()
 	if err != nil {
 		return err
 	}
+	if err := checkModelConvs(opts.Model, spec.Shapes); err != nil {
+		return err
+	}
 	x, err := verify.Execute(ctx, verify.ExecuteOptions{
-		Model: opts.Model, Engine: opts.Engine, EngineOptions: opts.options(stderr), Inputs: spec,
+		Model: opts.Model, Kind: opts.Engine, Engine: opts.options(stderr), Inputs: spec,
 	})
 	if err != nil {
 		return err
@@ -145,6 +204,9 @@ func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "%s on %s: ran in %s (opened in %s)\n", x.Model, x.Engine, fmtSeconds(x.RunSeconds), fmtSeconds(x.OpenSeconds))
 	for _, in := range x.Inputs {
 		fmt.Fprintf(stdout, "input  %s %s %s (%s)\n", in.Name, in.DType, shapeString(in.Shape), in.Source)
+	}
+	if len(x.NodeProviders) > 0 {
+		fmt.Fprintf(stdout, "nodes by execution provider: %s\n", ort.FormatCounts(x.NodeProviders))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OUTPUT\tDTYPE\tSHAPE\tMIN\tMAX\tMEAN\tFILE")
@@ -177,16 +239,14 @@ func writeOutputs(dir string, x *verify.Execution) (err error) {
 			}
 		}
 	}()
-	used := map[string]bool{}
+	names := make([]string, len(x.Outputs))
+	for i, o := range x.Outputs {
+		names[i] = o.Name
+	}
+	files := verify.OutputFileNames(names)
 	for i := range x.Outputs {
 		o := &x.Outputs[i]
-		base := sanitizeName(o.Name)
-		file := base + ".npy"
-		for k := 2; used[file]; k++ {
-			file = fmt.Sprintf("%s_%d.npy", base, k)
-		}
-		used[file] = true
-		path := filepath.Join(dir, file)
+		path := filepath.Join(dir, files[i])
 		if err := tensor.WriteNPY(path, x.Tensors[o.Name]); err != nil {
 			return fmt.Errorf("writing output %q to %s: %w", o.Name, path, err)
 		}
@@ -194,24 +254,6 @@ func writeOutputs(dir string, x *verify.Execution) (err error) {
 		o.File = path
 	}
 	return nil
-}
-
-// sanitizeName turns a tensor name into a file name: characters other than
-// letters, digits, '.', '-' and '_' become '_', and leading '.' and '_' are
-// dropped (no hidden files, no "..").
-func sanitizeName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	s := strings.TrimLeft(string(b), "._")
-	if s == "" {
-		s = "output"
-	}
-	return s
 }
 
 func shapeString(shape []int) string {

@@ -47,7 +47,7 @@ func runWeights(opts *weightsOptions, stdout io.Writer) error {
 	if opts.Output == "" {
 		return errors.New("weights: -o FILE.safetensors is required")
 	}
-	if err := checkOutputPath(opts.Input, opts.Output, opts.Force); err != nil {
+	if err := checkOutputs(opts.Force, []string{opts.Input}, outputFile{Flag: "-o", Path: opts.Output, Exts: []string{".safetensors"}}); err != nil {
 		return err
 	}
 	m, err := onnxmodel.Load(opts.Input)

@@ -3,16 +3,20 @@
 // providers.
 //
 // The ONNX Runtime shared library is not part of the repository: `make setup`
-// caches the official 1.30.0 CPU build at .cache/onnxruntime/, and
-// FindLibrary locates it (or the file named by a flag or $WTONNX_ORT_LIB).
+// caches the official 1.30.0 CPU build at .cache/onnxruntime/, `make
+// setup-gpu` a 1.29.0 GPU set (core library with the CUDA and TensorRT
+// providers) at .cache/onnxruntime-gpu/, and FindLibraryFor locates the one
+// an execution provider needs (or the file named by a flag or
+// $WTONNX_ORT_LIB). DiagnoseProvider says whether a provider's libraries
+// load, with the dynamic loader's reason when not.
 // The library is loaded once per process (see Initialize); engines are opened
 // with Open or OpenFile and released with Close.
 //
 // GPU execution providers live in separate shared libraries that ONNX Runtime
 // loads from the directory of libonnxruntime.so.1. EP "auto" tries TensorRT,
-// then CUDA, then the CPU, and reports each fallback through Options.Logf; an
-// explicitly requested GPU provider that cannot be loaded is an error that
-// names the missing file and where to get it.
+// then CUDA, then the CPU; each fallback is a value (Engine.Fallbacks) and a
+// line to Options.Logf. An explicitly requested GPU provider that cannot be
+// loaded is an error that names the missing file and where to get it.
 //
 // Tensors cross the boundary as tensor.Tensor: float32 for FLOAT and DOUBLE
 // graph values (DOUBLE is widened exactly on the way in and rounded to
@@ -51,8 +55,8 @@ const (
 
 // Options configures Open.
 type Options struct {
-	// LibraryPath is the ONNX Runtime shared library; "" means
-	// FindLibrary("").
+	// LibraryPath is the ONNX Runtime shared library; "" means the one
+	// already loaded in this process, else FindLibraryFor("", EP).
 	LibraryPath string
 	// EP is the execution provider: "cpu" (also ""), "cuda", "tensorrt" or
 	// "auto" (TensorRT, else CUDA, else CPU).
@@ -71,6 +75,10 @@ type Options struct {
 	// Logf, when set, receives one-line notes (execution provider
 	// fallbacks).
 	Logf func(format string, args ...any)
+	// ProfilePrefix, when set, turns ONNX Runtime's profiler on: it writes
+	// PREFIX_<date>.json when the engine is closed, which ReadProfile reads
+	// (which execution provider ran each node). See NodeProviders.
+	ProfilePrefix string
 }
 
 // Engine runs one model on ONNX Runtime. It implements runtime.Engine; Run
@@ -84,6 +92,8 @@ type Engine struct {
 	outputs  []runtime.TensorInfo
 	inIndex  map[string]int
 	outIndex map[string]int
+	// fallbacks are the providers EP "auto" tried and could not use.
+	fallbacks []Fallback
 
 	// mu makes Close wait for running Runs: Run holds it shared, Close
 	// exclusively. ONNX Runtime allows concurrent Run on one session.
@@ -148,8 +158,12 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 
 	libPath := opts.LibraryPath
 	if libPath == "" {
-		if libPath, err = FindLibrary(""); err != nil {
-			return nil, fmt.Errorf("ort: %w", err)
+		// The library is process-global: once one is loaded, engines
+		// that name none use it rather than fail on a second one.
+		if libPath, _ = LoadedLibrary(); libPath == "" {
+			if libPath, err = FindLibraryFor("", ep); err != nil {
+				return nil, fmt.Errorf("ort: %w", err)
+			}
 		}
 	}
 	version, err := Initialize(libPath)
@@ -185,6 +199,7 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		data: data, path: path, label: label, inNames: inNames, outNames: outNames,
 		level: level, threads: opts.IntraOpThreads, device: opts.DeviceID,
 		customOps: opts.CustomOpLibraries, libDir: filepath.Dir(loaded), version: version,
+		profile: opts.ProfilePrefix,
 	}
 	for i, cand := range candidates {
 		var sess *onnxruntime.DynamicAdvancedSession
@@ -197,12 +212,13 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		if i == len(candidates)-1 {
 			break
 		}
+		reason := firstLine(err)
+		var pe *providerError
+		if errors.As(err, &pe) {
+			reason = pe.reason()
+		}
+		e.fallbacks = append(e.fallbacks, Fallback{EP: cand, Reason: reason, Next: candidates[i+1]})
 		if opts.Logf != nil {
-			reason := firstLine(err)
-			var pe *providerError
-			if errors.As(err, &pe) {
-				reason = pe.reason()
-			}
 			opts.Logf("ort: %s execution provider unavailable (%s); trying %s", epLabel(cand), reason, epLabel(candidates[i+1]))
 		}
 	}
@@ -232,6 +248,7 @@ type sessionConfig struct {
 	threads, device   int
 	customOps         []string
 	libDir, version   string
+	profile           string
 }
 
 // create makes a session with execution provider ep. On success the caller
@@ -255,6 +272,11 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 			return nil, nil, fmt.Errorf("ort: setting %d intra-op threads: %w", c.threads, err)
 		}
 	}
+	if c.profile != "" {
+		if err := so.EnableProfiling(c.profile); err != nil {
+			return nil, nil, fmt.Errorf("ort: enabling the profiler: %w", err)
+		}
+	}
 	for _, lib := range c.customOps {
 		if err := so.RegisterCustomOpsLibrary(lib); err != nil {
 			return nil, nil, fmt.Errorf("ort: registering custom-op library %s: %w", lib, err)
@@ -262,10 +284,7 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if ep != EPCPU {
 		if err := appendProvider(so, ep, c.device); err != nil {
-			return nil, nil, &providerError{
-				EP: ep, Missing: missingProviderLibraries(ep, c.libDir), LibDir: c.libDir,
-				Version: c.version, Stage: "append", Cause: err,
-			}
+			return nil, nil, newProviderError(ep, c.libDir, c.version, "append", err)
 		}
 	}
 	var sess *onnxruntime.DynamicAdvancedSession
@@ -276,8 +295,8 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if err != nil {
 		if ep != EPCPU {
-			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed: %w",
-				c.label, epLabel(ep), err)
+			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed (%s): %w",
+				c.label, epLabel(ep), DoctorHint, err)
 		}
 		return nil, nil, fmt.Errorf("ort: %s: ONNX Runtime cannot load the model: %w", c.label, err)
 	}
@@ -331,6 +350,24 @@ func (e *Engine) Name() string { return e.name }
 // Provider returns the execution provider obtained: "cpu", "cuda" or
 // "tensorrt".
 func (e *Engine) Provider() string { return e.ep }
+
+// Fallback is one execution provider that Open tried and could not use
+// before the next candidate (EP "auto": TensorRT, then CUDA, then the CPU).
+type Fallback struct {
+	EP     string `json:"ep"`     // the provider that failed: "tensorrt", "cuda"
+	Reason string `json:"reason"` // why, in one line
+	Next   string `json:"next"`   // the provider tried next
+}
+
+// String says what failed and why: "CUDA execution provider unavailable
+// (libcudart.so.13 not found)".
+func (f Fallback) String() string {
+	return fmt.Sprintf("%s execution provider unavailable (%s)", epLabel(f.EP), f.Reason)
+}
+
+// Fallbacks returns the providers tried and given up before the one
+// obtained (see Provider), in order; empty when the first candidate worked.
+func (e *Engine) Fallbacks() []Fallback { return append([]Fallback(nil), e.fallbacks...) }
 
 // Version returns the ONNX Runtime version of the loaded library.
 func (e *Engine) Version() string { return e.version }
