@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/wtonnx/wtonnx/convert"
-	"github.com/wtonnx/wtonnx/customop"
 	"github.com/wtonnx/wtonnx/fuse"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
-	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/runtime"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -28,20 +28,8 @@ import (
 //
 //	go test -run '^$' -bench ExportedVsFused -benchtime 30x ./fuse
 func BenchmarkExportedVsFused(b *testing.B) {
-	lib, err := ort.FindLibrary("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	custom, err := customop.FindLibrary("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	open := func(m *onnxpb.ModelProto) *ort.Engine {
-		data, err := onnxmodel.Marshal(m)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := ort.Open(data, ort.Options{LibraryPath: lib, IntraOpThreads: 1, CustomOpLibraries: []string{custom}})
+	open := func(m *onnxpb.ModelProto) runtime.Engine {
+		e, err := engines.Open(engines.ORT, engines.Model{Proto: m}, engines.Options{Threads: 1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -84,7 +72,7 @@ func BenchmarkExportedVsFused(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/b%d", md.name, batch), func(b *testing.B) {
 				var te, tf []time.Duration
 				for i := 0; i < b.N; i++ {
-					for j, e := range []*ort.Engine{exported, fast} {
+					for j, e := range []runtime.Engine{exported, fast} {
 						t0 := time.Now()
 						if _, err := e.Run(context.Background(), in, nil); err != nil {
 							b.Fatal(err)

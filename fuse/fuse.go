@@ -24,7 +24,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
-	"github.com/wtonnx/wtonnx/runtime/goexec"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
@@ -234,7 +234,7 @@ func checkAt(m *onnxpb.ModelProto, r convert.Replacement, format convert.Format,
 		x.F32[i] = float32(rng.NormFloat64())
 	}
 	run := func(mm *onnxpb.ModelProto) (*tensor.Tensor, error) {
-		e, err := goexec.Open(mm, goexec.Options{})
+		e, err := engines.Open(engines.Go, engines.Model{Proto: mm}, engines.Options{})
 		if err != nil {
 			return nil, err
 		}

@@ -9,13 +9,11 @@ import (
 	"testing"
 
 	"github.com/wtonnx/wtonnx/convert"
-	"github.com/wtonnx/wtonnx/customop"
 	"github.com/wtonnx/wtonnx/fuse"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/runtime"
-	"github.com/wtonnx/wtonnx/runtime/goexec"
-	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels/reference"
 	"github.com/wtonnx/wtonnx/wtconvgraph"
@@ -46,27 +44,7 @@ func exportCases(t *testing.T) []exportCase {
 
 func open(t *testing.T, engine string, m *onnxpb.ModelProto) runtime.Engine {
 	t.Helper()
-	if engine == "go" {
-		e, err := goexec.Open(m, goexec.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { e.Close() })
-		return e
-	}
-	lib, err := ort.FindLibrary("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cop, err := customop.FindLibrary("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := onnxmodel.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := ort.Open(data, ort.Options{LibraryPath: lib, IntraOpThreads: 1, CustomOpLibraries: []string{cop}})
+	e, err := engines.Open(engine, engines.Model{Proto: m}, engines.Options{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
