@@ -117,6 +117,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newInspectCmd(),
 		newConvertCmd(),
+		newFuseCmd(),
+		newWeightsCmd(),
 		newErfCmd(),
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
