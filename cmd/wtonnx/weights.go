@@ -100,6 +100,6 @@ func runWeights(opts *weightsOptions, stdout io.Writer) error {
 		l := &layers[i]
 		fmt.Fprintf(stdout, "%s (%s, C %d, k %d, %d levels, %s)\n", l.ModulePath(), l.Form, l.Layer.Channels, l.Layer.Kernel, l.Layer.Levels, l.Layer.WaveletName())
 	}
-	fmt.Fprintf(stdout, "Wrote %d tensors of %d layers to %s\n", len(sd), len(layers), opts.Output)
+	fmt.Fprintf(stdout, "Wrote %s of %s to %s\n", plural(len(sd), "tensor", "tensors"), plural(len(layers), "layer", "layers"), opts.Output)
 	return nil
 }
