@@ -154,7 +154,7 @@ GO_TEST_FLAGS ?= -count=1 -timeout 30m
 RACE_PKGS := ./runtime/... ./verify/... ./bench/... ./customop/...
 FUZZTIME ?= 15s
 
-test: setup
+test: setup ort-releases
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test customop-ort-releases-test

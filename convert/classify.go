@@ -32,6 +32,9 @@ type ConvInfo struct {
 	Reason     string  `json:"reason,omitempty"`        // why it is not a candidate
 	WeightName string  `json:"weight"`                  // the weight tensor the node reads
 	WeightFrom string  `json:"weight_source,omitempty"` // initializer or node holding the value
+	// Layer names the WTConv layer the conv belongs to (a level or base
+	// conv of one), if any.
+	Layer string `json:"wtconv_layer,omitempty"`
 	// Invalid says how the node contradicts the ONNX Conv specification
 	// (a weight whose shape contradicts the group, a non-float weight, ...).
 	Invalid string `json:"invalid,omitempty"`
@@ -65,15 +68,21 @@ func Classify(m *onnxpb.ModelProto, shapes *graph.Shapes) []ConvInfo {
 func ClassifyWith(m *onnxpb.ModelProto, shapes *graph.Shapes, opts ClassifyOptions) []ConvInfo {
 	g := m.GetGraph()
 	ix := graph.NewIndex(g)
-	layerOf := wtconvNodes(m, shapes)
+	layers, _ := wtconvgraph.Find(m, shapes)
+	layerOf := wtconvNodes(m, layers)
 	var out []ConvInfo
 	for _, n := range g.GetNode() {
 		if n.GetOpType() != "Conv" || (n.GetDomain() != "" && n.GetDomain() != "ai.onnx") {
 			continue
 		}
 		ci := classifyConv(ix, shapes, n, opts)
-		if l, ok := layerOf[n.GetName()]; ok && n.GetName() != "" {
-			ci.Reason = fmt.Sprintf("part of the WTConv layer %s (converted already)", l)
+		if l := layerOf[n]; l != nil {
+			ci.Layer = l.Name
+			if l.Form == wtconvgraph.FormPyTorch {
+				ci.Reason = fmt.Sprintf("part of the WTConv layer %s (a PyTorch export; wtonnx fuse rewrites it)", l.Name)
+			} else {
+				ci.Reason = fmt.Sprintf("part of the WTConv layer %s (converted already)", l.Name)
+			}
 			ci.Candidate = false
 		}
 		out = append(out, ci)
@@ -81,29 +90,33 @@ func ClassifyWith(m *onnxpb.ModelProto, shapes *graph.Shapes, opts ClassifyOptio
 	return out
 }
 
-// wtconvNodes maps the name of every node of the WTConv layers the model
-// already holds (an earlier conversion's) to its layer's name.
-func wtconvNodes(m *onnxpb.ModelProto, shapes *graph.Shapes) map[string]string {
-	layers, err := wtconvgraph.Find(m, shapes)
-	if err != nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, l := range layers {
-		for _, n := range l.Nodes {
-			out[n] = l.Name
+// wtconvNodes maps every node of the given layers (found in m) to its layer.
+func wtconvNodes(m *onnxpb.ModelProto, layers []wtconvgraph.Layer) map[*onnxpb.NodeProto]*wtconvgraph.Layer {
+	nodes := m.GetGraph().GetNode()
+	out := map[*onnxpb.NodeProto]*wtconvgraph.Layer{}
+	for i := range layers {
+		for _, j := range layers[i].NodeIndex {
+			if j >= 0 && j < len(nodes) {
+				out[nodes[j]] = &layers[i]
+			}
 		}
 	}
 	return out
 }
 
-// countWTConvLayers is how many WTConv layers (of any form) the model holds.
-func countWTConvLayers(m *onnxpb.ModelProto, shapes *graph.Shapes) int {
+// countWTConvLayers is how many WTConv layers the model holds, and how many
+// of them are PyTorch's exports.
+func countWTConvLayers(m *onnxpb.ModelProto, shapes *graph.Shapes) (all, pytorch int) {
 	layers, err := wtconvgraph.Find(m, shapes)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	return len(layers)
+	for _, l := range layers {
+		if l.Form == wtconvgraph.FormPyTorch {
+			pytorch++
+		}
+	}
+	return len(layers), pytorch
 }
 
 func classifyConv(ix *graph.Index, shapes *graph.Shapes, n *onnxpb.NodeProto, opts ClassifyOptions) ConvInfo {

@@ -294,8 +294,10 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		if len(rep.Skipped) > 0 {
 			why = fmt.Sprintf("none of its %d depthwise or grouped convolutions qualifies (first: %s: %s)", len(rep.Skipped), rep.Skipped[0].Node, rep.Skipped[0].Reason)
 		}
-		if n := countWTConvLayers(m, shapes); n > 0 {
-			why = fmt.Sprintf("the model was converted already (%d WTConv layers) and no other depthwise convolution qualifies", n)
+		if n, pt := countWTConvLayers(m, shapes); pt > 0 {
+			why = fmt.Sprintf("the model holds %d WTConv layers already (%d exported from PyTorch) and no other depthwise convolution qualifies; to give them the fused operator or the clean standard-operator form, use wtonnx fuse", n, pt)
+		} else if n > 0 {
+			why = fmt.Sprintf("the model was converted already (%d WTConv layers) and no other depthwise convolution qualifies; wtonnx fuse changes their form", n)
 		}
 		rep.Warnings = append(rep.Warnings, "nothing converted: "+why+"; the model is written unchanged")
 	}
@@ -384,7 +386,7 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 		if opts.Levels != AutoLevels && opts.Levels != info.Levels {
 			return nil, "", fmt.Errorf("checkpoint %s: prefix %q has %d levels, --levels says %d", opts.Weights.Path(), p.prefix, info.Levels, opts.Levels)
 		}
-		layer.Kernel, layer.Levels, layer.Bias = info.Kernel, info.Levels, info.Bias
+		layer.Kernel, layer.BaseKernel, layer.Levels, layer.Bias = info.Kernel, info.BaseKernel, info.Levels, info.Bias
 	} else {
 		layer.Kernel = opts.Kernel
 		if layer.Kernel == 0 {
@@ -397,7 +399,7 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 		layer.Levels = opts.Levels
 		if layer.Levels == AutoLevels {
 			if p.hw == nil {
-				return nil, "", fmt.Errorf("levels auto needs the conv's input size, which is not static; fix the model's input with --input-shape NAME=1x3x224x224 or give --levels N")
+				return nil, "levels auto needs the conv's input size, which is not static; fix the model's input with --input-shape NAME=1x3x224x224 or give --levels N", nil
 			}
 			layer.Levels = wtconv.AutoLevels(int(p.hw[0]), int(p.hw[1]))
 			if layer.Levels == 0 {

@@ -4,6 +4,8 @@
 // the dynamic loader's own reason when they do not), the WTConv custom-op
 // library and the ONNX Runtime C API versions it accepts, the NVIDIA driver
 // and its GPUs, and the Go engine's build and the CPU features it can use.
+// Operators reports, from the same probes, which operators each engine runs
+// (`wtonnx ops`).
 //
 // Nothing here creates an ONNX Runtime session: libraries are probed with
 // dlopen (internal/dlprobe), so several ONNX Runtime builds can be examined

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
-	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -74,7 +74,7 @@ func (ix *Index) resolve(name string, depth int, defaults bool) (*Constant, erro
 		}
 		return ix.resolve(n.GetInput()[0], depth+1, defaults)
 	case "Constant":
-		v, err := constantNodeValue(n)
+		v, err := opset.ConstantValue(n)
 		if err != nil {
 			return nil, err
 		}
@@ -125,27 +125,4 @@ func (ix *Index) resolve(name string, depth int, defaults bool) (*Constant, erro
 		return &Constant{Value: out, Source: n.GetName(), Overridable: shapeC.Overridable}, nil
 	}
 	return nil, fmt.Errorf("tensor %q is computed by %s at run time", name, onnxmodel.NodeLabel(n))
-}
-
-// constantNodeValue decodes the value of a Constant node.
-func constantNodeValue(n *onnxpb.NodeProto) (*tensor.Tensor, error) {
-	for _, a := range n.GetAttribute() {
-		switch a.GetName() {
-		case "value":
-			v, err := onnxmodel.ToTensor(a.GetT())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", onnxmodel.NodeLabel(n), err)
-			}
-			return v, nil
-		case "value_float":
-			return tensor.NewFloat32([]int{}, []float32{a.GetF()}), nil
-		case "value_floats":
-			return tensor.NewFloat32([]int{len(a.GetFloats())}, append([]float32{}, a.GetFloats()...)), nil
-		case "value_int":
-			return tensor.NewInt64([]int{}, []int64{a.GetI()}), nil
-		case "value_ints":
-			return tensor.NewInt64([]int{len(a.GetInts())}, append([]int64{}, a.GetInts()...)), nil
-		}
-	}
-	return nil, fmt.Errorf("%s has no value attribute that wtonnx reads (value, value_float(s), value_int(s))", onnxmodel.NodeLabel(n))
 }

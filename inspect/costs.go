@@ -29,7 +29,7 @@ type LayerCost struct {
 	// of the conv it replaced (the prefix of its node names).
 	Node   string `json:"node"`
 	Kind   string `json:"kind"`           // KindWTConv or KindDepthwise
-	Form   string `json:"form,omitempty"` // a WTConv layer's form: ops, function or fused
+	Form   string `json:"form,omitempty"` // a WTConv layer's form: pytorch, ops, function or customop
 	Output string `json:"output"`
 	// Channels, the base kernel (the depthwise kernel) kh x kw, and for a
 	// WTConv layer its wavelet-domain kernel and levels.
@@ -116,30 +116,57 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	if err != nil {
 		return nil, err
 	}
+	return modelCosts(m, shapes, layers)
+}
+
+// costsAcross is ModelCosts with the sizes behind recognised layers known
+// (see wtconvgraph.ShapesAcross); overrides fix dynamic input dims.
+func costsAcross(m *onnxpb.ModelProto, overrides map[string][]int64) (*Costs, error) {
+	s, err := graph.InferShapes(m, overrides)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := wtconvgraph.Find(m, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) > 0 {
+		if across := wtconvgraph.ShapesAcross(m, layers, overrides); across != nil {
+			s = across
+		}
+	}
+	return modelCosts(m, s, layers)
+}
+
+func modelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes, layers []wtconvgraph.Layer) (*Costs, error) {
 	g := m.GetGraph()
-	inLayer := map[string]bool{}
+	// A layer's row goes where its last node is; its other nodes are not
+	// rows (recognition is structural: node names play no part).
+	inLayer := map[int]bool{}
+	rowAt := map[int]*wtconvgraph.Layer{}
 	fixed := map[string]bool{}
-	byOutput := map[string]*wtconvgraph.Layer{}
 	for i := range layers {
-		for _, n := range layers[i].Nodes {
-			inLayer[n] = true
+		for _, j := range layers[i].NodeIndex {
+			inLayer[j] = true
+		}
+		if n := len(layers[i].NodeIndex); n > 0 {
+			rowAt[layers[i].NodeIndex[n-1]] = &layers[i]
 		}
 		for _, t := range layers[i].FixedTensors {
 			fixed[t] = true
 		}
-		byOutput[layers[i].Output] = &layers[i]
 	}
 	dw := map[string]convert.ConvInfo{}
 	for _, ci := range convert.Classify(m, shapes) {
-		if ci.Depthwise && !inLayer[ci.Node] {
+		if ci.Depthwise && ci.Layer == "" {
 			dw[ci.Node] = ci
 		}
 	}
 	c := &Costs{Layers: []LayerCost{}}
 	t := &c.Totals
-	for _, n := range g.GetNode() {
+	for i, n := range g.GetNode() {
 		name := nodeName(n)
-		if l := byOutput[output0(n)]; l != nil && inLayer[n.GetName()] && output0(n) == l.Output {
+		if l := rowAt[i]; l != nil {
 			row := wtconvRow(l)
 			c.Layers = append(c.Layers, row)
 			t.WTConv++
@@ -149,7 +176,7 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 			t.ModelFLOPs += row.FLOPs
 			continue
 		}
-		if inLayer[n.GetName()] {
+		if inLayer[i] {
 			continue
 		}
 		if ci, ok := dw[name]; ok && n.GetOpType() == "Conv" {
@@ -206,9 +233,18 @@ func output0(n *onnxpb.NodeProto) string {
 	return ""
 }
 
+// FormName is how inspect names a layer's form: pytorch (the authors'
+// module exported by torch.onnx), ops, function or customop (the fused node).
+func FormName(f wtconvgraph.Form) string {
+	if f == wtconvgraph.FormFused {
+		return string(convert.FormatCustomOp)
+	}
+	return string(f)
+}
+
 func wtconvRow(l *wtconvgraph.Layer) LayerCost {
 	r := LayerCost{
-		Node: l.Name, Kind: KindWTConv, Form: string(l.Form), Output: l.Output,
+		Node: l.Name, Kind: KindWTConv, Form: FormName(l.Form), Output: l.Output,
 		Channels: l.Layer.Channels, Kernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
 		WaveletKernel: l.Layer.Kernel, Wavelet: l.Layer.WaveletName(), Levels: l.Layer.Levels, Stride: l.Layer.Stride,
 		InputHW: l.InputHW, Params: l.Params(), ReceptiveField: l.ReceptiveField(),
@@ -329,6 +365,9 @@ type Comparison struct {
 	// Converted counts the rows that were a depthwise conv before and are
 	// a WTConv layer after.
 	ConvertedLayers int `json:"converted_layers"`
+	// FusedLayers counts the rows that were a WTConv layer before and are
+	// one in another form after (wtonnx fuse).
+	FusedLayers int `json:"fused_layers"`
 }
 
 // Compare pairs two cost tables: rows of before in order, then rows only
@@ -348,6 +387,9 @@ func Compare(before, after *Costs) *Comparison {
 			used[j] = true
 			if b.Kind == KindDepthwise && p.After.Kind == KindWTConv {
 				c.ConvertedLayers++
+			}
+			if b.Kind == KindWTConv && p.After.Kind == KindWTConv && b.Form != p.After.Form {
+				c.FusedLayers++
 			}
 		}
 		c.Layers = append(c.Layers, p)
@@ -376,11 +418,7 @@ func CompareFiles(original, converted string, shapes map[string][]int64) (*Compa
 			return nil, err
 		}
 		models[i] = m
-		s, err := graph.InferShapes(m, shapes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if tables[i], err = ModelCosts(m, s); err != nil {
+		if tables[i], err = costsAcross(m, shapes); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
@@ -394,8 +432,9 @@ func CompareFiles(original, converted string, shapes map[string][]int64) (*Compa
 
 // CheckConversion reports why converted is not a conversion of original:
 // their graph inputs (less initializers) or outputs differ, a WTConv layer
-// of converted replaces no depthwise conv of original, or original holds a
-// WTConv layer that converted does not (the models swapped). Costs are the
+// of converted replaces no depthwise conv or WTConv layer of original (fuse
+// changes a layer's form), or original holds a WTConv layer that converted
+// does not (the models swapped). Costs are the
 // models' cost tables.
 func CheckConversion(original, converted *onnxpb.ModelProto, before, after *Costs) error {
 	if a, b := interfaceNames(original.GetGraph(), true), interfaceNames(converted.GetGraph(), true); !slices.Equal(a, b) {
@@ -428,6 +467,8 @@ func CheckConversion(original, converted *onnxpb.ModelProto, before, after *Cost
 			return fmt.Errorf("the original's depthwise conv %s is neither kept nor replaced by a WTConv layer", r.Node)
 		case r.Kind == KindDepthwise && k == KindWTConv:
 			added++
+		case r.Kind == KindWTConv && k == KindWTConv:
+			added++ // the layer in another form (wtonnx fuse)
 		}
 	}
 	if added == 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
 // Tensor describes a graph input or output.
@@ -56,6 +57,32 @@ type Summary struct {
 	// Costs is the cost table: every WTConv layer and every depthwise conv
 	// outside one, with parameters, FLOPs and receptive field, and totals.
 	Costs *Costs `json:"costs,omitempty"`
+	// GoEngine says whether the pure-Go engine runs the model and which
+	// of its operators it lacks.
+	GoEngine *GoEngine `json:"go_engine"`
+	// WTConvLayers are the WTConv layers recognised in the model, in any
+	// form; NearMisses the candidates (a conv with a wavelet analysis
+	// filter bank) that are not a layer, with the reason.
+	WTConvLayers []WTConvLayer          `json:"wtconv_layers"`
+	NearMisses   []wtconvgraph.NearMiss `json:"near_misses"`
+}
+
+// WTConvLayer is one recognised WTConv layer.
+type WTConvLayer struct {
+	Name       string  `json:"name"`
+	Module     string  `json:"module"` // its PyTorch module path (the weights command's key prefix)
+	Form       string  `json:"form"`   // pytorch, ops, function or customop
+	Channels   int     `json:"channels"`
+	Kernel     int     `json:"kernel"` // wavelet-domain kernel
+	BaseKernel []int   `json:"base_kernel"`
+	Levels     int     `json:"levels"`
+	Stride     int     `json:"stride"`
+	Bias       bool    `json:"bias"`
+	Wavelet    string  `json:"wavelet"`
+	Input      string  `json:"input"`
+	Output     string  `json:"output"`
+	InputHW    []int64 `json:"input_hw,omitempty"`
+	Nodes      int     `json:"nodes"`
 }
 
 // Options control InspectWith.
@@ -81,7 +108,8 @@ func InspectWith(m *onnxpb.ModelProto, opts Options) (*Summary, error) {
 	}
 	g := m.GetGraph()
 	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
-		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{}}
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{},
+		GoEngine: GoEngineSupport(m)}
 	for _, op := range m.GetOpsetImport() {
 		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
 	}
@@ -130,7 +158,31 @@ func InspectWith(m *onnxpb.ModelProto, opts Options) (*Summary, error) {
 			s.Candidates++
 		}
 	}
-	if s.Costs, err = ModelCosts(m, inferred); err != nil {
+	rec, err := wtconvgraph.Recognize(m, inferred)
+	if err != nil {
+		return nil, err
+	}
+	s.WTConvLayers, s.NearMisses = []WTConvLayer{}, rec.NearMisses
+	if s.NearMisses == nil {
+		s.NearMisses = []wtconvgraph.NearMiss{}
+	}
+	for i := range rec.Layers {
+		l := &rec.Layers[i]
+		s.WTConvLayers = append(s.WTConvLayers, WTConvLayer{
+			Name: l.Name, Module: l.ModulePath(), Form: FormName(l.Form), Channels: l.Layer.Channels, Kernel: l.Layer.Kernel,
+			BaseKernel: []int{l.BaseKernel[0], l.BaseKernel[1]}, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
+			Bias: l.Layer.Bias, Wavelet: l.Layer.WaveletName(), Input: l.Input, Output: l.Output, InputHW: l.InputHW,
+			Nodes: len(l.NodeIndex),
+		})
+	}
+	costShapes := inferred
+	if len(rec.Layers) > 0 {
+		// Sizes behind an exported layer's run-time shape arithmetic.
+		if across := wtconvgraph.ShapesAcross(m, rec.Layers, shapes); across != nil {
+			costShapes = across
+		}
+	}
+	if s.Costs, err = modelCosts(m, costShapes, rec.Layers); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -263,11 +263,25 @@ func resolveShape(d runtime.TensorInfo, given []int64, hasShape bool) ([]int, er
 			if i < len(d.DimNames) && d.DimNames[i] != "" {
 				dim += fmt.Sprintf(" (%q)", d.DimNames[i])
 			}
-			return nil, fmt.Errorf("input %q: %s is dynamic (%s); give the full shape (--input-shape %s=DxDx...) or an input file", d.Name, dim, declString(d), d.Name)
+			return nil, fmt.Errorf("input %q: %s is dynamic (%s); give the full shape (e.g. --input-shape %s=%s) or an input file", d.Name, dim, declString(d), d.Name, exampleShape(d))
 		}
 		out[i] = int(v)
 	}
 	return out, nil
+}
+
+// exampleShape is the declared shape with every dynamic dimension set to 1
+// (a batch of one), as a --input-shape value: 1x3x224x224. The user still
+// has to put in the real spatial sizes where those are dynamic too.
+func exampleShape(d runtime.TensorInfo) string {
+	parts := make([]string, len(d.Dims))
+	for i, v := range d.Dims {
+		parts[i] = "1"
+		if v >= 0 {
+			parts[i] = fmt.Sprint(v)
+		}
+	}
+	return strings.Join(parts, "x")
 }
 
 func declString(d runtime.TensorInfo) string {

@@ -20,6 +20,7 @@ type inspectOptions struct {
 	Vs              string
 	InputShapes     []string
 	JSON            bool
+	Explain         bool
 	KeepOverridable bool
 }
 
@@ -58,6 +59,7 @@ after.`,
 	cmd.Flags().StringVar(&opts.Vs, "vs", "", "compare with this converted model, layer by layer")
 	cmd.Flags().StringArrayVar(&opts.InputShapes, "input-shape", nil, "fix a dynamic input's shape, NAME=1x3x224x224 (repeatable)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON for scripts")
+	cmd.Flags().BoolVar(&opts.Explain, "explain", false, "say why each near miss (a conv with a wavelet filter bank that is not a whole WTConv layer) was not recognised")
 	cmd.Flags().BoolVar(&opts.KeepOverridable, "keep-overridable-weights", false, "give convert's verdict under --keep-overridable-weights (convs whose weights are also graph inputs stay)")
 	return cmd
 }
@@ -93,6 +95,8 @@ func runInspect(opts *inspectOptions, out io.Writer) error {
 		err = writeJSON(out, s)
 	} else {
 		printSummary(out, opts.Model, s)
+		printWTConvLayers(out, s, opts.Explain)
+		printCosts(out, s.Costs)
 	}
 	if err == nil && len(s.Findings) > 0 {
 		// The summary is printed; the exit status says the model is invalid.
@@ -135,7 +139,9 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 	if s.Producer != "" {
 		fmt.Fprintf(out, ", produced by %s", s.Producer)
 	}
-	fmt.Fprintf(out, "\n  %d nodes\n\n", s.Nodes)
+	fmt.Fprintf(out, "\n  %d nodes\n", s.Nodes)
+	printGoEngine(out, s.GoEngine)
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	for _, t := range s.Inputs {
 		fmt.Fprintf(tw, "  input\t%s\t%s\t[%s]\n", t.Name, t.DType, strings.Join(t.Dims, " x "))
@@ -180,7 +186,32 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 			dims(c.Pads, ","), dims(c.Dilations, ","), dims(c.InputHW, "x"), verdict)
 	}
 	tw.Flush()
-	printCosts(out, s.Costs)
+}
+
+// printWTConvLayers lists the recognised layers and the near misses.
+func printWTConvLayers(out io.Writer, s *inspect.Summary, explain bool) {
+	fmt.Fprintf(out, "\nWTConv layers: %d recognised", len(s.WTConvLayers))
+	if n := len(s.NearMisses); n > 0 {
+		fmt.Fprintf(out, ", %d near misses", n)
+		if !explain {
+			fmt.Fprint(out, " (--explain says why)")
+		}
+	}
+	fmt.Fprintln(out)
+	if len(s.WTConvLayers) > 0 {
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LAYER\tMODULE\tFORM\tC\tBASE\tK\tLEVELS\tSTRIDE\tBIAS\tWAVELET\tINPUT\tNODES")
+		for _, l := range s.WTConvLayers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%dx%d\t%d\t%d\t%d\t%v\t%s\t%s\t%d\n", l.Name, l.Module, l.Form, l.Channels,
+				l.BaseKernel[0], l.BaseKernel[1], l.Kernel, l.Levels, l.Stride, l.Bias, l.Wavelet, dims(l.InputHW, "x"), l.Nodes)
+		}
+		tw.Flush()
+	}
+	if explain {
+		for _, nm := range s.NearMisses {
+			fmt.Fprintf(out, "  not a layer: %s: %s\n", nm.Node, nm.Reason)
+		}
+	}
 }
 
 // overridable counts the candidate convs whose weights are also graph inputs.
@@ -243,7 +274,11 @@ func layerKind(r *inspect.LayerCost) string {
 }
 
 func printComparison(out io.Writer, c *inspect.Comparison) {
-	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers\n\n", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	if c.FusedLayers > 0 {
+		fmt.Fprintf(out, "; %d WTConv layers changed form", c.FusedLayers)
+	}
+	fmt.Fprint(out, "\n\n")
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LAYER\tINPUT\tBEFORE\tAFTER\tPARAMS\tFLOPS\tRF")
 	side := func(r *inspect.LayerCost) string {
@@ -294,4 +329,28 @@ func dims(v []int64, sep string) string {
 		}
 	}
 	return strings.Join(s, sep)
+}
+
+// printGoEngine says up front whether the Go engine runs the model.
+func printGoEngine(out io.Writer, ge *inspect.GoEngine) {
+	if ge == nil {
+		return
+	}
+	if ge.Runs {
+		fmt.Fprintln(out, "  Go engine: runs every operator of the model")
+		return
+	}
+	if len(ge.Lacks) > 0 {
+		var names []string
+		for _, g := range ge.Lacks {
+			names = append(names, g.Op)
+		}
+		fmt.Fprintf(out, "  Go engine lacks: %s\n", strings.Join(names, ", "))
+		for _, g := range ge.Lacks {
+			fmt.Fprintf(out, "    %s (%d node(s), first %q): %s\n", g.Op, g.Nodes, g.FirstNode, g.Reason)
+		}
+	}
+	if len(ge.Double) > 0 {
+		fmt.Fprintf(out, "  Go engine refuses DOUBLE tensors (it computes float32): %s\n", strings.Join(ge.Double, ", "))
+	}
 }

@@ -117,10 +117,13 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newInspectCmd(),
 		newConvertCmd(),
+		newFuseCmd(),
+		newWeightsCmd(),
 		newErfCmd(),
 		newReportCmd(),
 		newRunCmd(), newVerifyCmd(), newBenchCmd(),
 		newDoctorCmd(), newExportCmd(),
+		newOpsCmd(),
 	)
 	return root
 }

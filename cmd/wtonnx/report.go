@@ -173,8 +173,12 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 		return writeJSON(stdout, r)
 	}
 	c := r.Comparison
-	fmt.Fprintf(stdout, "%s converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
-		plural(c.ConvertedLayers, "layer", "layers"), c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
+	what := plural(c.ConvertedLayers, "layer", "layers") + " converted"
+	if c.ConvertedLayers == 0 && c.FusedLayers > 0 {
+		what = plural(c.FusedLayers, "layer", "layers") + " fused"
+	}
+	fmt.Fprintf(stdout, "%s; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
+		what, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
 		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
 	if p := r.Provenance; p != nil {
 		fmt.Fprintf(stdout, "made by wtonnx %s: %s\n", p.Version, p.CommandLine())

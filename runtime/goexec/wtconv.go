@@ -15,12 +15,8 @@ import (
 // sizes. Levels whose input is below 2 x 2 are computed as the authors'
 // module computes them (pad to even, transform).
 
-// Input 2 (base_bias) is optional, so only X and base_weight are required
-// by the generic arity check; base_scale is checked in buildWTConv.
-func wtconvSpec() *opSpec {
-	return &opSpec{minOpset: 1, attrs: []string{"levels", "stride", "wavelet"}, minIn: 2, maxIn: 6, minOut: 1, maxOt: 1, build: buildWTConv}
-}
-
+// Input 2 (base_bias) is optional, so the registry's arity check requires
+// only X and base_weight; base_scale is checked here.
 func buildWTConv(b *buildCtx) (kernelFunc, error) {
 	if !b.attrs.has("levels") {
 		return nil, fmt.Errorf("attribute levels is required")
