@@ -37,7 +37,7 @@ CUSTOMOP_CC ?= gcc
 CUSTOMOP_OUT := .cache/customop
 CUSTOMOP_LIB := $(CUSTOMOP_OUT)/libwtonnx_customop.so
 CUSTOMOP_SRC := customop/csrc/wtconv_op.c customop/csrc/wtconv_kernel.c
-CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h customop/csrc/wtconv_wavelets.h
+CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h customop/csrc/wtconv_wavelets.h customop/csrc/wtconv_block_body.h
 # Portable flags: x86-64-v2 runs on every x86-64 CPU of the last decade;
 # never -march=native (CI and users run other machines).
 CUSTOMOP_ARCH ?= -march=x86-64-v2
@@ -79,6 +79,17 @@ $(CUSTOMOP_OUT)/asan/wtconv_kernel_test_baseline: customop/test/wtconv_kernel_te
 	@mkdir -p $(CUSTOMOP_OUT)/asan
 	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -DWTCONV_NO_CLONES -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) \
 		-Icustomop/csrc -o $@ customop/test/wtconv_kernel_test.c customop/csrc/wtconv_kernel.c -lm
+
+# customop-kernel-bench times the kernel alone, per variant (avx512, avx2,
+# baseline) and the planar path, on the WTConvNeXt-T layer shapes.
+.PHONY: customop-kernel-bench
+customop-kernel-bench: $(CUSTOMOP_OUT)/wtconv_kernel_bench
+	$(CUSTOMOP_OUT)/wtconv_kernel_bench
+
+$(CUSTOMOP_OUT)/wtconv_kernel_bench: customop/test/wtconv_kernel_bench.c customop/csrc/wtconv_kernel.c $(CUSTOMOP_HDR)
+	@mkdir -p $(CUSTOMOP_OUT)
+	$(CUSTOMOP_CC) -O3 $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror -Icustomop/csrc \
+		-o $@ customop/test/wtconv_kernel_bench.c customop/csrc/wtconv_kernel.c -lm
 
 # customop-asan-test runs the driver on the reference cases in
 # ../shared/reference/wtconv-official and on edge cases.

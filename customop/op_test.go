@@ -1,6 +1,7 @@
 package customop_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -208,6 +209,68 @@ func TestConcurrentRuns(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestFedWeights gives the weights as graph inputs, not initializers, so
+// that the operator cannot pack them once at session creation: every Run
+// must use the weights it is fed, here two different sets in turn, on a
+// layer of several channel blocks.
+func TestFedWeights(t *testing.T) {
+	l := wtconv.Layer{Channels: 40, BaseKernel: 7, Kernel: 5, Levels: 3, Stride: 1, Bias: true}
+	x := nodemodel.RandomInput(2, 40, 19, 17, 3)
+	sets := []*wtconv.Weights{randomLayer(t, l, 21), randomLayer(t, l, 22)}
+	spec := nodemodel.ForLayer(l, sets[0])
+	spec.FedWeights = true
+	e := mustOpen(t, model(t, spec), 2)
+	for round := 0; round < 2; round++ {
+		for i, wt := range sets {
+			want, _, _, err := wtconv.Forward(l, wt, x.F32, 2, 19, 17)
+			if err != nil {
+				t.Fatal(err)
+			}
+			feeds := map[string]*tensor.Tensor{"x": x}
+			for j, w := range nodemodel.ForLayer(l, wt).Weights {
+				if w != nil {
+					feeds[nodemodel.InputNames[j]] = w
+				}
+			}
+			out, err := e.Run(context.Background(), feeds, nil)
+			if err != nil {
+				t.Fatalf("round %d, weights %d: %v", round, i, err)
+			}
+			diff, scale := maxAbsDiff(out["y"].F32, want)
+			if diff > tolerance*scale {
+				t.Errorf("round %d, weights %d: max |err| %.3g exceeds %g x max|y| = %.3g", round, i, diff, tolerance,
+					tolerance*scale)
+			}
+		}
+	}
+}
+
+// TestLargeMapPlanarFallback runs a Haar layer on a map whose channel-blocked
+// scratch would pass the kernel's bound (32 MiB per work item), so the
+// operator takes the planar path for it, and checks it against the
+// reference beside a small map of the same session, which takes the blocked
+// path.
+func TestLargeMapPlanarFallback(t *testing.T) {
+	l := wtconv.Layer{Channels: 3, Kernel: 5, Levels: 2, Stride: 1, Bias: true}
+	wt := randomLayer(t, l, 31)
+	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
+	for _, hw := range [][2]int{{360, 352}, {20, 24}} {
+		x := nodemodel.RandomInput(1, 3, hw[0], hw[1], 32)
+		want, _, _, err := wtconv.Forward(l, wt, x.F32, 1, hw[0], hw[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := run(e, x)
+		if err != nil {
+			t.Fatalf("%dx%d: %v", hw[0], hw[1], err)
+		}
+		diff, scale := maxAbsDiff(got.F32, want)
+		if diff > tolerance*scale {
+			t.Errorf("%dx%d: max |err| %.3g exceeds %g x max|y| = %.3g", hw[0], hw[1], diff, tolerance, tolerance*scale)
+		}
 	}
 }
 

@@ -1,6 +1,9 @@
 /*
- * wtconv_kernel.c - the fused WTConv layer, one (batch, channel) plane at a
- * time. See wtconv_kernel.h for the interface and layouts.
+ * wtconv_kernel.c - the fused WTConv layer. See wtconv_kernel.h for the
+ * interface and layouts. Two paths: the planar one below (one (batch,
+ * channel) plane at a time, any wavelet) and, further down, the
+ * channel-blocked one (16 channels per vector, Haar), which is the fast path
+ * for the common case.
  *
  * Per plane, everything stays in one small scratch buffer (plane_layout):
  *
@@ -155,18 +158,18 @@ size_t wtconv_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
 }
 
 /* zero_border clears the k-1 border of a padded h x w plane (row stride
- * w + k - 1), leaving the interior alone. */
-static void zero_border(float *p, int64_t h, int64_t w, int64_t k)
+ * w + k - 1 elements of vl floats: 1 on the planar path, a vector on the
+ * blocked one), leaving the interior alone. */
+static void zero_border(float *p, int64_t h, int64_t w, int64_t k, int64_t vl)
 {
 	const int64_t pb = (k - 1) / 2, pa = k - 1 - pb, ps = w + k - 1;
-	memset(p, 0, (size_t)(pb * ps) * sizeof(float));
-	memset(p + (pb + h) * ps, 0, (size_t)(pa * ps) * sizeof(float));
+	const size_t fl = (size_t)vl * sizeof(float);
+	memset(p, 0, (size_t)(pb * ps) * fl);
+	memset(p + (pb + h) * ps * vl, 0, (size_t)(pa * ps) * fl);
 	for (int64_t y = pb; y < pb + h; y++) {
-		float *row = p + y * ps;
-		for (int64_t x = 0; x < pb; x++)
-			row[x] = 0.0f;
-		for (int64_t x = pb + w; x < ps; x++)
-			row[x] = 0.0f;
+		float *row = p + y * ps * vl;
+		memset(row, 0, (size_t)pb * fl);
+		memset(row + (pb + w) * vl, 0, (size_t)pa * fl);
 	}
 }
 
@@ -175,11 +178,11 @@ void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float 
 	plane_layout pl;
 	carve(layer, h, w, scratch, &pl);
 	const int64_t k = layer->ksize;
-	zero_border(pl.xpad, h, w, base_k(layer));
+	zero_border(pl.xpad, h, w, base_k(layer), 1);
 	for (int64_t i = 1; i <= layer->levels; i++) {
 		const size_t band = padded(pl.hs[i], pl.ws[i], k);
 		for (int b = 0; b < 4; b++)
-			zero_border(pl.tl[i] + b * band, pl.hs[i], pl.ws[i], k);
+			zero_border(pl.tl[i] + b * band, pl.hs[i], pl.ws[i], k, 1);
 	}
 }
 
@@ -540,6 +543,295 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	}
 }
 
+/*
+ * The channel-blocked path (Haar). A block is WTCONV_BLOCK channels of one
+ * batch item, stored one vector per pixel (lane = channel), in a scratch
+ * buffer carved like the planar one (block_layout): the input inside a zero
+ * border of kb - 1, the four unconvolved bands T_i of every level inside
+ * zero borders of k - 1, the four convolved and scaled bands Y_i, the
+ * block's output (and, for a stride above 1, one full-resolution row).
+ * Every step is a vector operation over the block's channels, so
+ * a 7 x 7 map wastes nothing at the edges, and the Haar transforms need no
+ * shuffles (the four pixels of a 2 x 2 cell are four vectors).
+ *
+ * Order per block: gather the channels into the padded input; analyse
+ * level by level (T_i from band 0 of T_{i-1}); convolve from the deepest
+ * level up, adding the synthesis of Y_{i+1} to each row of Y_i's band 0 as
+ * it is produced (while the row is in L1); then, per kept output row, the
+ * base conv row plus the synthesis of Y_1, each complete run of 16 output
+ * pixels transposed back to the C planes as soon as it exists.
+ */
+#define VL WTCONV_BLOCK /* floats per pixel in every blocked buffer */
+
+int wtconv_block_supported(const wtconv_layer *layer)
+{
+	return layer->bank == NULL || layer->bank->haar;
+}
+
+static int block_is_fast(void);
+
+int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w)
+{
+	return wtconv_block_supported(layer) && block_is_fast() &&
+	       wtconv_block_scratch_floats(layer, h, w) * sizeof(float) <= WTCONV_BLOCK_MAX_SCRATCH_BYTES;
+}
+
+static inline int64_t channel_blocks(int64_t c)
+{
+	return (c + VL - 1) / VL;
+}
+
+/* packed_block_vecs is the vector count of one block's packed parameters:
+ * kb*kb base taps, bias, base scale, then per level 4 bands of k*k taps and
+ * the 4 band scales. */
+static size_t packed_block_vecs(const wtconv_layer *layer)
+{
+	const size_t kb = (size_t)base_k(layer), k = (size_t)layer->ksize;
+	return kb * kb + 2 + (size_t)layer->levels * (4 * k * k + 4);
+}
+
+size_t wtconv_packed_floats(const wtconv_layer *layer)
+{
+	return (size_t)channel_blocks(layer->channels) * packed_block_vecs(layer) * VL;
+}
+
+void wtconv_pack(const wtconv_layer *layer, int64_t cb0, int64_t cb1, float *packed)
+{
+	const int64_t C = layer->channels;
+	const size_t kbb = (size_t)base_k(layer) * (size_t)base_k(layer), kk = (size_t)layer->ksize * (size_t)layer->ksize;
+	const size_t pv = packed_block_vecs(layer);
+	for (int64_t cb = cb0; cb < cb1; cb++) {
+		float *p = packed + (size_t)cb * pv * VL;
+		memset(p, 0, pv * VL * sizeof(float));
+		for (int64_t lane = 0; lane < VL && cb * VL + lane < C; lane++) {
+			const size_t c = (size_t)(cb * VL + lane);
+			for (size_t t = 0; t < kbb; t++)
+				p[t * VL + lane] = layer->base_weight[c * kbb + t];
+			p[kbb * VL + lane] = layer->base_bias != NULL ? layer->base_bias[c] : 0.0f;
+			p[(kbb + 1) * VL + lane] = layer->base_scale[c];
+			float *q = p + (kbb + 2) * VL;
+			for (int64_t i = 0; i < layer->levels; i++) {
+				const size_t lv = (size_t)i * 4 * (size_t)C + 4 * c;
+				for (size_t b = 0; b < 4; b++) {
+					for (size_t t = 0; t < kk; t++)
+						q[(b * kk + t) * VL + lane] = layer->wavelet_weight[(lv + b) * kk + t];
+					q[(4 * kk + b) * VL + lane] = layer->wavelet_scale[lv + b];
+				}
+				q += (4 * kk + 4) * VL;
+			}
+		}
+	}
+}
+
+/* A block's scratch buffer; strides and sizes in vectors, pointers to
+ * floats. */
+typedef struct block_layout {
+	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
+	int64_t xs;                        /* padded input row stride: w + kb - 1 */
+	int64_t ts[WTCONV_MAX_LEVELS + 1]; /* padded band row stride: ws[i] + k - 1 */
+	size_t tband[WTCONV_MAX_LEVELS + 1]; /* vectors per padded band */
+	float *xpad;
+	float *tl[WTCONV_MAX_LEVELS + 1]; /* T_i: 4 padded bands */
+	float *yl[WTCONV_MAX_LEVELS + 1]; /* Y_i: 4 bands of hs[i] x ws[i] */
+	float *row;                       /* one full-resolution row, w vectors (stride > 1) */
+	float *out;                       /* the output, ho x wo vectors */
+	size_t floats;
+} block_layout;
+
+static void block_carve(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch, block_layout *bl)
+{
+	const int64_t levels = layer->levels, k = layer->ksize, kb = base_k(layer);
+	level_sizes(levels, h, w, bl->hs, bl->ws);
+	bl->xs = w + kb - 1;
+	size_t off = 0; /* vectors */
+#define WTCONV_TAKE(ptr, n)                                                                                  \
+	do {                                                                                                 \
+		(ptr) = scratch != NULL ? scratch + off * VL : NULL;                                         \
+		off += (n);                                                                                  \
+	} while (0)
+	WTCONV_TAKE(bl->xpad, (size_t)(h + kb - 1) * (size_t)bl->xs);
+	for (int64_t i = 1; i <= levels; i++) {
+		bl->ts[i] = bl->ws[i] + k - 1;
+		bl->tband[i] = padded(bl->hs[i], bl->ws[i], k);
+		WTCONV_TAKE(bl->tl[i], 4 * bl->tband[i]);
+	}
+	for (int64_t i = 1; i <= levels; i++)
+		WTCONV_TAKE(bl->yl[i], 4 * (size_t)bl->hs[i] * (size_t)bl->ws[i]);
+	WTCONV_TAKE(bl->row, layer->stride > 1 ? (size_t)w : 0);
+	WTCONV_TAKE(bl->out, (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride));
+#undef WTCONV_TAKE
+	bl->floats = off * VL;
+}
+
+size_t wtconv_block_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w)
+{
+	block_layout bl;
+	block_carve(layer, h, w, NULL, &bl);
+	return bl.floats;
+}
+
+void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch)
+{
+	block_layout bl;
+	block_carve(layer, h, w, scratch, &bl);
+	zero_border(bl.xpad, h, w, base_k(layer), VL);
+	for (int64_t i = 1; i <= layer->levels; i++)
+		for (int b = 0; b < 4; b++)
+			zero_border(bl.tl[i] + (size_t)b * bl.tband[i] * VL, bl.hs[i], bl.ws[i], layer->ksize, VL);
+}
+
+/* The body, once per vector width (see wtconv_block_body.h). */
+#define CONVB_MAXP 8
+typedef float wtconv_v16 __attribute__((vector_size(16 * sizeof(float))));
+typedef float wtconv_v8h __attribute__((vector_size(8 * sizeof(float))));
+#define BLOAD(v, p) memcpy(&(v), (p), sizeof(v))
+#define BSTORE(p, v) memcpy((p), &(v), sizeof(v))
+#define BT wtconv_v16
+#define BTI wtconv_vi16
+#define BW 16
+#define BN(name) name##_16
+#include "wtconv_block_body.h"
+#undef BT
+#undef BTI
+#undef BW
+#undef BN
+#define BT wtconv_v8h
+#define BTI wtconv_vi8
+#define BW 8
+#define BN(name) name##_8
+#include "wtconv_block_body.h"
+#undef BT
+#undef BTI
+#undef BW
+#undef BN
+
+/* wtconv_block runs the body compiled for the best target the CPU has:
+ * AVX-512 (one 16-float vector per pixel, 32 registers: 8 outputs per
+ * register block), AVX2 + FMA (8-float vectors, each block as two halves, 4
+ * outputs per register block), or the build's baseline (the same in SSE
+ * pairs). GCC's target attributes and __builtin_cpu_supports, like the
+ * target_clones of wtconv_plane; define WTCONV_NO_CLONES to build the
+ * baseline only. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(WTCONV_NO_CLONES)
+__attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma"))) static void
+block_avx512(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w, float *y,
+	     float *scratch)
+{
+	block_body_16(layer, packed, cb, x, h, w, y, scratch, 8, 0);
+}
+
+__attribute__((target("avx2,fma"))) static void block_avx2(const wtconv_layer *layer, const float *packed, int64_t cb,
+							  const float *x, int64_t h, int64_t w, float *y, float *scratch)
+{
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 0);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 8);
+}
+#define WTCONV_BLOCK_DISPATCH 1
+#endif
+
+static void block_base(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		       float *y, float *scratch)
+{
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 0);
+	block_body_8(layer, packed, cb, x, h, w, y, scratch, 4, 8);
+}
+
+typedef void (*block_fn)(const wtconv_layer *, const float *, int64_t, const float *, int64_t, int64_t, float *,
+			 float *);
+
+/* block_impl is the variant wtconv_block runs, chosen on first use (or by
+ * wtconv_block_use); every value is correct, so a race only repeats the
+ * choice. */
+static block_fn block_impl;
+
+static block_fn block_variant(const char *isa)
+{
+	const int best = isa == NULL || isa[0] == '\0';
+#ifdef WTCONV_BLOCK_DISPATCH
+	__builtin_cpu_init();
+	const int has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+			   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+			   __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	const int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	if ((best || strcmp(isa, "avx512") == 0) && has512)
+		return block_avx512;
+	if ((best || strcmp(isa, "avx2") == 0) && has2)
+		return block_avx2;
+#endif
+	if (best || strcmp(isa, "baseline") == 0)
+		return block_base;
+	return NULL;
+}
+
+/* block_is_fast reports whether the CPU runs the AVX-512 or the AVX2
+ * variant of the blocked path. The baseline one (SSE pairs) is slower than
+ * the planar path at 56 x 56, so it serves only builds and tests that ask
+ * for it. */
+static int block_is_fast(void)
+{
+	static int fast = -1; /* -1: not known yet; a race only repeats the test */
+	int f = __atomic_load_n(&fast, __ATOMIC_RELAXED);
+	if (f < 0) {
+		f = block_variant(NULL) != block_base;
+		__atomic_store_n(&fast, f, __ATOMIC_RELAXED);
+	}
+	return f;
+}
+
+int wtconv_block_use(const char *isa)
+{
+	block_fn f = block_variant(isa);
+	if (f == NULL)
+		return -1;
+	__atomic_store_n(&block_impl, f, __ATOMIC_RELAXED);
+	return 0;
+}
+
+void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		  float *y, float *scratch)
+{
+	block_fn f = __atomic_load_n(&block_impl, __ATOMIC_RELAXED);
+	if (f == NULL) {
+		f = block_variant(NULL);
+		__atomic_store_n(&block_impl, f, __ATOMIC_RELAXED);
+	}
+	f(layer, packed, cb, x, h, w, y, scratch);
+}
+
+/* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */
+static float *aligned_floats(size_t n)
+{
+	const size_t bytes = ((n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+	return aligned_alloc(64, bytes);
+}
+
+static int forward_blocked(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y,
+			   char *msg, size_t msglen)
+{
+	const int64_t C = layer->channels, blocks = channel_blocks(C);
+	const size_t in_item = (size_t)C * (size_t)h * (size_t)w;
+	const size_t out_item = (size_t)C * (size_t)wtconv_out_size(h, layer->stride) *
+				(size_t)wtconv_out_size(w, layer->stride);
+	float *packed = aligned_floats(wtconv_packed_floats(layer));
+	float *scratch = aligned_floats(wtconv_block_scratch_floats(layer, h, w));
+	if (packed == NULL || scratch == NULL) {
+		free(packed);
+		free(scratch);
+		if (msg != NULL && msglen > 0)
+			snprintf(msg, msglen, "cannot allocate scratch memory for a %lld x %lld plane", (long long)h,
+				 (long long)w);
+		return -2;
+	}
+	wtconv_pack(layer, 0, blocks, packed);
+	wtconv_block_scratch_init(layer, h, w, scratch);
+	for (int64_t b = 0; b < n; b++)
+		for (int64_t cb = 0; cb < blocks; cb++)
+			wtconv_block(layer, packed, cb, x + (size_t)b * in_item, h, w, y + (size_t)b * out_item, scratch);
+	free(packed);
+	free(scratch);
+	return 0;
+}
+
 int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y, char *msg,
 		   size_t msglen)
 {
@@ -550,6 +842,8 @@ int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t
 	const size_t out_plane = (size_t)wtconv_out_size(h, layer->stride) * (size_t)wtconv_out_size(w, layer->stride);
 	if (n <= 0 || C <= 0 || in_plane == 0)
 		return 0;
+	if (wtconv_use_blocked(layer, h, w))
+		return forward_blocked(layer, x, n, h, w, y, msg, msglen);
 	float *scratch = malloc(wtconv_scratch_floats(layer, h, w) * sizeof(float));
 	if (scratch == NULL) {
 		if (msg != NULL && msglen > 0)

@@ -103,8 +103,66 @@ void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float 
 void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t h, int64_t w, float *y,
 		  float *scratch);
 
-/* wtconv_forward runs the layer on a whole N x C x h x w tensor, plane after
- * plane on the calling thread. It returns 0 on success, -1 when the size check
+/*
+ * The channel-blocked path (Haar only): WTCONV_BLOCK channels at a time,
+ * one vector of WTCONV_BLOCK floats per pixel (the layout ONNX Runtime calls
+ * NCHWc), so that every depthwise tap, Haar analysis and synthesis step is
+ * one vector operation on WTCONV_BLOCK channels whatever the map size.
+ * wtconv_forward uses it where wtconv_use_blocked says so; the ONNX Runtime
+ * glue too.
+ */
+#define WTCONV_BLOCK 16
+
+/* wtconv_block_supported reports whether the layer can take the blocked
+ * path (the wavelet is Haar). */
+int wtconv_block_supported(const wtconv_layer *layer);
+
+/* The most scratch memory one blocked work item may take; larger maps
+ * (from about 340 x 340 at k = 5) take the planar path, whose scratch is
+ * 16 times smaller, so that memory stays bounded per thread. */
+#define WTCONV_BLOCK_MAX_SCRATCH_BYTES ((size_t)32 << 20)
+
+/* wtconv_use_blocked reports whether an h x w map of the layer takes the
+ * blocked path: the wavelet is Haar, the CPU has AVX2 or AVX-512 (with
+ * only the build's baseline the planar path is the faster one) and the
+ * scratch fits the bound. */
+int wtconv_use_blocked(const wtconv_layer *layer, int64_t h, int64_t w);
+
+/* wtconv_packed_floats returns the size of the layer's weights packed for
+ * the blocked path: ceil(C / WTCONV_BLOCK) blocks of per-lane vectors. */
+size_t wtconv_packed_floats(const wtconv_layer *layer);
+
+/* wtconv_pack packs the layer's weights, bias and scales for channel blocks
+ * [cb0, cb1) into packed (wtconv_packed_floats floats in all; lanes past C
+ * are zero). It reads only the layer's weight pointers. */
+void wtconv_pack(const wtconv_layer *layer, int64_t cb0, int64_t cb1, float *packed);
+
+/* wtconv_block_scratch_floats returns the floats of scratch memory that
+ * wtconv_block needs for an h x w map; wtconv_block_scratch_init zeroes the
+ * borders inside such a buffer (it is otherwise never cleared: one buffer
+ * serves every block of a layer and size). Buffers 64-byte aligned run
+ * fastest. */
+size_t wtconv_block_scratch_floats(const wtconv_layer *layer, int64_t h, int64_t w);
+void wtconv_block_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch);
+
+/* wtconv_block computes channels [cb * WTCONV_BLOCK, min(C, (cb+1) *
+ * WTCONV_BLOCK)) of one batch item: x is that item's C x h x w input, y its
+ * C x ceil(h/s) x ceil(w/s) output, packed as wtconv_pack wrote it. The
+ * size check must pass; blocks may run concurrently with separate scratch
+ * buffers. */
+void wtconv_block(const wtconv_layer *layer, const float *packed, int64_t cb, const float *x, int64_t h, int64_t w,
+		  float *y, float *scratch);
+
+/* wtconv_block_use makes wtconv_block run one variant for the whole
+ * process: "avx512" (8-output register blocks), "avx2" (4), "baseline" (the
+ * build's -march, 2), or NULL / "" for the best the CPU has (the default).
+ * It returns -1, changing nothing, for a variant this CPU or build lacks.
+ * For tests that cover every variant on one machine. */
+int wtconv_block_use(const char *isa);
+
+/* wtconv_forward runs the layer on a whole N x C x h x w tensor on the
+ * calling thread: block after block (wtconv_use_blocked) or plane after
+ * plane. It returns 0 on success, -1 when the size check
  * fails (message in msg) and -2 when scratch memory cannot be allocated. */
 int wtconv_forward(const wtconv_layer *layer, const float *x, int64_t n, int64_t h, int64_t w, float *y, char *msg,
 		   size_t msglen);

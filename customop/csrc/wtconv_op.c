@@ -18,8 +18,13 @@
  * Attribute errors surface from CreateKernelV2 (session creation), shape
  * errors from KernelComputeV2 (Run), always as an OrtStatus with
  * ORT_INVALID_ARGUMENT and a message naming the node and the input or
- * attribute. The computation itself is wtconv_kernel.c, spread over the
- * (batch, channel) planes with ONNX Runtime's intra-op thread pool.
+ * attribute. The computation itself is wtconv_kernel.c, spread with ONNX
+ * Runtime's intra-op thread pool over (batch item, block of 16 channels)
+ * work items for Haar (the channel-blocked path) and over (batch, channel)
+ * planes for the n-tap wavelets and for maps too large for the blocked
+ * path's scratch bound. Constant weights are packed for the blocked
+ * path once, when the session creates the kernel; scratch buffers live in a
+ * per-kernel pool, so a steady-state Run allocates nothing.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -62,12 +67,36 @@ static size_t lib_max_chunks; /* work items per Compute: 4 per online CPU */
 /* ------------------------------------------------------------------------ */
 /* Kernel state.                                                             */
 
+/* A scratch buffer of one work item, kept in the kernel's pool between
+ * runs: key says which layout it was prepared for (wtconv_scratch_init or
+ * wtconv_block_scratch_init), so that a run of the same shape finds its
+ * borders zeroed already. */
+typedef struct scratch_buf {
+	struct scratch_buf *next;
+	int64_t key[6]; /* h, w, k, kb, levels, blocked (the stride, which the
+			 * blocked layout also depends on, is the kernel's own) */
+	float *data;    /* 64-byte aligned */
+} scratch_buf;
+
 typedef struct wtconv_kernel {
 	const OrtApi *api;
 	int64_t levels;
 	int64_t stride;
 	wtconv_bank bank; /* the wavelet's filters */
 	char *node;       /* node name, for messages */
+
+	/* Free scratch buffers: a Run takes one per work item and returns it,
+	 * so steady-state runs allocate nothing, and concurrent Runs of one
+	 * session each get their own. */
+	pthread_mutex_t pool_mu;
+	scratch_buf *pool;
+
+	/* The weights packed for the blocked path once at session creation,
+	 * when they are constant initializers (NULL otherwise): valid for a
+	 * Run whose inputs 1..5 have exactly these data pointers. */
+	float *packed;
+	const float *packed_from[WTCONV_NUM_INPUTS];
+	int64_t packed_c, packed_k, packed_kb;
 } wtconv_kernel;
 
 static OrtStatus *errorf(const OrtApi *api, OrtErrorCode code, const char *fmt, ...)
@@ -177,6 +206,103 @@ static OrtStatus *get_int_attr(const OrtApi *api, const OrtKernelInfo *info, con
 	return NULL;
 }
 
+/* aligned_floats allocates n floats (at least one) aligned to 64 bytes. */
+static float *aligned_floats(size_t n)
+{
+	const size_t bytes = ((n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+	return aligned_alloc(64, bytes);
+}
+
+/* constant_input returns input index's data when it is a float32 constant
+ * initializer of rank want_rank (its dims in dims), else NULL. */
+static const float *constant_input(const OrtApi *api, const OrtKernelInfo *info, size_t count, size_t index,
+				   size_t want_rank, int64_t *dims)
+{
+	if (index >= count)
+		return NULL;
+	int is_const = 0;
+	const OrtValue *v = NULL;
+	OrtStatus *st = api->KernelInfoGetConstantInput_tensor(info, index, &is_const, &v);
+	if (st != NULL) {
+		api->ReleaseStatus(st);
+		return NULL;
+	}
+	if (!is_const || v == NULL)
+		return NULL;
+	OrtTensorTypeAndShapeInfo *ti = NULL;
+	if ((st = api->GetTensorTypeAndShape(v, &ti)) != NULL) {
+		api->ReleaseStatus(st);
+		return NULL;
+	}
+	ONNXTensorElementDataType type = ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+	size_t rank = 0;
+	int ok = (st = api->GetTensorElementType(ti, &type)) == NULL && type == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT &&
+		 (st = api->GetDimensionsCount(ti, &rank)) == NULL && rank == want_rank &&
+		 (st = api->GetDimensions(ti, dims, rank)) == NULL;
+	if (st != NULL)
+		api->ReleaseStatus(st);
+	api->ReleaseTensorTypeAndShapeInfo(ti);
+	if (!ok)
+		return NULL;
+	void *data = NULL;
+	if ((st = api->GetTensorMutableData((OrtValue *)v, &data)) != NULL) {
+		api->ReleaseStatus(st);
+		return NULL;
+	}
+	return data;
+}
+
+/* pack_constant_weights packs the weights for the blocked path at session
+ * creation when they are constant initializers of consistent shapes. It
+ * never fails: without a packing, every Run packs for itself. */
+static void pack_constant_weights(const OrtApi *api, const OrtKernelInfo *info, wtconv_kernel *k)
+{
+	size_t count = 0;
+	OrtStatus *st = api->KernelInfo_GetInputCount(info, &count);
+	if (st != NULL) {
+		api->ReleaseStatus(st);
+		return;
+	}
+	if (!k->bank.haar)
+		return;
+	int64_t bw[4], bb[1], bs[1], ww[5], ws[2];
+	const float *from[WTCONV_NUM_INPUTS] = {NULL};
+	from[1] = constant_input(api, info, count, 1, 4, bw);
+	from[2] = constant_input(api, info, count, 2, 1, bb);
+	from[3] = constant_input(api, info, count, 3, 1, bs);
+	if (k->levels > 0) {
+		from[4] = constant_input(api, info, count, 4, 5, ww);
+		from[5] = constant_input(api, info, count, 5, 2, ws);
+	}
+	if (from[1] == NULL || from[3] == NULL || (k->levels > 0 && (from[4] == NULL || from[5] == NULL)))
+		return;
+	const int64_t C = bw[0], KB = bw[2];
+	int64_t K = KB;
+	if (C < 1 || bw[1] != 1 || KB < 1 || bw[3] != KB || bs[0] != C || (from[2] != NULL && bb[0] != C))
+		return;
+	if (k->levels > 0) {
+		K = ww[3];
+		if (ww[0] != k->levels || ww[1] != 4 * C || ww[2] != 1 || K < 1 || ww[4] != K || ws[0] != k->levels ||
+		    ws[1] != 4 * C)
+			return;
+	}
+	wtconv_layer layer = {
+		.channels = C, .ksize = K, .base_ksize = KB, .levels = k->levels, .stride = k->stride, .bank = &k->bank,
+		.base_weight = from[1], .base_bias = from[2], .base_scale = from[3],
+		.wavelet_weight = from[4], .wavelet_scale = from[5],
+	};
+	const size_t n = wtconv_packed_floats(&layer);
+	float *packed = aligned_floats(n);
+	if (packed == NULL)
+		return;
+	wtconv_pack(&layer, 0, (C + WTCONV_BLOCK - 1) / WTCONV_BLOCK, packed);
+	k->packed = packed;
+	memcpy(k->packed_from, from, sizeof from);
+	k->packed_c = C;
+	k->packed_k = K;
+	k->packed_kb = KB;
+}
+
 static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi *api, const OrtKernelInfo *info,
 					     void **kernel)
 {
@@ -231,6 +357,11 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
 		goto fail;
 	}
 	free(wavelet);
+	if (pthread_mutex_init(&k->pool_mu, NULL) != 0) {
+		st = api->CreateStatus(ORT_FAIL, "WTConv: cannot create a mutex");
+		goto fail;
+	}
+	pack_constant_weights(api, info, k);
 	*kernel = k;
 	return NULL;
 fail:
@@ -338,33 +469,85 @@ static OrtStatus *check_shape(const wtconv_kernel *k, size_t index, const input_
 }
 
 typedef struct parallel_job {
+	wtconv_kernel *kernel;
 	const wtconv_layer *layer;
+	const float *packed; /* blocked path: packed weights; NULL: planar path */
 	const float *x;
 	float *y;
 	int64_t h, w;
-	size_t planes, chunks;
-	size_t in_plane, out_plane, scratch_floats;
+	size_t items, chunks; /* work items: (batch, channel block) or (batch, channel) */
+	size_t blocks;        /* channel blocks per batch item (blocked path) */
+	size_t in_item, out_item; /* floats per work item's step (see run_chunk) */
+	size_t scratch_floats;
 	volatile int failed; /* set (to 1 only) when scratch allocation fails */
 } parallel_job;
 
+/* scratch_get takes a buffer prepared for the job's layout from the pool,
+ * or makes one; NULL when out of memory. */
+static scratch_buf *scratch_get(parallel_job *job)
+{
+	wtconv_kernel *k = job->kernel;
+	const wtconv_layer *l = job->layer;
+	const int64_t key[6] = {job->h, job->w, l->ksize, l->base_ksize, l->levels, job->packed != NULL};
+	pthread_mutex_lock(&k->pool_mu);
+	scratch_buf *b = k->pool;
+	if (b != NULL)
+		k->pool = b->next;
+	pthread_mutex_unlock(&k->pool_mu);
+	if (b == NULL && (b = calloc(1, sizeof *b)) == NULL)
+		return NULL;
+	if (b->data == NULL || memcmp(b->key, key, sizeof key) != 0) {
+		free(b->data);
+		b->data = aligned_floats(job->scratch_floats);
+		if (b->data == NULL) {
+			free(b);
+			return NULL;
+		}
+		memcpy(b->key, key, sizeof key);
+		if (job->packed != NULL)
+			wtconv_block_scratch_init(l, job->h, job->w, b->data);
+		else
+			wtconv_scratch_init(l, job->h, job->w, b->data);
+	}
+	return b;
+}
+
+static void scratch_put(wtconv_kernel *k, scratch_buf *b)
+{
+	pthread_mutex_lock(&k->pool_mu);
+	b->next = k->pool;
+	k->pool = b;
+	pthread_mutex_unlock(&k->pool_mu);
+}
+
+/* run_chunk computes a contiguous range of work items: on the blocked path
+ * item p is channel block p % blocks of batch item p / blocks, on the planar
+ * path plane p (channel p % C). */
 static void run_chunk(void *arg, size_t chunk)
 {
 	parallel_job *job = arg;
-	const size_t begin = chunk * job->planes / job->chunks;
-	const size_t end = (chunk + 1) * job->planes / job->chunks;
+	const size_t begin = chunk * job->items / job->chunks;
+	const size_t end = (chunk + 1) * job->items / job->chunks;
 	if (begin >= end)
 		return;
-	float *scratch = malloc(job->scratch_floats * sizeof(float));
-	if (scratch == NULL) {
+	scratch_buf *sb = scratch_get(job);
+	if (sb == NULL) {
 		__atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
 		return;
 	}
-	wtconv_scratch_init(job->layer, job->h, job->w, scratch);
-	const size_t C = (size_t)job->layer->channels;
-	for (size_t p = begin; p < end; p++)
-		wtconv_plane(job->layer, (int64_t)(p % C), job->x + p * job->in_plane, job->h, job->w,
-			     job->y + p * job->out_plane, scratch);
-	free(scratch);
+	if (job->packed != NULL) {
+		for (size_t p = begin; p < end; p++) {
+			const size_t n = p / job->blocks;
+			wtconv_block(job->layer, job->packed, (int64_t)(p % job->blocks), job->x + n * job->in_item, job->h,
+				     job->w, job->y + n * job->out_item, sb->data);
+		}
+	} else {
+		const size_t C = (size_t)job->layer->channels;
+		for (size_t p = begin; p < end; p++)
+			wtconv_plane(job->layer, (int64_t)(p % C), job->x + p * job->in_item, job->h, job->w,
+				     job->y + p * job->out_item, sb->data);
+	}
+	scratch_put(job->kernel, sb);
 }
 
 static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
@@ -473,21 +656,47 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 		.wavelet_scale = k->levels > 0 ? in[5].data : NULL,
 	};
 	parallel_job job = {
+		.kernel = (wtconv_kernel *)kernel,
 		.layer = &layer,
 		.x = in[0].data,
 		.y = ydata,
 		.h = H,
 		.w = W,
-		.planes = (size_t)N * (size_t)C,
-		.in_plane = (size_t)H * (size_t)W,
-		.out_plane = (size_t)Ho * (size_t)Wo,
-		.scratch_floats = wtconv_scratch_floats(&layer, H, W),
 		.failed = 0,
 	};
-	/* A few chunks per CPU keep the pool balanced while each chunk
-	 * allocates and prepares its scratch only once. */
-	job.chunks = job.planes < lib_max_chunks ? job.planes : lib_max_chunks;
+	float *own_packed = NULL; /* packed for this Run only */
+	if (wtconv_use_blocked(&layer, H, W)) {
+		int cached = k->packed != NULL && k->packed_c == C && k->packed_k == K && k->packed_kb == KB;
+		/* Inputs 4 and 5 are ignored (and not packed) when levels = 0. */
+		const size_t used = k->levels > 0 ? WTCONV_NUM_INPUTS : 4;
+		for (size_t i = 1; cached && i < used; i++)
+			cached = k->packed_from[i] == (in[i].present ? in[i].data : NULL);
+		if (cached) {
+			job.packed = k->packed;
+		} else {
+			own_packed = aligned_floats(wtconv_packed_floats(&layer));
+			if (own_packed == NULL)
+				return errorf(api, ORT_FAIL, "WTConv node '%s': cannot allocate %zu bytes for the packed weights",
+					      node, wtconv_packed_floats(&layer) * sizeof(float));
+			wtconv_pack(&layer, 0, (C + WTCONV_BLOCK - 1) / WTCONV_BLOCK, own_packed);
+			job.packed = own_packed;
+		}
+		job.blocks = (size_t)((C + WTCONV_BLOCK - 1) / WTCONV_BLOCK);
+		job.items = (size_t)N * job.blocks;
+		job.in_item = (size_t)C * (size_t)H * (size_t)W;
+		job.out_item = (size_t)C * (size_t)Ho * (size_t)Wo;
+		job.scratch_floats = wtconv_block_scratch_floats(&layer, H, W);
+	} else {
+		job.items = (size_t)N * (size_t)C;
+		job.in_item = (size_t)H * (size_t)W;
+		job.out_item = (size_t)Ho * (size_t)Wo;
+		job.scratch_floats = wtconv_scratch_floats(&layer, H, W);
+	}
+	/* A few chunks per CPU keep the pool balanced while each chunk takes
+	 * its scratch only once. */
+	job.chunks = job.items < lib_max_chunks ? job.items : lib_max_chunks;
 	st = api->KernelContext_ParallelFor(ctx, run_chunk, job.chunks, 0, &job);
+	free(own_packed);
 	if (st != NULL)
 		return st;
 	if (__atomic_load_n(&job.failed, __ATOMIC_RELAXED))
@@ -499,8 +708,17 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 static void ORT_API_CALL destroy_kernel(void *kernel)
 {
 	wtconv_kernel *k = kernel;
-	if (k != NULL)
-		free(k->node);
+	if (k == NULL)
+		return;
+	while (k->pool != NULL) {
+		scratch_buf *b = k->pool;
+		k->pool = b->next;
+		free(b->data);
+		free(b);
+	}
+	pthread_mutex_destroy(&k->pool_mu);
+	free(k->packed);
+	free(k->node);
 	free(k);
 }
 

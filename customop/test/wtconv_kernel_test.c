@@ -10,7 +10,8 @@
  *   2. edge cases (tiny maps, levels whose input is below 2 x 2, deep levels,
  *      even and 1x1 kernels, kernels larger than the plane, base and wavelet
  *      kernels of different sizes, n-tap wavelets db2..db4, strides 2 and 3,
- *      odd sizes, batches, no bias, L = 0) with random weights, against a
+ *      odd sizes, batches, no bias, L = 0, several channel blocks of the
+ *      blocked path) with random weights, against a
  *      direct double-precision transcription of the spec written here
  *      (the general n-tap rule of its "Other wavelets", independent of the
  *      kernel's Haar fast path and its n-tap path);
@@ -534,6 +535,39 @@ static int forward_nan_scratch(const wtconv_layer *l, const float *x, int64_t n,
 	return 0;
 }
 
+/* forward_nan_block_scratch runs a Haar layer through the channel-blocked
+ * API like wtconv_forward, but blocks in reverse order, packed weights and
+ * scratch exactly sized and filled with NaN before wtconv_pack and
+ * wtconv_block_scratch_init: any element read without having been written
+ * (or zeroed by init) poisons the output, any access past the end trips
+ * ASan. */
+static int forward_nan_block_scratch(const wtconv_layer *l, const float *x, int64_t n, int64_t h, int64_t w, float *y)
+{
+	const size_t nf = wtconv_block_scratch_floats(l, h, w), np = wtconv_packed_floats(l);
+	float *scratch = malloc(nf * sizeof(float) + 1);
+	float *packed = malloc(np * sizeof(float) + 1);
+	if (scratch == NULL || packed == NULL) {
+		free(scratch);
+		free(packed);
+		return -1;
+	}
+	for (size_t i = 0; i < nf; i++)
+		scratch[i] = NAN;
+	for (size_t i = 0; i < np; i++)
+		packed[i] = NAN;
+	const int64_t C = l->channels, blocks = (C + WTCONV_BLOCK - 1) / WTCONV_BLOCK;
+	wtconv_pack(l, 0, blocks, packed);
+	wtconv_block_scratch_init(l, h, w, scratch);
+	const size_t in_item = (size_t)(C * h * w);
+	const size_t out_item = (size_t)(C * wtconv_out_size(h, l->stride) * wtconv_out_size(w, l->stride));
+	for (int64_t p = n * blocks - 1; p >= 0; p--)
+		wtconv_block(l, packed, p % blocks, x + (size_t)(p / blocks) * in_item, h, w,
+			     y + (size_t)(p / blocks) * out_item, scratch);
+	free(scratch);
+	free(packed);
+	return 0;
+}
+
 /* run_edge_case_kw is run_edge_case with a base kernel kb (0: k) and a
  * wavelet (NULL: Haar through a NULL bank). */
 static void run_edge_case_kw(const char *name, int64_t C, int64_t k, int64_t L, int64_t s, int bias, int64_t N,
@@ -575,6 +609,19 @@ static void run_edge_case_kw(const char *name, int64_t C, int64_t k, int64_t L, 
 				snprintf(label, sizeof label, "edge/%.200s (NaN scratch)", name);
 				compare(label, out2, want, count);
 			}
+			/* The blocked path in every variant this CPU runs. */
+			static const char *const isas[] = {"avx512", "avx2", "baseline"};
+			for (size_t v = 0; v < sizeof isas / sizeof isas[0] && wtconv_block_supported(&layer); v++) {
+				if (wtconv_block_use(isas[v]) != 0)
+					continue;
+				if (forward_nan_block_scratch(&layer, x, N, H, W, out2) != 0) {
+					fail(name, "out of memory");
+				} else {
+					snprintf(label, sizeof label, "edge/%.200s (blocked %s, NaN scratch)", name, isas[v]);
+					compare(label, out2, want, count);
+				}
+			}
+			wtconv_block_use(NULL);
 			free(out2);
 		}
 		free(want);
@@ -724,6 +771,17 @@ int main(int argc, char **argv)
 
 	/*               name                   C  k  L  s bias N   H   W  kb wavelet */
 	run_edge_case_kw("kb7_k5_L3", 3, 5, 3, 1, 1, 1, 28, 28, 7, NULL);
+	/* Several channel blocks of the blocked path, the last one partial. */
+	run_edge_case("C16_one_full_block", 16, 5, 3, 1, 1, 2, 14, 14);
+	run_edge_case("C17_block_and_1", 17, 5, 2, 1, 1, 1, 7, 7);
+	run_edge_case("C40_stride2_odd", 40, 3, 3, 2, 1, 2, 13, 9);
+	run_edge_case_kw("C33_kb7_k5_L2_7x7", 33, 5, 2, 1, 0, 2, 7, 7, 7, NULL);
+	run_edge_case_kw("C20_kb9_k7_L1_odd", 20, 7, 1, 1, 1, 1, 11, 5, 9, NULL);
+	run_edge_case("C48_k1_L4_5x3", 48, 1, 4, 1, 1, 1, 5, 3);
+	/* A map whose blocked scratch exceeds WTCONV_BLOCK_MAX_SCRATCH_BYTES:
+	 * wtconv_forward takes the planar path, the NaN-scratch runs check
+	 * the blocked one too. */
+	run_edge_case("planar_fallback_360x352", 2, 5, 2, 1, 1, 1, 360, 352);
 	run_edge_case_kw("kb3_k5_L2_stride2", 2, 5, 2, 2, 0, 2, 13, 11, 3, NULL);
 	run_edge_case_kw("kb1_k7_L1", 2, 7, 1, 1, 1, 1, 9, 9, 1, NULL);
 	run_edge_case_kw("db1_bank", 3, 3, 3, 1, 1, 1, 13, 11, 0, "db1");

@@ -27,6 +27,10 @@ type Spec struct {
 	XDims   []int64
 	Weights [6]*tensor.Tensor // index 0 unused (x is the graph input)
 	Attrs   []*onnxpb.AttributeProto
+	// FedWeights makes every present weight a graph input of its shape,
+	// named as in InputNames, instead of an initializer: a Run must feed
+	// them, and ONNX Runtime sees no constant weights.
+	FedWeights bool
 }
 
 // IntAttr, FloatAttr and StringAttr build node attributes.
@@ -83,7 +87,15 @@ func (s Spec) Model() ([]byte, error) {
 		name := ""
 		if w := s.Weights[i]; w != nil {
 			name = InputNames[i]
-			g.Initializer = append(g.Initializer, onnxmodel.FromTensor(name, w))
+			if s.FedWeights {
+				dims := make([]int64, len(w.Shape))
+				for j, d := range w.Shape {
+					dims[j] = int64(d)
+				}
+				g.Input = append(g.Input, valueInfo(name, dims))
+			} else {
+				g.Initializer = append(g.Initializer, onnxmodel.FromTensor(name, w))
+			}
 		}
 		node.Input = append(node.Input, name)
 	}
