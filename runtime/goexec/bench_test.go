@@ -110,3 +110,16 @@ func BenchmarkModel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkErfGelu times the fused erf GELU on a ConvNeXt-T MLP row block.
+func BenchmarkErfGelu(b *testing.B) {
+	s := randSlice(1<<16, 7)
+	d := make([]float32, len(s))
+	for i := range s {
+		s[i] *= 3
+	}
+	b.SetBytes(int64(4 * len(s)))
+	for b.Loop() {
+		erfGelu(d, s, 1.4142135, 1, 0.5)
+	}
+}

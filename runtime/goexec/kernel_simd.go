@@ -252,12 +252,27 @@ func erfGelu(d, s []float32, c1, c2, c3 float32) {
 		return
 	}
 	s = s[:len(d)]
+	// The constants are broadcast once, and no scalar float stays live
+	// across the loop: Go spills and reloads scalars around the erf8 call
+	// with legacy SSE moves, which merge into the upper halves of the
+	// vector registers and so wait for the previous iteration's result,
+	// serialising the loop (that made this pass several times slower than
+	// the GEMM in front of it).
 	v1, v2, v3 := archsimd.BroadcastFloat32x8(c1), archsimd.BroadcastFloat32x8(c2), archsimd.BroadcastFloat32x8(c3)
-	i := 0
-	for ; i+8 <= len(d); i += 8 {
+	n := len(d) &^ 7
+	for i := 0; i < n; i += 8 {
 		v := archsimd.LoadFloat32x8((*[8]float32)(s[i:]))
 		e := erf8(v.Div(v1))
 		v.Mul(e.Add(v2)).Mul(v3).Store((*[8]float32)(d[i:]))
 	}
-	erfGeluGo(d[i:], s[i:], c1, c2, c3)
+	if n < len(d) {
+		// The last len(d)-n values through the same vector code (erf8
+		// equals erf32 exactly, so the result is erfGeluGo's).
+		var t [8]float32
+		copy(t[:], s[n:])
+		v := archsimd.LoadFloat32x8(&t)
+		e := erf8(v.Div(v1))
+		v.Mul(e.Add(v2)).Mul(v3).Store(&t)
+		copy(d[n:], t[:])
+	}
 }
