@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/wtonnx/wtonnx/bench"
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	wtruntime "github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/testmodels"
 	"github.com/wtonnx/wtonnx/verify"
@@ -216,6 +219,93 @@ func BenchmarkEngines(b *testing.B) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// fullSizeDir returns a folder holding the full-size torchvision models
+// named, exported by testmodels/gen/fullsize.py: $WTONNX_FULLSIZE_DIR when
+// set (models missing there are exported into it, so repeated runs reuse
+// them), otherwise a temporary folder.
+func fullSizeDir(b *testing.B, names ...string) string {
+	b.Helper()
+	dir := os.Getenv("WTONNX_FULLSIZE_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	var missing []string
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n, "model.onnx")); err != nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return dir
+	}
+	py := os.Getenv("WTONNX_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	out, err := exec.Command(py, append([]string{"../testmodels/gen/fullsize.py", dir}, missing...)...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("exporting the full-size models %v needs Debian's PyTorch (`make setup`; WTONNX_PYTHON names another python): %v\n%s", missing, err, out)
+	}
+	return dir
+}
+
+// BenchmarkEnginesFullSize times one inference of the full-size torchvision
+// MobileNetV2 and ConvNeXt-T (224x224, random weights) on ONNX Runtime and
+// on the Go engine with the same thread count. The two engines run
+// alternately, one inference each per iteration, so that both see the same
+// machine load; the metrics are the medians over the iterations
+// (ort-ms, go-ms) and their ratio (go/ort):
+//
+//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench EnginesFullSize -benchtime 20x -count 3
+func BenchmarkEnginesFullSize(b *testing.B) {
+	lib := ortLib(b)
+	names := []string{"mobilenet_v2", "convnext_tiny"}
+	dir := fullSizeDir(b, names...)
+	for _, name := range names {
+		path := filepath.Join(dir, name, "model.onnx")
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", name, threads), func(b *testing.B) {
+				m, err := verify.LoadModel(path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": filepath.Join(dir, name, "input.npy")}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				var es [2]wtruntime.Engine
+				for i, kind := range []string{"ort", "go"} {
+					if es[i], err = engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib}); err != nil {
+						b.Fatal(err)
+					}
+					defer es[i].Close()
+				}
+				run := func(e wtruntime.Engine) time.Duration {
+					start := time.Now()
+					if _, err := e.Run(context.Background(), in, nil); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(start)
+				}
+				for range 2 {
+					run(es[0])
+					run(es[1])
+				}
+				var ds [2][]time.Duration
+				b.ResetTimer()
+				for b.Loop() {
+					ds[0] = append(ds[0], run(es[0]))
+					ds[1] = append(ds[1], run(es[1]))
+				}
+				ort, gom := bench.Stats(ds[0]).Median, bench.Stats(ds[1]).Median
+				b.ReportMetric(ort, "ort-ms")
+				b.ReportMetric(gom, "go-ms")
+				b.ReportMetric(gom/ort, "go/ort")
+			})
 		}
 	}
 }

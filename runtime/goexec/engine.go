@@ -191,7 +191,7 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		}
 		if dom == "" && n.GetOpType() == "MatMul" {
 			if w, ok := b.constIn(1); ok && !e.overridable[n.GetInput()[1]] && w.DType == tensor.Float32 && len(w.Shape) == 2 {
-				en.withBias, en.biasLen = matmulKernel, w.Shape[1]
+				en.withBias, en.biasLen = matmulWithBias(w), w.Shape[1]
 			}
 		}
 		if dom == "" {

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/tensor"
 )
 
 // TestSgemm compares the packed GEMM with a naive triple loop on awkward
@@ -44,4 +47,37 @@ func TestSgemm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMatMulPackedWeight runs a MatMul whose B is an initializer (packed
+// once, on the first run) over several row blocks and K blocks, twice, and
+// then with that initializer overridden as a graph input: every result must
+// match a naive product of the B actually given.
+func TestMatMulPackedWeight(t *testing.T) {
+	const m, k, n = 2 * 150, 300, 70
+	w := randSlice(k*n, 31)
+	b := newGB(13).input("x", onnxpb.TensorProto_FLOAT, 2, 150, k).input("w", onnxpb.TensorProto_FLOAT, k, n).
+		init("w", tensor.NewFloat32([]int{k, n}, w))
+	b.node("MatMul", []string{"x", "w"}, []string{"y"})
+	e := b.output("y").open(t)
+	x := tensor.NewFloat32([]int{2, 150, k}, randSlice(m*k, 32))
+	check := func(what string, y *tensor.Tensor, w []float32) {
+		t.Helper()
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				var s float64
+				for p := 0; p < k; p++ {
+					s += float64(x.F32[i*k+p]) * float64(w[p*n+j])
+				}
+				if d := math.Abs(float64(y.F32[i*n+j]) - s); d > 1e-4*(1+math.Abs(s)) {
+					t.Fatalf("%s: Y[%d,%d] = %g, want %g", what, i, j, y.F32[i*n+j], s)
+				}
+			}
+		}
+	}
+	check("first run", run1(t, e, map[string]*tensor.Tensor{"x": x})["y"], w)
+	check("second run", run1(t, e, map[string]*tensor.Tensor{"x": x})["y"], w)
+	w2 := randSlice(k*n, 33)
+	check("overridden weight", run1(t, e, map[string]*tensor.Tensor{"x": x, "w": tensor.NewFloat32([]int{k, n}, w2)})["y"], w2)
+	check("constant again", run1(t, e, map[string]*tensor.Tensor{"x": x})["y"], w)
 }

@@ -2,20 +2,68 @@ package goexec
 
 import (
 	"fmt"
+	"sync"
+	"unsafe"
 
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
 func buildMatMul(b *buildCtx) (kernelFunc, error) {
-	return matmulKernel(nil, nil), nil
+	w, _ := b.constIn(1)
+	return matmulKernel(newPackedWeight(w), nil, nil), nil
 }
 
-// matmulKernel returns the MatMul kernel; bias, when not nil, is added to
-// every row of the product (a fused Add of a [N] constant) and epi, when
-// not nil, applied afterwards (a fused activation).
-func matmulKernel(bias []float32, epi *unaryOp) kernelFunc {
+// matmulWithBias returns the builder of MatMul kernels with a fused bias
+// and activation for a constant B w, all sharing w's packing.
+func matmulWithBias(w *tensor.Tensor) func(bias []float32, epi *unaryOp) kernelFunc {
+	pw := newPackedWeight(w)
+	return func(bias []float32, epi *unaryOp) kernelFunc { return matmulKernel(pw, bias, epi) }
+}
+
+// packedWeight is a constant float32 matrix B [K, N] packed once in the
+// GEMM's panel layout, so that runs skip packing it (for the 3136-row
+// products of a ConvNeXt's first stage, packing B in every one of the 33
+// row blocks cost a tenth of the run). It is packed by the first Run that
+// uses it rather than at Open, so that of the plain and the fused kernel
+// built for one MatMul only the one that runs holds a copy.
+type packedWeight struct {
+	w      *tensor.Tensor
+	once   sync.Once
+	packed []float32
+}
+
+// newPackedWeight returns the packing of w when it is a float32 matrix, or
+// nil.
+func newPackedWeight(w *tensor.Tensor) *packedWeight {
+	if w == nil || w.DType != tensor.Float32 || len(w.Shape) != 2 || w.Len() == 0 {
+		return nil
+	}
+	return &packedWeight{w: w}
+}
+
+// of returns the packed panels when b is the constant itself (a Run can
+// override an initializer that is also a graph input; its tensor then
+// differs and is packed as usual), packing them on first use.
+func (p *packedWeight) of(threads int, b *tensor.Tensor) []float32 {
+	if p == nil || len(b.F32) != len(p.w.F32) || unsafe.SliceData(b.F32) != unsafe.SliceData(p.w.F32) ||
+		!tensor.SameShape(b.Shape, p.w.Shape) {
+		return nil
+	}
+	p.once.Do(func() {
+		k, n := p.w.Shape[0], p.w.Shape[1]
+		p.packed = make([]float32, packedBLen(k, n))
+		packBAll(threads, &gemmArgs{k: k, n: n, b: p.w.F32, rsB: n, csB: 1}, p.packed)
+	})
+	return p.packed
+}
+
+// matmulKernel returns the MatMul kernel; pw, when not nil, is input B
+// packed at Open; bias, when not nil, is added to every row of the product
+// (a fused Add of a [N] constant) and epi, when not nil, applied afterwards
+// (a fused activation).
+func matmulKernel(pw *packedWeight, bias []float32, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		t, err := matmul(rc, in[0], in[1], bias, epi)
+		t, err := matmul(rc, in[0], in[1], pw.of(rc.threads, in[1]), bias, epi)
 		if err != nil {
 			return nil, err
 		}
@@ -24,8 +72,9 @@ func matmulKernel(bias []float32, epi *unaryOp) kernelFunc {
 }
 
 // matmul implements numpy matmul semantics for float32, adding bias to
-// each row of the result and applying epi when they are not nil.
-func matmul(rc *runCtx, a, b *tensor.Tensor, bias []float32, epi *unaryOp) (*tensor.Tensor, error) {
+// each row of the result and applying epi when they are not nil; packedB,
+// when not nil, is the matrix b packed by packBAll.
+func matmul(rc *runCtx, a, b *tensor.Tensor, packedB, bias []float32, epi *unaryOp) (*tensor.Tensor, error) {
 	if err := requireF32(a, "A"); err != nil {
 		return nil, err
 	}
@@ -64,7 +113,7 @@ func matmul(rc *runCtx, a, b *tensor.Tensor, bias []float32, epi *unaryOp) (*ten
 			m: tensor.NumElements(as[:len(as)-1]), n: n, k: k,
 			a: a.F32, rsA: k, csA: 1, b: b.F32, rsB: n, csB: 1,
 			c: out.F32, ldc: n, alpha: 1,
-			colBias: bias, epi: epi,
+			colBias: bias, epi: epi, packedB: packedB,
 		})
 	} else if nb > 0 {
 		pa := planBroadcast(as[:len(as)-2], bs[:len(bs)-2], batch)

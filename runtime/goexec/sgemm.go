@@ -31,6 +31,33 @@ type gemmArgs struct {
 	// while the block is in cache.
 	rowBias, colBias []float32
 	epi              *unaryOp
+	// packedB, when not nil, is B already in packBAll's layout (a constant
+	// weight packed once at Open); b, rsB and csB are then not read.
+	packedB []float32
+}
+
+// packedBLen is the length of packBAll's layout for a k x n B: the panels
+// of gemmKC-row blocks, each block n rounded up to gemmNR columns wide.
+func packedBLen(k, n int) int {
+	return k * ((n + gemmNR - 1) / gemmNR * gemmNR)
+}
+
+// packBAll packs the whole of B into dst (packedBLen long): the block of
+// rows p0.. holds packB's panels for all the columns, so the panel of
+// columns j.. (j a multiple of gemmNR) starts at p0*npad + j*kc.
+func packBAll(threads int, g *gemmArgs, dst []float32) {
+	npad := (g.n + gemmNR - 1) / gemmNR * gemmNR
+	kb := (g.k + gemmKC - 1) / gemmKC
+	// Work items: one block of rows by one strip of gemmNC columns.
+	strips := (g.n + gemmNC - 1) / gemmNC
+	parallelFor(threads, kb*strips, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			p0 := (t / strips) * gemmKC
+			j0 := (t % strips) * gemmNC
+			kc := min(gemmKC, g.k-p0)
+			packB(g, p0, kc, j0, min(gemmNC, g.n-j0), dst[p0*npad+j0*kc:])
+		}
+	})
 }
 
 // sgemm computes the product using up to threads goroutines.
@@ -60,25 +87,42 @@ func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
 		}
 	}
 	nt := (g.n + nc - 1) / nc
+	packed := g.packedB
+	if packed == nil && mt > 1 {
+		// Several row blocks use every panel of B: pack it once for all
+		// of them instead of once per block.
+		packed = pool.get(packedBLen(g.k, g.n))
+		packBAll(threads, g, packed)
+		defer pool.put(packed)
+	}
 	parallelFor(threads, mt*nt, 1, func(lo, hi int) {
 		bufA := pool.get(gemmMC * gemmKC)
-		bufB := pool.get(gemmKC * nc)
+		var bufB []float32
+		if packed == nil {
+			bufB = pool.get(gemmKC * nc)
+		}
 		for t := lo; t < hi; t++ {
 			i0 := (t / nt) * gemmMC
 			j0 := (t % nt) * nc
-			gemmBlock(g, i0, min(gemmMC, g.m-i0), j0, min(nc, g.n-j0), bufA, bufB)
+			gemmBlock(g, i0, min(gemmMC, g.m-i0), j0, min(nc, g.n-j0), bufA, bufB, packed)
 		}
 		pool.put(bufA)
 		pool.put(bufB)
 	})
 }
 
-// gemmBlock computes C[i0:i0+mc, j0:j0+nc].
-func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB []float32) {
+// gemmBlock computes C[i0:i0+mc, j0:j0+nc], packing B's panels into bufB
+// unless packed holds all of B (packBAll's layout).
+func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB, packed []float32) {
 	var tile [gemmMR * gemmNR]float32
+	npad := (g.n + gemmNR - 1) / gemmNR * gemmNR
 	for p0 := 0; p0 < g.k; p0 += gemmKC {
 		kc := min(gemmKC, g.k-p0)
-		packB(g, p0, kc, j0, nc, bufB)
+		if packed != nil {
+			bufB = packed[p0*npad+j0*kc:]
+		} else {
+			packB(g, p0, kc, j0, nc, bufB)
+		}
 		packA(g, i0, mc, p0, kc, bufA)
 		acc := g.accumulate || p0 > 0
 		for jr := 0; jr < nc; jr += gemmNR {
