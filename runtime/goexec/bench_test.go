@@ -32,9 +32,11 @@ func BenchmarkGEMM(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/t%d", m, n, k, threads), func(b *testing.B) {
 				a, bb, c := randSlice(m*k, 1), randSlice(k*n, 2), make([]float32, m*n)
 				pool := newScratchPool()
+				tm := newTeam(threads)
+				defer tm.close()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					sgemm(threads, pool, &gemmArgs{m: m, n: n, k: k, a: a, rsA: k, csA: 1, b: bb, rsB: n, csB: 1, c: c, ldc: n, alpha: 1})
+					sgemm(tm, pool, &gemmArgs{m: m, n: n, k: k, a: a, rsA: k, csA: 1, b: bb, rsB: n, csB: 1, c: c, ldc: n, alpha: 1})
 				}
 				reportGFLOPS(b, 2*float64(m*n*k))
 			})

@@ -273,7 +273,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 	}
 	pointwise := geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 &&
 		geo.pt == 0 && geo.pl == 0 && geo.pb == 0 && geo.pr == 0
-	one := func(threads, b, gi int, col []float32) {
+	one := func(threads *team, b, gi int, col []float32) {
 		src := x[(b*c+gi*cg)*hw : (b*c+(gi+1)*cg)*hw]
 		if !pointwise {
 			im2col(threads, col, src, cg, geo)
@@ -293,14 +293,14 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 		})
 	}
 	jobs := n * g
-	if jobs >= 2*rc.threads && rc.threads > 1 {
+	if nt := rc.threads.threads(); jobs >= 2*nt && nt > 1 {
 		parallelFor(rc.threads, jobs, 1, func(lo, hi int) {
 			var col []float32
 			if !pointwise {
 				col = rc.scratch.get(kdim * ohw)
 			}
 			for j := lo; j < hi; j++ {
-				one(1, j/g, j%g, col)
+				one(nil, j/g, j%g, col)
 			}
 			rc.scratch.put(col)
 		})
@@ -319,7 +319,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 
 // im2col lays out the receptive fields of src [c, h, w] as a
 // [c*kh*kw, oh*ow] matrix.
-func im2col(threads int, col, src []float32, c int, geo *geom2d) {
+func im2col(threads *team, col, src []float32, c int, geo *geom2d) {
 	kk := geo.kh * geo.kw
 	ohw := geo.oh * geo.ow
 	parallelFor(threads, c*kk, max(1, 8192/max(ohw, 1)), func(lo, hi int) {

@@ -24,7 +24,7 @@ type Options struct {
 
 // Engine runs one ONNX model in pure Go. It implements runtime.Engine.
 type Engine struct {
-	threads int
+	threads *team
 	logf    func(string, ...any)
 	inputs  []runtime.TensorInfo
 	outputs []runtime.TensorInfo
@@ -85,7 +85,7 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		logf = func(string, ...any) {}
 	}
 	e := &Engine{
-		threads:     threads,
+		threads:     newTeam(threads),
 		logf:        logf,
 		overridable: map[string]bool{},
 		consts:      map[string]*tensor.Tensor{},
@@ -93,6 +93,9 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		inputIndex:  map[string]int{},
 		scratch:     newScratchPool(),
 	}
+	// An Engine dropped without Close (or by a failing Open) stops its
+	// workers when collected.
+	goruntime.AddCleanup(e, (*team).close, e.threads)
 
 	opsets := map[string]int64{}
 	for _, o := range model.GetOpsetImport() {
@@ -292,7 +295,7 @@ func cloneInfos(in []runtime.TensorInfo) []runtime.TensorInfo {
 
 // Close does nothing (the engine holds no native resources); it is safe to
 // call twice.
-func (e *Engine) Close() error { return nil }
+func (e *Engine) Close() error { e.threads.close(); return nil }
 
 // Run executes the nodes needed for the requested tensors. outputs may name
 // graph outputs or any tensor a node produces; nil means every graph output.

@@ -30,7 +30,9 @@ func TestSgemm(t *testing.T) {
 					c0 := randSlice(m*n, 9)
 					c := append([]float32(nil), c0...)
 					alpha := float32(0.5)
-					sgemm(threads, newScratchPool(), &gemmArgs{m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: n, alpha: alpha, accumulate: true})
+					tm := newTeam(threads)
+					sgemm(tm, newScratchPool(), &gemmArgs{m: m, n: n, k: k, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: n, alpha: alpha, accumulate: true})
+					tm.close()
 					for i := 0; i < m; i++ {
 						for j := 0; j < n; j++ {
 							var s float64

@@ -44,7 +44,7 @@ func newPackedWeight(w *tensor.Tensor) *packedWeight {
 // of returns the packed panels when b is the constant itself (a Run can
 // override an initializer that is also a graph input; its tensor then
 // differs and is packed as usual), packing them on first use.
-func (p *packedWeight) of(threads int, b *tensor.Tensor) []float32 {
+func (p *packedWeight) of(threads *team, b *tensor.Tensor) []float32 {
 	if p == nil || len(b.F32) != len(p.w.F32) || unsafe.SliceData(b.F32) != unsafe.SliceData(p.w.F32) ||
 		!tensor.SameShape(b.Shape, p.w.Shape) {
 		return nil
@@ -119,8 +119,10 @@ func matmul(rc *runCtx, a, b *tensor.Tensor, packedB, bias []float32, epi *unary
 		pa := planBroadcast(as[:len(as)-2], bs[:len(bs)-2], batch)
 		bst := pa.sb[len(pa.sb)-1]
 		ast := pa.sa[len(pa.sa)-1]
-		threads := 1
-		if nb < rc.threads {
+		// Fewer products than threads: each product uses the team too
+		// (sections nest).
+		var threads *team
+		if nb < rc.threads.threads() {
 			threads = rc.threads
 		}
 		parallelFor(rc.threads, nb, 1, func(lo, hi int) {

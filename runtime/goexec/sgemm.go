@@ -45,7 +45,7 @@ func packedBLen(k, n int) int {
 // packBAll packs the whole of B into dst (packedBLen long): the block of
 // rows p0.. holds packB's panels for all the columns, so the panel of
 // columns j.. (j a multiple of gemmNR) starts at p0*npad + j*kc.
-func packBAll(threads int, g *gemmArgs, dst []float32) {
+func packBAll(threads *team, g *gemmArgs, dst []float32) {
 	npad := (g.n + gemmNR - 1) / gemmNR * gemmNR
 	kb := (g.k + gemmKC - 1) / gemmKC
 	// Work items: one block of rows by one strip of gemmNC columns.
@@ -60,8 +60,8 @@ func packBAll(threads int, g *gemmArgs, dst []float32) {
 	})
 }
 
-// sgemm computes the product using up to threads goroutines.
-func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
+// sgemm computes the product on team threads (nil: the caller alone).
+func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 	if g.m == 0 || g.n == 0 {
 		return
 	}
@@ -77,9 +77,9 @@ func sgemm(threads int, pool *scratchPool, g *gemmArgs) {
 	}
 	mt := (g.m + gemmMC - 1) / gemmMC
 	nc := gemmNC
-	if nt := (g.n + nc - 1) / nc; mt*nt < 2*threads && g.n > gemmNR {
+	if nt := (g.n + nc - 1) / nc; mt*nt < 2*threads.threads() && g.n > gemmNR {
 		// Split the columns finer so that every thread has work.
-		want := (2*threads + mt - 1) / mt
+		want := (2*threads.threads() + mt - 1) / mt
 		nc = (g.n + want - 1) / want
 		nc = (nc + gemmNR - 1) / gemmNR * gemmNR
 		if nc < 4*gemmNR {
