@@ -190,20 +190,26 @@ func clamp(d, s []float32, lo, hi float32) {
 		// NaN, as Go's min and max do in clampGo).
 		v.Merge(v.Max(lv).Min(hv), v.IsNaN()).Store((*[8]float32)(d[i:]))
 	}
+	archsimd.ClearAVXUpperBits()
 	clampGo(d[i:], s[i:], lo, hi)
 }
 
-// biasClamp computes row[j] = min(max(row[j]+b, lo), hi): the bias added in
-// a scalar pass, then the vector clamp.
+// biasClamp computes row[j] = min(max(row[j]+b, lo), hi) in one vector
+// pass, NaN staying NaN.
 func biasClamp(row []float32, b, lo, hi float32) {
-	if !useAVX2 {
+	if !useAVX2 || len(row) < 8 {
 		biasClampGo(row, b, lo, hi)
 		return
 	}
-	for j := range row {
-		row[j] += b
+	bv := archsimd.BroadcastFloat32x8(b)
+	lv, hv := archsimd.BroadcastFloat32x8(lo), archsimd.BroadcastFloat32x8(hi)
+	n := len(row) &^ 7
+	for i := 0; i < n; i += 8 {
+		v := archsimd.LoadFloat32x8((*[8]float32)(row[i:])).Add(bv)
+		v.Merge(v.Max(lv).Min(hv), v.IsNaN()).Store((*[8]float32)(row[i:]))
 	}
-	clamp(row, row, lo, hi)
+	archsimd.ClearAVXUpperBits()
+	biasClampGo(row[n:], b, lo, hi)
 }
 
 // Depthwise micro-kernel block: dwRows output rows by dwCols columns.

@@ -60,6 +60,28 @@ func packBAll(threads *team, g *gemmArgs, dst []float32) {
 	})
 }
 
+// packedALen is the length of packAAll's layout for an m x k A.
+func packedALen(m, k int) int {
+	return k * ((m + gemmMR - 1) / gemmMR * gemmMR)
+}
+
+// packAAll packs the whole of A into dst (packedALen long): the block of
+// columns p0.. holds packA's panels for all the rows, so the panel of rows
+// i.. (i a multiple of gemmMR) starts at p0*mpad + i*kc.
+func packAAll(threads *team, g *gemmArgs, dst []float32) {
+	mpad := (g.m + gemmMR - 1) / gemmMR * gemmMR
+	kb := (g.k + gemmKC - 1) / gemmKC
+	strips := (g.m + gemmMC - 1) / gemmMC
+	parallelFor(threads, kb*strips, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			p0 := (t / strips) * gemmKC
+			i0 := (t % strips) * gemmMC
+			kc := min(gemmKC, g.k-p0)
+			packA(g, i0, min(gemmMC, g.m-i0), p0, kc, dst[p0*mpad+i0*kc:])
+		}
+	})
+}
+
 // sgemm computes the product on team threads (nil: the caller alone).
 func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 	if g.m == 0 || g.n == 0 {
@@ -95,27 +117,39 @@ func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 		packBAll(threads, g, packed)
 		defer pool.put(packed)
 	}
+	var packedA []float32
+	if nt > 1 {
+		// Likewise for A, used by every column block (a convolution's
+		// weights, packed 25 times over for a 112x112 output before).
+		packedA = pool.get(packedALen(g.m, g.k))
+		packAAll(threads, g, packedA)
+		defer pool.put(packedA)
+	}
 	parallelFor(threads, mt*nt, 1, func(lo, hi int) {
-		bufA := pool.get(gemmMC * gemmKC)
-		var bufB []float32
+		var bufA, bufB []float32
+		if packedA == nil {
+			bufA = pool.get(gemmMC * gemmKC)
+		}
 		if packed == nil {
 			bufB = pool.get(gemmKC * nc)
 		}
 		for t := lo; t < hi; t++ {
 			i0 := (t / nt) * gemmMC
 			j0 := (t % nt) * nc
-			gemmBlock(g, i0, min(gemmMC, g.m-i0), j0, min(nc, g.n-j0), bufA, bufB, packed)
+			gemmBlock(g, i0, min(gemmMC, g.m-i0), j0, min(nc, g.n-j0), bufA, bufB, packedA, packed)
 		}
 		pool.put(bufA)
 		pool.put(bufB)
 	})
 }
 
-// gemmBlock computes C[i0:i0+mc, j0:j0+nc], packing B's panels into bufB
+// gemmBlock computes C[i0:i0+mc, j0:j0+nc], packing A's panels into bufA
+// unless packedA holds all of A (packAAll's layout), and B's into bufB
 // unless packed holds all of B (packBAll's layout).
-func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB, packed []float32) {
+func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB, packedA, packed []float32) {
 	var tile [gemmMR * gemmNR]float32
 	npad := (g.n + gemmNR - 1) / gemmNR * gemmNR
+	mpad := (g.m + gemmMR - 1) / gemmMR * gemmMR
 	for p0 := 0; p0 < g.k; p0 += gemmKC {
 		kc := min(gemmKC, g.k-p0)
 		if packed != nil {
@@ -123,7 +157,11 @@ func gemmBlock(g *gemmArgs, i0, mc, j0, nc int, bufA, bufB, packed []float32) {
 		} else {
 			packB(g, p0, kc, j0, nc, bufB)
 		}
-		packA(g, i0, mc, p0, kc, bufA)
+		if packedA != nil {
+			bufA = packedA[p0*mpad+i0*kc:]
+		} else {
+			packA(g, i0, mc, p0, kc, bufA)
+		}
 		acc := g.accumulate || p0 > 0
 		for jr := 0; jr < nc; jr += gemmNR {
 			nr := min(gemmNR, nc-jr)
