@@ -14,7 +14,7 @@ import (
 func TestSgemm(t *testing.T) { checkSgemm(t) }
 
 func checkSgemm(t *testing.T) {
-	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 1}, {17, 33, 300}, {97, 130, 257}, {200, 9, 600}, {1, 1000, 64}}
+	sizes := [][3]int{{1, 1, 1}, {3, 5, 7}, {4, 16, 1}, {17, 33, 300}, {97, 130, 257}, {200, 9, 600}, {1, 1000, 64}, {1, 37, 1285}}
 	for _, sz := range sizes {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {

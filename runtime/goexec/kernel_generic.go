@@ -198,6 +198,8 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 
 func clamp(d, s []float32, lo, hi float32) { clampGo(d, s, lo, hi) }
 
+func dot(a, b []float32) float32 { return dotGo(a, b) }
+
 // biasClamp computes row[j] = min(max(row[j]+b, lo), hi) in one pass.
 func biasClamp(row []float32, b, lo, hi float32) { biasClampGo(row, b, lo, hi) }
 

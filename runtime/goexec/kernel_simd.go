@@ -102,6 +102,37 @@ func microKernel512(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	archsimd.ClearAVXUpperBits()
 }
 
+// dot returns the dot product of a and b (len(b) >= len(a)).
+func dot(a, b []float32) float32 {
+	if !useAVX2 || len(a) < 32 {
+		return dotGo(a, b)
+	}
+	b = b[:len(a)]
+	n := len(a) &^ 31
+	var s [8]float32
+	if useAVX512 {
+		var s0, s1 archsimd.Float32x16
+		for i := 0; i < n; i += 32 {
+			s0 = archsimd.LoadFloat32x16((*[16]float32)(a[i:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[i:])), s0)
+			s1 = archsimd.LoadFloat32x16((*[16]float32)(a[i+16:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(b[i+16:])), s1)
+		}
+		var t [16]float32
+		s0.Add(s1).Store(&t)
+		archsimd.LoadFloat32x8((*[8]float32)(t[:8])).Add(archsimd.LoadFloat32x8((*[8]float32)(t[8:]))).Store(&s)
+	} else {
+		var s0, s1, s2, s3 archsimd.Float32x8
+		for i := 0; i < n; i += 32 {
+			s0 = archsimd.LoadFloat32x8((*[8]float32)(a[i:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(b[i:])), s0)
+			s1 = archsimd.LoadFloat32x8((*[8]float32)(a[i+8:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(b[i+8:])), s1)
+			s2 = archsimd.LoadFloat32x8((*[8]float32)(a[i+16:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(b[i+16:])), s2)
+			s3 = archsimd.LoadFloat32x8((*[8]float32)(a[i+24:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(b[i+24:])), s3)
+		}
+		s0.Add(s1).Add(s2.Add(s3)).Store(&s)
+	}
+	archsimd.ClearAVXUpperBits()
+	return (s[0] + s[1]) + (s[2] + s[3]) + (s[4] + s[5]) + (s[6] + s[7]) + dotGo(a[n:], b[n:])
+}
+
 // microKernel4x16 computes a 4 x 16 half of the tile with AVX2: columns
 // of bp with the full tile's stride gemmNR.
 func microKernel4x16(kc int, ap, bp, c []float32, ldc int, acc bool) {

@@ -97,6 +97,10 @@ func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 		}
 		return
 	}
+	if g.m == 1 && g.csA == 1 && g.rsB == 1 && g.packedB == nil {
+		gemvT(threads, g)
+		return
+	}
 	mt := (g.m + gemmMC - 1) / gemmMC
 	nc := gemmNC
 	if nt := (g.n + nc - 1) / nc; mt*nt < 2*threads.threads() && g.n > gemmNR {
@@ -140,6 +144,26 @@ func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 		}
 		pool.put(bufA)
 		pool.put(bufB)
+	})
+}
+
+// gemvT computes the one-row product whose B is stored transposed (each
+// column contiguous), as a classifier's Gemm with transB=1 is: one dot
+// product per column. Through the packed path a single row of A filled a
+// quarter of every micro-tile and all of B was packed for it.
+func gemvT(threads *team, g *gemmArgs) {
+	a := g.a[:g.k]
+	parallelFor(threads, g.n, 64, func(lo, hi int) {
+		row := g.c[lo:hi]
+		for j := range row {
+			off := (lo + j) * g.csB
+			s := g.alpha * dot(a, g.b[off:off+g.k])
+			if g.accumulate {
+				s += row[j]
+			}
+			row[j] = s
+		}
+		g.finishRow(0, lo, row)
 	})
 }
 
