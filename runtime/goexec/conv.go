@@ -183,12 +183,25 @@ func buildConv(b *buildCtx) (kernelFunc, error) {
 	if b.attrs.has("ceil_mode") {
 		return nil, fmt.Errorf("ceil_mode is not a Conv attribute")
 	}
-	return convKernel(wa, nil), nil
+	return convWithEpilogue(b, wa)(nil), nil
 }
 
-// convKernel returns the Conv kernel; epi, when not nil, is an activation
-// applied to each output block while it is still in cache (fusion).
-func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
+// convWithEpilogue returns the builder of Conv kernels with a fused
+// activation for node b, all sharing the packing of its weights when they
+// are constant.
+func convWithEpilogue(b *buildCtx, wa *windowAttrs) func(epi *unaryOp) kernelFunc {
+	var pw *packedWeight
+	if w, ok := b.constIn(1); ok && wa.group == 1 {
+		pw = newPackedA(w)
+	}
+	return func(epi *unaryOp) kernelFunc { return convKernel(wa, pw, epi) }
+}
+
+// convKernel returns the Conv kernel; pw, when not nil, packs the constant
+// weights once (ungrouped convolutions); epi, when not nil, is an
+// activation applied to each output block while it is still in cache
+// (fusion).
+func convKernel(wa *windowAttrs, pw *packedWeight, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, w := in[0], in[1]
 		var bias *tensor.Tensor
@@ -229,7 +242,11 @@ func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 		if bias != nil {
 			bf = bias.F32
 		}
-		out := conv2d(rc, x.F32, n, c, w.F32, m, g, bf, geo, epi)
+		var packedW []float32
+		if g == 1 && w.Shape[1] > 1 {
+			packedW = pw.of(rc.threads, w)
+		}
+		out := conv2d(rc, x.F32, n, c, w.F32, packedW, m, g, bf, geo, epi)
 		shape := []int{n, m, geo.oh, geo.ow}
 		if len(x.Shape) == 3 {
 			shape = []int{n, m, geo.ow}
@@ -239,8 +256,9 @@ func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 }
 
 // conv2d computes a grouped 2-D convolution of x [n, c, h, w] with weights
-// [m, c/g, kh, kw] into a fresh [n, m, oh, ow] buffer.
-func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
+// [m, c/g, kh, kw] (packedW: packed by packAAll, or nil) into a fresh
+// [n, m, oh, ow] buffer.
+func conv2d(rc *runCtx, x []float32, n, c int, w, packedW []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
 	hw := geo.h * geo.w
 	ohw := geo.oh * geo.ow
 	out := rc.alloc(n * m * ohw)
@@ -289,7 +307,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 			a: w[gi*mg*kdim:], rsA: kdim, csA: 1,
 			b: src, rsB: ohw, csB: 1,
 			c: dst, ldc: ohw, alpha: 1,
-			rowBias: rowBias, epi: epi,
+			rowBias: rowBias, epi: epi, packedA: packedW,
 		})
 	}
 	jobs := n * g

@@ -190,7 +190,7 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 			if err != nil {
 				return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
 			}
-			en.withEpilogue = func(epi *unaryOp) kernelFunc { return convKernel(wa, epi) }
+			en.withEpilogue = convWithEpilogue(b, wa)
 		}
 		if dom == "" && n.GetOpType() == "MatMul" {
 			if w, ok := b.constIn(1); ok && !e.overridable[n.GetInput()[1]] && w.DType == tensor.Float32 && len(w.Shape) == 2 {

@@ -2,63 +2,24 @@ package goexec
 
 import (
 	"fmt"
-	"sync"
-	"unsafe"
 
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
 func buildMatMul(b *buildCtx) (kernelFunc, error) {
 	w, _ := b.constIn(1)
-	return matmulKernel(newPackedWeight(w), nil, nil), nil
+	return matmulKernel(newPackedB(w), nil, nil), nil
 }
 
 // matmulWithBias returns the builder of MatMul kernels with a fused bias
 // and activation for a constant B w, all sharing w's packing.
 func matmulWithBias(w *tensor.Tensor) func(bias []float32, epi *unaryOp) kernelFunc {
-	pw := newPackedWeight(w)
+	pw := newPackedB(w)
 	return func(bias []float32, epi *unaryOp) kernelFunc { return matmulKernel(pw, bias, epi) }
 }
 
-// packedWeight is a constant float32 matrix B [K, N] packed once in the
-// GEMM's panel layout, so that runs skip packing it (for the 3136-row
-// products of a ConvNeXt's first stage, packing B in every one of the 33
-// row blocks cost a tenth of the run). It is packed by the first Run that
-// uses it rather than at Open, so that of the plain and the fused kernel
-// built for one MatMul only the one that runs holds a copy.
-type packedWeight struct {
-	w      *tensor.Tensor
-	once   sync.Once
-	packed []float32
-}
-
-// newPackedWeight returns the packing of w when it is a float32 matrix, or
-// nil.
-func newPackedWeight(w *tensor.Tensor) *packedWeight {
-	if w == nil || w.DType != tensor.Float32 || len(w.Shape) != 2 || w.Len() == 0 {
-		return nil
-	}
-	return &packedWeight{w: w}
-}
-
-// of returns the packed panels when b is the constant itself (a Run can
-// override an initializer that is also a graph input; its tensor then
-// differs and is packed as usual), packing them on first use.
-func (p *packedWeight) of(threads *team, b *tensor.Tensor) []float32 {
-	if p == nil || len(b.F32) != len(p.w.F32) || unsafe.SliceData(b.F32) != unsafe.SliceData(p.w.F32) ||
-		!tensor.SameShape(b.Shape, p.w.Shape) {
-		return nil
-	}
-	p.once.Do(func() {
-		k, n := p.w.Shape[0], p.w.Shape[1]
-		p.packed = make([]float32, packedBLen(k, n))
-		packBAll(threads, &gemmArgs{k: k, n: n, b: p.w.F32, rsB: n, csB: 1}, p.packed)
-	})
-	return p.packed
-}
-
-// matmulKernel returns the MatMul kernel; pw, when not nil, is input B
-// packed at Open; bias, when not nil, is added to every row of the product
+// matmulKernel returns the MatMul kernel; pw, when not nil, packs the
+// constant input B once; bias, when not nil, is added to every row of the product
 // (a fused Add of a [N] constant) and epi, when not nil, applied afterwards
 // (a fused activation).
 func matmulKernel(pw *packedWeight, bias []float32, epi *unaryOp) kernelFunc {

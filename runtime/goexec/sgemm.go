@@ -1,6 +1,11 @@
 package goexec
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+
+	"github.com/wtonnx/wtonnx/tensor"
+)
 
 // Blocked, packed single-precision matrix multiplication.
 //
@@ -31,9 +36,65 @@ type gemmArgs struct {
 	// while the block is in cache.
 	rowBias, colBias []float32
 	epi              *unaryOp
-	// packedB, when not nil, is B already in packBAll's layout (a constant
-	// weight packed once at Open); b, rsB and csB are then not read.
-	packedB []float32
+	// packedA and packedB, when not nil, are A in packAAll's layout and B
+	// in packBAll's (constant weights packed once, see packedWeight); a,
+	// rsA and csA, or b, rsB and csB, are then not read.
+	packedA, packedB []float32
+}
+
+// packedWeight is a constant float32 matrix packed once in the GEMM's panel
+// layout, as its A operand (a convolution's weights [M, C*KH*KW]) or its B
+// operand (a MatMul's [K, N]), so that runs skip packing it: for the
+// 3136-row products of a ConvNeXt's first stage, packing B in every one of
+// the 33 row blocks cost a tenth of the run, and a MobileNetV2 packed all
+// of its convolution weights on every run. The first Run that uses it
+// packs it rather than Open, so that of the plain and the fused kernel
+// built for one node only the one that runs holds a copy.
+type packedWeight struct {
+	w          *tensor.Tensor
+	rows, cols int
+	asA        bool
+	once       sync.Once
+	packed     []float32
+}
+
+// newPackedB returns the packing of w as B when it is a float32 matrix, or
+// nil.
+func newPackedB(w *tensor.Tensor) *packedWeight {
+	if w == nil || w.DType != tensor.Float32 || len(w.Shape) != 2 || w.Len() == 0 {
+		return nil
+	}
+	return &packedWeight{w: w, rows: w.Shape[0], cols: w.Shape[1]}
+}
+
+// newPackedA returns the packing of w [M, ...] as an M-row A when it is a
+// float32 tensor, or nil.
+func newPackedA(w *tensor.Tensor) *packedWeight {
+	if w == nil || w.DType != tensor.Float32 || len(w.Shape) < 2 || w.Len() == 0 {
+		return nil
+	}
+	return &packedWeight{w: w, rows: w.Shape[0], cols: w.Len() / w.Shape[0], asA: true}
+}
+
+// of returns the packed panels when t is the constant itself (a Run can
+// override an initializer that is also a graph input; its tensor then
+// differs and is packed as usual), packing them on first use.
+func (p *packedWeight) of(threads *team, t *tensor.Tensor) []float32 {
+	if p == nil || len(t.F32) != len(p.w.F32) || unsafe.SliceData(t.F32) != unsafe.SliceData(p.w.F32) ||
+		!tensor.SameShape(t.Shape, p.w.Shape) {
+		return nil
+	}
+	p.once.Do(func() {
+		r, c := p.rows, p.cols
+		if p.asA {
+			p.packed = make([]float32, packedALen(r, c))
+			packAAll(threads, &gemmArgs{m: r, k: c, a: p.w.F32, rsA: c, csA: 1, alpha: 1}, p.packed)
+			return
+		}
+		p.packed = make([]float32, packedBLen(r, c))
+		packBAll(threads, &gemmArgs{k: r, n: c, b: p.w.F32, rsB: c, csB: 1}, p.packed)
+	})
+	return p.packed
 }
 
 // packedBLen is the length of packBAll's layout for a k x n B: the panels
@@ -97,7 +158,7 @@ func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 		}
 		return
 	}
-	if g.m == 1 && g.csA == 1 && g.rsB == 1 && g.packedB == nil {
+	if g.m == 1 && g.csA == 1 && g.rsB == 1 && g.packedA == nil && g.packedB == nil {
 		gemvT(threads, g)
 		return
 	}
@@ -121,8 +182,8 @@ func sgemm(threads *team, pool *scratchPool, g *gemmArgs) {
 		packBAll(threads, g, packed)
 		defer pool.put(packed)
 	}
-	var packedA []float32
-	if nt > 1 {
+	packedA := g.packedA
+	if packedA == nil && nt > 1 {
 		// Likewise for A, used by every column block (a convolution's
 		// weights, packed 25 times over for a 112x112 output before).
 		packedA = pool.get(packedALen(g.m, g.k))
