@@ -134,3 +134,19 @@ func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 		}
 	}
 }
+
+// dwTapsLoop is the loop the vector builds fall back to on CPUs without
+// AVX2 and FMA (the portable build has its own dwTaps).
+func dwTapsLoop(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	for oy := 0; oy < ohp; oy++ {
+		row := out[oy*owp : (oy+1)*owp]
+		for ox := range row {
+			acc := bias
+			base := oy*rowStep + ox
+			for t, off := range offs {
+				acc += k[t] * q[base+off]
+			}
+			row[ox] = acc
+		}
+	}
+}

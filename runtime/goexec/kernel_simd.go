@@ -181,31 +181,6 @@ func microKernel4x16(kc int, ap, bp, c []float32, ldc int, acc bool) {
 	archsimd.ClearAVXUpperBits()
 }
 
-// microKernelLoop is the portable fallback for the 4 x 32 layout.
-func microKernelLoop(kc int, ap, bp, c []float32, ldc int, acc bool) {
-	var t [gemmMR * gemmNR]float32
-	for p := 0; p < kc; p++ {
-		a := ap[p*gemmMR : p*gemmMR+gemmMR]
-		b := bp[p*gemmNR : p*gemmNR+gemmNR]
-		for i, av := range a {
-			row := t[i*gemmNR : i*gemmNR+gemmNR]
-			for j, bv := range b {
-				row[j] += av * bv
-			}
-		}
-	}
-	for i := 0; i < gemmMR; i++ {
-		row := c[i*ldc : i*ldc+gemmNR]
-		if acc {
-			for j := range row {
-				row[j] += t[i*gemmNR+j]
-			}
-		} else {
-			copy(row, t[i*gemmNR:i*gemmNR+gemmNR])
-		}
-	}
-}
-
 func clamp(d, s []float32, lo, hi float32) {
 	if !useAVX2 || len(d) < 8 {
 		clampGo(d, s, lo, hi)
@@ -295,21 +270,6 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 			a1.Store((*[8]float32)(out[o+owp:]))
 			a2.Store((*[8]float32)(out[o+2*owp:]))
 			a3.Store((*[8]float32)(out[o+3*owp:]))
-		}
-	}
-}
-
-// dwTapsLoop is the portable fallback of dwTaps.
-func dwTapsLoop(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
-	for oy := 0; oy < ohp; oy++ {
-		row := out[oy*owp : (oy+1)*owp]
-		for ox := range row {
-			acc := bias
-			base := oy*rowStep + ox
-			for t, off := range offs {
-				acc += k[t] * q[base+off]
-			}
-			row[ox] = acc
 		}
 	}
 }

@@ -7,20 +7,6 @@ import (
 	"testing"
 )
 
-// TestSgemmAVX2 runs the GEMM checks through the AVX2 halves of the micro
-// tile on a CPU that would use the AVX-512 kernel (CPUs without AVX-512
-// run them in TestSgemm).
-func TestSgemmAVX2(t *testing.T) {
-	if !useAVX512 {
-		t.Log("no AVX-512 here: TestSgemm already used the AVX2 kernel")
-	}
-	old := useAVX512
-	useAVX512 = false
-	defer func() { useAVX512 = old }()
-	t.Log(gemmImpl())
-	checkSgemm(t)
-}
-
 // TestBiasClampMatchesGo checks the vector bias-and-clamp epilogue against
 // the portable one, NaN and infinities included, in the body and the tail.
 func TestBiasClampMatchesGo(t *testing.T) {

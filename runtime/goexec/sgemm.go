@@ -386,3 +386,29 @@ func packB(g *gemmArgs, p0, kc, j0, nc int, dst []float32) {
 		}
 	}
 }
+
+// microKernelLoop is the loop the vector builds fall back to on CPUs
+// without AVX2 and FMA (the portable build has its own micro-kernel).
+func microKernelLoop(kc int, ap, bp, c []float32, ldc int, acc bool) {
+	var t [gemmMR * gemmNR]float32
+	for p := 0; p < kc; p++ {
+		a := ap[p*gemmMR : p*gemmMR+gemmMR]
+		b := bp[p*gemmNR : p*gemmNR+gemmNR]
+		for i, av := range a {
+			row := t[i*gemmNR : i*gemmNR+gemmNR]
+			for j, bv := range b {
+				row[j] += av * bv
+			}
+		}
+	}
+	for i := 0; i < gemmMR; i++ {
+		row := c[i*ldc : i*ldc+gemmNR]
+		if acc {
+			for j := range row {
+				row[j] += t[i*gemmNR+j]
+			}
+		} else {
+			copy(row, t[i*gemmNR:i*gemmNR+gemmNR])
+		}
+	}
+}

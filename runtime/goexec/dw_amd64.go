@@ -1,0 +1,45 @@
+//go:build amd64 && !goexperiment.simd && !purego
+
+package goexec
+
+import "unsafe"
+
+// Depthwise micro-kernel block: dwRows output rows by dwCols columns (one
+// AVX2 vector).
+const (
+	dwRows = 4
+	dwCols = 8
+)
+
+// dwTapsAVX2 is dwTaps in assembly (AVX2/FMA): ntaps >= 1, and every load
+// checked by the caller.
+//
+//go:noescape
+func dwTapsAVX2(out *float32, owp, ohp int, q *float32, rowStep int, offs *int, ntaps int, k *float32, bias float32)
+
+// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
+// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
+func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	if !useAVX2 {
+		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		return
+	}
+	k = k[:len(offs)]
+	if ohp == 0 || owp == 0 || len(offs) == 0 {
+		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		return
+	}
+	// The assembly loads without bounds checks: check once that the
+	// furthest load, and every offset, is inside q.
+	maxOff := 0
+	for _, off := range offs {
+		if off < 0 {
+			panic("goexec: dwTaps: negative tap offset")
+		}
+		maxOff = max(maxOff, off)
+	}
+	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || len(out) < ohp*owp {
+		panic("goexec: dwTaps: padded plane smaller than the output needs")
+	}
+	dwTapsAVX2(unsafe.SliceData(out), owp, ohp, unsafe.SliceData(q), rowStep, unsafe.SliceData(offs), len(offs), unsafe.SliceData(k), bias)
+}
