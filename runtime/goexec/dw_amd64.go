@@ -15,18 +15,19 @@ const (
 // checked by the caller.
 //
 //go:noescape
-func dwTapsAVX2(out *float32, owp, ohp int, q *float32, rowStep int, offs *int, ntaps int, k *float32, bias float32)
+func dwTapsAVX2(out *float32, ldo, owp, ohp int, q *float32, rowStep int, offs *int, ntaps int, k *float32, bias float32)
 
-// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
-// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
-func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+// dwTaps computes out[oy*ldo+ox] (oy < ohp, ox < owp) = bias + sum over
+// taps t of k[t] * q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples
+// of the block.
+func dwTaps(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
 	if !useAVX2 {
-		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		dwTapsLoop(out, ldo, owp, ohp, q, rowStep, offs, k, bias)
 		return
 	}
 	k = k[:len(offs)]
 	if ohp == 0 || owp == 0 || len(offs) == 0 {
-		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		dwTapsLoop(out, ldo, owp, ohp, q, rowStep, offs, k, bias)
 		return
 	}
 	// The assembly loads without bounds checks: check once that the
@@ -38,8 +39,8 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 		}
 		maxOff = max(maxOff, off)
 	}
-	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || len(out) < ohp*owp {
+	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || len(out) < (ohp-1)*ldo+owp {
 		panic("goexec: dwTaps: padded plane smaller than the output needs")
 	}
-	dwTapsAVX2(unsafe.SliceData(out), owp, ohp, unsafe.SliceData(q), rowStep, unsafe.SliceData(offs), len(offs), unsafe.SliceData(k), bias)
+	dwTapsAVX2(unsafe.SliceData(out), ldo, owp, ohp, unsafe.SliceData(q), rowStep, unsafe.SliceData(offs), len(offs), unsafe.SliceData(k), bias)
 }

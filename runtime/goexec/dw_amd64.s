@@ -2,29 +2,29 @@
 
 #include "textflag.h"
 
-// func dwTapsAVX2(out *float32, owp, ohp int, q *float32, rowStep int, offs *int, ntaps int, k *float32, bias float32)
+// func dwTapsAVX2(out *float32, ldo, owp, ohp int, q *float32, rowStep int, offs *int, ntaps int, k *float32, bias float32)
 //
 // For each block of 4 rows by 8 columns of out: four accumulators start at
 // bias; each tap broadcasts its weight and adds it times the four rows of q
 // at the tap's offset.
-TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-68
+TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-76
 	MOVQ out+0(FP), DI
-	MOVQ q+24(FP), SI
-	MOVQ rowStep+32(FP), R10
+	MOVQ q+32(FP), SI
+	MOVQ rowStep+40(FP), R10
 	SHLQ $2, R10
-	MOVQ offs+40(FP), R11
-	MOVQ ntaps+48(FP), R12
-	MOVQ k+56(FP), R13
-	VBROADCASTSS bias+64(FP), Y15
+	MOVQ offs+48(FP), R11
+	MOVQ ntaps+56(FP), R12
+	MOVQ k+64(FP), R13
+	VBROADCASTSS bias+72(FP), Y15
 	XORQ BX, BX
 
 rows:
-	CMPQ BX, ohp+16(FP)
+	CMPQ BX, ohp+24(FP)
 	JGE done
 	XORQ CX, CX
 
 cols:
-	CMPQ CX, owp+8(FP)
+	CMPQ CX, owp+16(FP)
 	JGE nextrow
 	MOVQ BX, AX
 	IMULQ R10, AX
@@ -52,10 +52,10 @@ taps:
 	JLT taps
 
 	MOVQ BX, R9
-	IMULQ owp+8(FP), R9
+	IMULQ ldo+8(FP), R9
 	ADDQ CX, R9
 	LEAQ (DI)(R9*4), R9
-	MOVQ owp+8(FP), DX
+	MOVQ ldo+8(FP), DX
 	SHLQ $2, DX
 	VMOVUPS Y0, (R9)
 	ADDQ DX, R9

@@ -10,9 +10,10 @@ const (
 	dwCols = 4
 )
 
-// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
-// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
-func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+// dwTaps computes out[oy*ldo+ox] (oy < ohp, ox < owp) = bias + sum over
+// taps t of k[t] * q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples
+// of the block.
+func dwTaps(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
 	k = k[:len(offs)]
 	if ohp == 0 || owp == 0 {
 		return
@@ -27,14 +28,14 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 		}
 		maxOff = max(maxOff, off)
 	}
-	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || len(out) < ohp*owp {
+	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || len(out) < (ohp-1)*ldo+owp {
 		panic("goexec: dwTaps: padded plane smaller than the output needs")
 	}
 	qp := unsafe.Pointer(unsafe.SliceData(q))
 	rs := uintptr(rowStep) * 4
 	for oy := 0; oy < ohp; oy += dwRows {
-		r0 := out[oy*owp : (oy+1)*owp]
-		r1 := out[(oy+1)*owp : (oy+2)*owp]
+		r0 := out[oy*ldo : oy*ldo+owp]
+		r1 := out[(oy+1)*ldo : (oy+1)*ldo+owp]
 		for ox := 0; ox+dwCols <= owp; ox += dwCols {
 			base := unsafe.Add(qp, (oy*rowStep+ox)*4)
 			a0, a1, a2, a3 := bias, bias, bias, bias

@@ -224,11 +224,12 @@ const (
 	dwCols = 8
 )
 
-// dwTaps computes out [ohp, owp] = bias + sum over taps t of k[t] *
-// q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples of the block.
-func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+// dwTaps computes out[oy*ldo+ox] (oy < ohp, ox < owp) = bias + sum over
+// taps t of k[t] * q[offs[t] + oy*rowStep + ox]; ohp and owp are multiples
+// of the block.
+func dwTaps(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
 	if !useAVX2 {
-		dwTapsLoop(out, owp, ohp, q, rowStep, offs, k, bias)
+		dwTapsLoop(out, ldo, owp, ohp, q, rowStep, offs, k, bias)
 		return
 	}
 	k = k[:len(offs)]
@@ -244,7 +245,7 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 		}
 		maxOff = max(maxOff, off)
 	}
-	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || len(out) < ohp*owp {
+	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || len(out) < (ohp-1)*ldo+owp {
 		panic("goexec: dwTaps: padded plane smaller than the output needs")
 	}
 	qp := unsafe.Pointer(unsafe.SliceData(q))
@@ -265,11 +266,11 @@ func dwTaps(out []float32, owp, ohp int, q []float32, rowStep int, offs []int, k
 				p = unsafe.Add(p, rs)
 				a3 = w.MulAdd(archsimd.LoadFloat32x8((*[8]float32)(p)), a3)
 			}
-			o := oy*owp + ox
+			o := oy*ldo + ox
 			a0.Store((*[8]float32)(out[o:]))
-			a1.Store((*[8]float32)(out[o+owp:]))
-			a2.Store((*[8]float32)(out[o+2*owp:]))
-			a3.Store((*[8]float32)(out[o+3*owp:]))
+			a1.Store((*[8]float32)(out[o+ldo:]))
+			a2.Store((*[8]float32)(out[o+2*ldo:]))
+			a3.Store((*[8]float32)(out[o+3*ldo:]))
 		}
 	}
 }
