@@ -82,6 +82,11 @@ func BenchmarkDepthwise(b *testing.B) {
 			b.Run(fmt.Sprintf("k%d_96x112x112/t%d", k, threads), func(b *testing.B) { convBench(b, 96, 96, 112, 112, k, 1, 96, threads) })
 		}
 	}
+	// MobileNetV2's small maps, where the cost per plane matters.
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("k3_384x14x14/t%d", threads), func(b *testing.B) { convBench(b, 384, 384, 14, 14, 3, 1, 384, threads) })
+		b.Run(fmt.Sprintf("k3_960x7x7/t%d", threads), func(b *testing.B) { convBench(b, 960, 960, 7, 7, 3, 1, 960, threads) })
+	}
 }
 
 // BenchmarkModel runs the testmodels fixtures at 224x224.
