@@ -2,7 +2,18 @@
 
 package goexec
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// CPU features for the plain build's assembly (the GOEXPERIMENT=simd build
+// reads them through archsimd in kernel_simd.go).
+var (
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+)
 
 // Depthwise micro-kernel block: dwRows output rows by dwCols columns (one
 // AVX2 vector).

@@ -1,26 +1,19 @@
-//go:build amd64 && !goexperiment.simd && !purego
+//go:build amd64 && !purego
 
 package goexec
 
-import "golang.org/x/sys/cpu"
-
-// Assembly micro-kernels for the plain (non-GOEXPERIMENT=simd) build on
-// amd64: the same 4 x 32 tile and packed layout as kernel_simd.go's, in
-// eight AVX-512 accumulators, or as two 4 x 16 halves of eight AVX2/FMA
-// accumulators each. Without them a plain build multiplied with scalar
-// float32 code at a tenth of the vector build's speed. CPUs with neither
-// use microKernelLoop; the purego build tag (and other architectures)
-// select the pure-Go kernel of gemm_generic.go.
+// Assembly GEMM micro-kernels on amd64, in the plain and the
+// GOEXPERIMENT=simd build alike: a 4 x 32 tile of C in eight AVX-512
+// accumulators, or as two 4 x 16 halves of eight AVX2/FMA accumulators each
+// (the packed panels are the same; the halves read B with a stride).
+// Without them a plain build multiplied with scalar float32 code at a tenth
+// of the speed. CPUs with neither use microKernelLoop; the purego build tag
+// (and other architectures) select the pure-Go kernel of gemm_generic.go.
 
 const (
 	gemmMR = 4
 	gemmNR = 32
 	gemmNC = 512 // multiple of gemmNR
-)
-
-var (
-	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 )
 
 // gemm4x32AVX512 computes the 4 x 32 tile C (+)= Ap * Bp over kc >= 1

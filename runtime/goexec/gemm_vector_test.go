@@ -1,13 +1,12 @@
-//go:build amd64 && (goexperiment.simd || !purego)
+//go:build amd64 && !purego
 
 package goexec
 
 import "testing"
 
-// TestSgemmAVX2 runs the GEMM checks through the AVX2 halves of the micro
-// tile (archsimd in the GOEXPERIMENT=simd build, assembly in the plain
-// one) on a CPU that would use the AVX-512 kernel (CPUs without AVX-512
-// run them in TestSgemm).
+// TestSgemmAVX2 runs the GEMM checks through the assembly AVX2 halves of
+// the micro tile on a CPU that would use the AVX-512 kernel (CPUs without
+// AVX-512 run them in TestSgemm).
 func TestSgemmAVX2(t *testing.T) {
 	if !useAVX512 {
 		t.Log("no AVX-512 here: TestSgemm already used the AVX2 kernel")
