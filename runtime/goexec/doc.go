@@ -20,10 +20,10 @@
 // pass, and a bias Add (and activation) into a MatMul by a constant matrix;
 // asking Run for a tensor that fusion hides runs the unfused plan.
 //
-// Built with GOEXPERIMENT=simd on amd64, the GEMM (AVX-512 or AVX2),
-// depthwise, clamp, dot and erf kernels use simd/archsimd. A plain build on
-// amd64 uses assembly AVX-512/AVX2 GEMM and AVX2 depthwise kernels and Go
-// loops for the rest; the purego build tag, and other architectures, use Go
-// loops throughout. Every vector kernel falls back to a loop on CPUs
-// without AVX2 and FMA.
+// On amd64 the GEMM micro-kernels are assembly (AVX-512 or AVX2/FMA) in
+// every build but purego. Built with GOEXPERIMENT=simd, the depthwise,
+// clamp, dot and erf kernels use simd/archsimd; a plain build has assembly
+// depthwise taps and Go loops for the rest; the purego build tag, and other
+// architectures, use Go loops throughout. Every vector kernel falls back to
+// a loop on CPUs without AVX2 and FMA.
 package goexec
