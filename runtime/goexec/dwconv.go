@@ -91,8 +91,13 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 	if owf < ow && ohf > 0 {
 		buf.out = growF32(buf.out, ohf*dwCols)
 		dwTaps(buf.out, dwCols, dwCols, ohf, q[owf:], rowStep, offs, k[:kk], bias)
+		// Fewer than dwCols values a row: a loop beats a memmove call.
+		n := ow - owf
 		for oy := 0; oy < ohf; oy++ {
-			copy(dst[oy*ow+owf:(oy+1)*ow], buf.out[oy*dwCols:])
+			d, s := dst[oy*ow+owf:oy*ow+owf+n], buf.out[oy*dwCols:oy*dwCols+n]
+			for i := range d {
+				d[i] = s[i]
+			}
 		}
 	}
 	if ohf < oh {
