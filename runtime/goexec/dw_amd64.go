@@ -41,17 +41,7 @@ func dwTaps(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []i
 		dwTapsLoop(out, ldo, owp, ohp, q, rowStep, offs, k, bias)
 		return
 	}
-	// The assembly loads without bounds checks: check once that the
-	// furthest load, and every offset, is inside q.
-	maxOff := 0
-	for _, off := range offs {
-		if off < 0 {
-			panic("goexec: dwTaps: negative tap offset")
-		}
-		maxOff = max(maxOff, off)
-	}
-	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || len(out) < (ohp-1)*ldo+owp {
-		panic("goexec: dwTaps: padded plane smaller than the output needs")
-	}
+	// The assembly loads without bounds checks.
+	checkDwTaps(len(out), ldo, owp, ohp, len(q), rowStep, offs)
 	dwTapsAVX2(unsafe.SliceData(out), ldo, owp, ohp, unsafe.SliceData(q), rowStep, unsafe.SliceData(offs), len(offs), unsafe.SliceData(k), bias)
 }

@@ -19,18 +19,8 @@ func dwTaps(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []i
 		return
 	}
 	// The loads below skip bounds checks (they cost more than the
-	// arithmetic): check once that the furthest one, and every offset, is
-	// inside q.
-	maxOff := 0
-	for _, off := range offs {
-		if off < 0 {
-			panic("goexec: dwTaps: negative tap offset")
-		}
-		maxOff = max(maxOff, off)
-	}
-	if (ohp-1)*rowStep+owp+maxOff > len(q) || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || len(out) < (ohp-1)*ldo+owp {
-		panic("goexec: dwTaps: padded plane smaller than the output needs")
-	}
+	// arithmetic).
+	checkDwTaps(len(out), ldo, owp, ohp, len(q), rowStep, offs)
 	qp := unsafe.Pointer(unsafe.SliceData(q))
 	rs := uintptr(rowStep) * 4
 	for oy := 0; oy < ohp; oy += dwRows {

@@ -153,6 +153,22 @@ func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 	}
 }
 
+// checkDwTaps panics unless every load and store of a dwTaps call with
+// these arguments (and the block sizes of this build) is inside its
+// slice: the vector kernels check once here instead of at every access.
+func checkDwTaps(lenOut, ldo, owp, ohp, lenQ, rowStep int, offs []int) {
+	maxOff := 0
+	for _, off := range offs {
+		if off < 0 {
+			panic("goexec: dwTaps: negative tap offset")
+		}
+		maxOff = max(maxOff, off)
+	}
+	if (ohp-1)*rowStep+owp+maxOff > lenQ || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || lenOut < (ohp-1)*ldo+owp {
+		panic("goexec: dwTaps: padded plane smaller than the output needs")
+	}
+}
+
 // dwTapsLoop is the loop the vector builds fall back to on CPUs without
 // AVX2 and FMA (the portable build has its own dwTaps).
 func dwTapsLoop(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
