@@ -1,4 +1,4 @@
-.PHONY: setup deps gomod ort test test-go test-race test-fuzz test-checker demo
+.PHONY: setup setup-gpu deps gomod ort test test-go test-race test-fuzz test-checker demo
 
 # setup prepares everything the tests need that is not in the repository:
 # Debian packages, the ONNX Runtime library and the custom-op library.
@@ -18,16 +18,26 @@ gomod:
 ort:
 	./scripts/fetch-onnxruntime.sh
 
+# setup-gpu caches a matched GPU set of ONNX Runtime 1.29.0 at
+# .cache/onnxruntime-gpu/ (core library plus the CUDA and TensorRT provider
+# libraries, from npm, SHA-256 checked; 290 MB of tarballs, 22 s with an empty
+# npm cache here); --ep cuda, tensorrt and auto use it when no library is named. The
+# host needs CUDA 13, cuDNN 9, TensorRT 10 and the NVIDIA driver (see
+# README); `wtonnx doctor` says what is missing. `make setup` stays CPU-only.
+setup-gpu: setup
+	./scripts/fetch-onnxruntime-gpu.sh
+
 # ---------------------------------------------------------------------------
 # customop: the fused ai.wtonnx::WTConv operator for ONNX Runtime, a C shared
 # library at .cache/customop/libwtonnx_customop.so (see customop/).
-.PHONY: customop customop-asan customop-asan-test customop-asan-ort-test
+.PHONY: customop customop-asan customop-asan-test customop-asan-ort-test customop-ort-cases \
+	ort-releases customop-ort-releases-test
 
 CUSTOMOP_CC ?= gcc
 CUSTOMOP_OUT := .cache/customop
 CUSTOMOP_LIB := $(CUSTOMOP_OUT)/libwtonnx_customop.so
 CUSTOMOP_SRC := customop/csrc/wtconv_op.c customop/csrc/wtconv_kernel.c
-CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h
+CUSTOMOP_HDR := customop/csrc/wtconv_kernel.h customop/csrc/wtconv_wavelets.h
 # Portable flags: x86-64-v2 runs on every x86-64 CPU of the last decade;
 # never -march=native (CI and users run other machines).
 CUSTOMOP_ARCH ?= -march=x86-64-v2
@@ -92,9 +102,11 @@ $(CUSTOMOP_OUT)/asan/ort_session_test: customop/test/ort_session_test.c go.mod
 	$(CUSTOMOP_CC) -O1 -g $(CUSTOMOP_ARCH) -std=gnu11 -Wall -Wextra -Werror $(CUSTOMOP_SAN) -I'$(CUSTOMOP_ORT_INC)' \
 		-o $@ customop/test/ort_session_test.c -ldl -lm
 
-customop-asan-ort-test: customop-asan ort $(CUSTOMOP_OUT)/asan/ort_session_test
+customop-ort-cases:
 	rm -rf $(CUSTOMOP_ORT_CASES)
 	go run ./customop/test/gen -out $(CUSTOMOP_ORT_CASES)
+
+customop-asan-ort-test: customop-asan ort $(CUSTOMOP_OUT)/asan/ort_session_test customop-ort-cases
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_OUT)/asan/libwtonnx_customop.so $(CUSTOMOP_ORT_CASES) \
 		.cache/onnxruntime/libonnxruntime.so.1
@@ -131,10 +143,10 @@ GO_TEST_FLAGS ?= -count=1 -timeout 30m
 RACE_PKGS := ./runtime/... ./verify/... ./bench/... ./customop/...
 FUZZTIME ?= 15s
 
-test: setup
+test: setup ort-releases
 	go vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test
+	$(MAKE) test-go test-race test-fuzz customop-asan-test customop-asan-ort-test customop-ort-releases-test
 
 test-go:
 	go test $(GO_TEST_FLAGS) ./...
@@ -151,3 +163,33 @@ test-race:
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./onnxmodel
 	go test -run='^$$' -fuzz='^FuzzOpenSafetensors$$' -fuzztime=$(FUZZTIME) ./checkpoint
+
+# customop-ort-releases-test: one build of the custom-op library (the one
+# `make customop` ships) in real sessions of several ONNX Runtime releases,
+# from the oldest API it accepts (17: ONNX Runtime 1.17) to 1.30: the same
+# cases as customop-asan-ort-test, and every output equal to 1.30.0's within
+# 1e-6 x max(1, max|y|); also 1.29.0, the GPU set's core, when `make
+# setup-gpu` cached it. ort-releases caches the older libraries (208 MB of
+# npm tarballs, fetched once; CI caches .cache/onnxruntime-releases).
+# Leak checking is off here: customop-asan-ort-test checks the library's
+# leaks, and older ONNX Runtime builds have their own.
+ORT_RELEASES := 1.17.3 1.20.1 1.24.3
+CUSTOMOP_RELEASES_OUT := $(CUSTOMOP_OUT)/releases
+
+ort-releases:
+	./scripts/fetch-onnxruntime-releases.sh
+
+customop-ort-releases-test: customop ort ort-releases $(CUSTOMOP_OUT)/asan/ort_session_test
+	@test -f $(CUSTOMOP_ORT_CASES)/manifest.txt || $(MAKE) customop-ort-cases
+	rm -rf $(CUSTOMOP_RELEASES_OUT) && mkdir -p $(CUSTOMOP_RELEASES_OUT)/1.30.0
+	ASAN_OPTIONS=detect_leaks=0 WTONNX_DUMP_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
+		$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) .cache/onnxruntime/libonnxruntime.so.1 \
+		> $(CUSTOMOP_RELEASES_OUT)/1.30.0.log 2>&1 || { cat $(CUSTOMOP_RELEASES_OUT)/1.30.0.log; exit 1; }
+	@for lib in $(foreach v,$(ORT_RELEASES),.cache/onnxruntime-releases/$(v)/libonnxruntime.so.1) \
+		$(wildcard .cache/onnxruntime-gpu/libonnxruntime.so.1); do \
+		log=$(CUSTOMOP_RELEASES_OUT)/$$(echo $$lib | tr / _).log; \
+		ASAN_OPTIONS=detect_leaks=0 WTONNX_REF_OUTPUTS=$(CUSTOMOP_RELEASES_OUT)/1.30.0 \
+			$(CUSTOMOP_OUT)/asan/ort_session_test $(CUSTOMOP_LIB) $(CUSTOMOP_ORT_CASES) $$lib > $$log 2>&1 \
+			|| { cat $$log; echo "customop: $$lib failed"; exit 1; }; \
+		grep -E "^(ONNX Runtime|[0-9]+ (sessions|outputs))" $$log; \
+	done

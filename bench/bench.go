@@ -23,6 +23,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -85,6 +86,10 @@ type ModelResult struct {
 	// GoAllocBytesPerRun is what one inference allocates on the Go heap
 	// (the Go engine's tensors; little for ONNX Runtime).
 	GoAllocBytesPerRun float64 `json:"go_alloc_bytes_per_run"`
+	// NodeProviders is, for ONNX Runtime, the execution provider each
+	// node ran on, from a profiled run in a session of its own after the
+	// measurements (so profiling never slows them).
+	NodeProviders []ort.NodePlacement `json:"node_providers,omitempty"`
 }
 
 // Latency statistics in milliseconds.
@@ -247,6 +252,13 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if len(res.Models) == 2 && res.Models[1].Latency.Median > 0 {
 		res.MedianRatio = res.Models[0].Latency.Median / res.Models[1].Latency.Median
+	}
+	if kind == verify.EngineORT {
+		for i, mm := range models {
+			if res.Models[i].NodeProviders, err = engines.NodeProviders(ctx, *mm, inputs, eo); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return res, nil
 }

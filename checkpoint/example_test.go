@@ -26,6 +26,6 @@ func ExampleCheckpoint_LayerWeights() {
 	}
 	fmt.Println(len(wt.Base), len(wt.Bias), len(wt.Wavelet), len(wt.Wavelet[0]), len(wt.WaveletScale[1]))
 	// Output:
-	// {Channels:4 Kernel:3 Levels:2 Bias:true Strided:false Naming:official}
+	// {Channels:4 Kernel:3 BaseKernel:0 Levels:2 Bias:true Strided:false Naming:official}
 	// 36 4 2 144 16
 }

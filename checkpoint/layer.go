@@ -135,18 +135,21 @@ func sample(names []string) string {
 
 // Info is what a checkpoint says about a layer's structure.
 type Info struct {
-	Channels int    `json:"channels"`
-	Kernel   int    `json:"kernel"`
-	Levels   int    `json:"levels"`
-	Bias     bool   `json:"bias"`
-	Strided  bool   `json:"strided"` // stride_filter present: the layer has stride > 1 (the value is not stored)
-	Naming   string `json:"naming"`  // "official" or "fast"
+	Channels int `json:"channels"`
+	// Kernel is the wavelet-domain kernel (level 1's, or the base's when the
+	// layer has no level); BaseKernel the base conv's when it differs, else 0.
+	Kernel     int    `json:"kernel"`
+	BaseKernel int    `json:"base_kernel,omitempty"`
+	Levels     int    `json:"levels"`
+	Bias       bool   `json:"bias"`
+	Strided    bool   `json:"strided"` // stride_filter present: the layer has stride > 1 (the value is not stored)
+	Naming     string `json:"naming"`  // "official" or "fast"
 }
 
 // Layer is the described layer with stride 1 and the default wavelet (a
 // checkpoint stores neither); set Stride when Strided.
 func (i Info) Layer() wtconv.Layer {
-	return wtconv.Layer{Channels: i.Channels, Kernel: i.Kernel, Levels: i.Levels, Stride: 1, Bias: i.Bias, Wavelet: wtconv.DefaultWavelet}
+	return wtconv.Layer{Channels: i.Channels, BaseKernel: i.BaseKernel, Kernel: i.Kernel, Levels: i.Levels, Stride: 1, Bias: i.Bias, Wavelet: wtconv.DefaultWavelet}
 }
 
 // LayerInfo infers C, k, L and bias from the tensors under prefix (for
@@ -177,6 +180,18 @@ func (c *Checkpoint) LayerInfo(prefix string) (Info, error) {
 			if !lay.present[name] {
 				return Info{}, fmt.Errorf("checkpoint %s: missing tensor %q (the checkpoint has tensors of level %d)", c.path, lay.prefix+name, info.Levels)
 			}
+		}
+	}
+	// The wavelet-domain kernel may differ from the base's (a ConvNeXt conv
+	// converted with its 7x7 kept as the base, 5x5 wavelet convs).
+	if info.Levels > 0 {
+		name := lay.prefix + n.wconv(0)
+		ws := c.entries[name].shape
+		if len(ws) != 4 || ws[2] != ws[3] || ws[2] < 1 {
+			return Info{}, fmt.Errorf("checkpoint %s: tensor %q has shape %v, want 4C x 1 x k x k", c.path, name, ws)
+		}
+		if ws[2] != info.Kernel {
+			info.BaseKernel, info.Kernel = info.Kernel, ws[2]
 		}
 	}
 	return info, nil
@@ -244,7 +259,7 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 	}
 
 	wt := &wtconv.Weights{}
-	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, k, k}); err != nil {
+	if wt.Base, err = load(n.base, "base conv weight", []int{C, 1, layer.BaseKernelSize(), layer.BaseKernelSize()}); err != nil {
 		return nil, err
 	}
 	if layer.Bias {
@@ -286,6 +301,10 @@ func (c *Checkpoint) LayerWeights(prefix string, layer wtconv.Layer) (*wtconv.We
 	for _, f := range fixed {
 		if !lay.present[f.rel] {
 			continue
+		}
+		if sh := c.entries[p+f.rel].shape; f.rel != keyStrideFilter && len(sh) == 4 && (sh[2] != fh || sh[3] != fw) {
+			return nil, fmt.Errorf("checkpoint %s: tensor %q holds %dx%d wavelet filters, but the layer's wavelet %s has %dx%d ones (a checkpoint for another wavelet: db%d has %d taps; convert --wavelet selects it)",
+				c.path, p+f.rel, sh[2], sh[3], wav.Name, fh, fw, sh[2]/2, sh[2])
 		}
 		got, err := load(f.rel, f.what, f.shape)
 		if err != nil {

@@ -2,13 +2,11 @@ package convert
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
-	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 // CustomDomain and CustomOpType name the fused node (see customop/).
@@ -28,7 +26,6 @@ type builder struct {
 	// shared constants by key, so that layers of equal width share filters
 	shared  map[string]string
 	removed []string // tensors the replaced nodes read, to prune at the end
-	haar    wtconv.Wavelet
 	// functions records the model-local functions emitted so far.
 	functions map[string]bool
 }
@@ -38,26 +35,31 @@ func newBuilder(m *onnxpb.ModelProto, format Format) (*builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := wtconv.WaveletByName(wtconv.DefaultWavelet)
-	if err != nil {
-		return nil, err
+	b := &builder{m: m, g: m.GetGraph(), opset: opset, format: format,
+		names: graph.NewNamer(m.GetGraph()), shared: map[string]string{}, functions: map[string]bool{}}
+	for _, f := range m.GetFunctions() {
+		if f.GetDomain() == FunctionDomain {
+			b.functions[f.GetName()] = true // a layer signature an earlier conversion wrote
+		}
 	}
-	return &builder{m: m, g: m.GetGraph(), opset: opset, format: format,
-		names: graph.NewNamer(m.GetGraph()), shared: map[string]string{}, haar: w}, nil
+	return b, nil
+}
+
+// build returns the plan's layer in the builder's form.
+func (b *builder) build(p *layerPlan) ([]*onnxpb.NodeProto, error) {
+	switch b.format {
+	case FormatCustomOp:
+		return b.fusedLayer(p)
+	case FormatFunction:
+		return b.functionLayer(p)
+	default:
+		return b.opsLayer(p)
+	}
 }
 
 // replace swaps the plan's conv node for its WTConv subgraph, in place.
 func (b *builder) replace(p *layerPlan) error {
-	var nodes []*onnxpb.NodeProto
-	var err error
-	switch b.format {
-	case FormatCustomOp:
-		nodes, err = b.fusedLayer(p)
-	case FormatFunction:
-		nodes, err = b.functionLayer(p)
-	default:
-		nodes, err = b.opsLayer(p)
-	}
+	nodes, err := b.build(p)
 	if err != nil {
 		return err
 	}
@@ -74,13 +76,36 @@ func (b *builder) replace(p *layerPlan) error {
 	return nil
 }
 
+// fixOverridable removes the consumed initializers from the graph inputs,
+// so the layers' weights are constants, and lifts an IR 3 model to IR 4,
+// where initializers need not be listed as inputs (the new ones are not).
+func (b *builder) fixOverridable(names []string) {
+	if b.m.GetIrVersion() < 4 {
+		b.m.IrVersion = ptr(int64(4))
+	}
+	if len(names) == 0 {
+		return
+	}
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	var in []*onnxpb.ValueInfoProto
+	for _, vi := range b.g.GetInput() {
+		if !drop[vi.GetName()] {
+			in = append(in, vi)
+		}
+	}
+	b.g.Input = in
+}
+
 func (b *builder) finish() error {
 	graph.Prune(b.g, b.removed)
 	switch b.format {
 	case FormatCustomOp:
-		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(CustomDomain), Version: ptr(int64(CustomVersion))})
+		b.importDomain(CustomDomain, CustomVersion)
 	case FormatFunction:
-		b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(FunctionDomain), Version: ptr(int64(1))})
+		b.importDomain(FunctionDomain, 1)
 		if b.m.GetIrVersion() < 8 {
 			// Model-local functions arrived with IR 8.
 			b.m.IrVersion = ptr(int64(8))
@@ -89,172 +114,98 @@ func (b *builder) finish() error {
 	return graph.Sort(b.g)
 }
 
-// --- standard-operator form ---
+// importDomain adds an opset import unless the model has the domain already
+// (a model converted before).
+func (b *builder) importDomain(domain string, version int64) {
+	for _, o := range b.m.GetOpsetImport() {
+		if o.GetDomain() == domain {
+			return
+		}
+	}
+	b.m.OpsetImport = append(b.m.OpsetImport, &onnxpb.OperatorSetIdProto{Domain: ptr(domain), Version: ptr(version)})
+}
 
+// --- the three forms ---
+
+// graphSink writes a layer's nodes into the main graph, named
+// <node>/wtconv/<role>, with shared constants as initializers.
+type graphSink struct {
+	b     *builder
+	base  string // <node>/wtconv
+	nodes []*onnxpb.NodeProto
+}
+
+func (g *graphSink) op(op, role string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
+	out := g.b.names.Unique(g.base + "/" + role + "_out")
+	g.nodes = append(g.nodes, &onnxpb.NodeProto{
+		OpType: ptr(op), Name: ptr(g.b.names.Unique(g.base + "/" + role)),
+		Input: inputs, Output: []string{out}, Attribute: attrs,
+	})
+	return out
+}
+
+func (g *graphSink) floats(key string, dims []int64, v []float32) string {
+	return g.b.sharedFloat(key, dims, v)
+}
+
+func (g *graphSink) ints(key string, dims []int64, v ...int64) string {
+	if name, ok := g.b.shared[key]; ok {
+		return name
+	}
+	name := g.b.names.Unique(key)
+	g.b.g.Initializer = append(g.b.g.Initializer, onnxmodel.NewInt64Tensor(name, dims, v))
+	g.b.shared[key] = name
+	return name
+}
+
+// opsLayer splices the layer as standard operators: per-level initializers
+// <node>/wtconv/level<i>/weight and /scale, the base conv either the
+// original one (preserve, random) or a new one with the imported weights.
 func (b *builder) opsLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	l, ci := p.layer, p.info
-	C, k, L := l.Channels, l.Kernel, l.Levels
+	C, k := l.Channels, l.Kernel
 	base := ci.Node + "/wtconv"
-	x := ci.node.GetInput()[0]
-	static := p.hw != nil && !p.dynamic // crops by ConvTranspose pads, else by Slice on run-time shapes
-	if !static && b.opset < 10 {
-		return nil, fmt.Errorf("the input size is dynamic and opset %d has no Slice with tensor bounds (needs opset 10) to crop odd sizes at run time; export the model with a fixed input size, or at opset 10 or newer", b.opset)
-	}
-	var nodes []*onnxpb.NodeProto
-	emit := func(op, name string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
-		out := b.names.Unique(base + "/" + name + "_out")
-		nodes = append(nodes, &onnxpb.NodeProto{
-			OpType: ptr(op), Name: ptr(b.names.Unique(base + "/" + name)),
-			Input: inputs, Output: []string{out}, Attribute: attrs,
-		})
-		return out
-	}
-	haar := b.haarFilter(C)
-	llIdx := b.llIndices(C)
-	samePads := []int64{int64((k - 1) / 2), int64((k - 1) / 2), int64(k - 1 - (k-1)/2), int64(k - 1 - (k-1)/2)}
-
-	// Analysis, level convs and scales, top down.
-	levelIn := make([]string, L+1) // X_{i-1} for level i at index i-1
-	levelIn[0] = x
-	sizes := make([][2]int64, L+1)
-	if static {
+	s := &graphSink{b: b, base: base}
+	var sizes [][2]int64
+	if p.hw != nil && !p.dynamic {
+		sizes = make([][2]int64, l.Levels+1)
 		sizes[0] = [2]int64{p.hw[0], p.hw[1]}
-		for i := 1; i <= L; i++ {
+		for i := 1; i <= l.Levels; i++ {
 			sizes[i] = [2]int64{(sizes[i-1][0] + 1) / 2, (sizes[i-1][1] + 1) / 2}
 		}
 	}
-	ys := make([]string, L+1)
-	for i := 1; i <= L; i++ {
-		lv := "level" + strconv.Itoa(i)
-		t := emit("Conv", lv+"/analysis", []string{levelIn[i-1], haar},
-			intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2), intsAttr("pads", 0, 0, 1, 1), intAttr("group", int64(C)))
-		w := b.initializer(base+"/"+lv+"/weight", []int64{int64(4 * C), 1, int64(k), int64(k)}, p.weights.Wavelet[i-1])
-		cv := emit("Conv", lv+"/conv", []string{t, w},
-			intsAttr("kernel_shape", int64(k), int64(k)), intsAttr("pads", samePads...), intAttr("group", int64(4*C)))
-		s := b.initializer(base+"/"+lv+"/scale", []int64{1, int64(4 * C), 1, 1}, p.weights.WaveletScale[i-1])
-		ys[i] = emit("Mul", lv+"/scale", []string{cv, s})
-		if i < L {
-			levelIn[i] = emit("Gather", lv+"/ll", []string{t, llIdx}, intAttr("axis", 1))
-		}
+	src := wtSources{
+		levelWeight: func(i int) string {
+			return b.initializer(base+"/level"+strconv.Itoa(i+1)+"/weight", []int64{int64(4 * C), 1, int64(k), int64(k)}, p.weights.Wavelet[i])
+		},
+		levelScale: func(i int) string {
+			return b.initializer(base+"/level"+strconv.Itoa(i+1)+"/scale", []int64{1, int64(4 * C), 1, 1}, p.weights.WaveletScale[i])
+		},
+		base: func() string {
+			if !p.newBase {
+				orig := ci.node
+				return s.op("Conv", "base", append([]string{}, orig.GetInput()...), orig.GetAttribute()...)
+			}
+			kb := l.BaseKernelSize()
+			in := []string{ci.node.GetInput()[0], b.initializer(base+"/base/weight", []int64{int64(C), 1, int64(kb), int64(kb)}, p.weights.Base)}
+			if l.Bias {
+				in = append(in, b.initializer(base+"/base/bias", []int64{int64(C)}, p.weights.Bias))
+			}
+			return s.op("Conv", "base", in, intsAttr("kernel_shape", int64(kb), int64(kb)), intsAttr("pads", samePads(kb)...),
+				intsAttr("strides", int64(l.Stride), int64(l.Stride)), intAttr("group", int64(C)))
+		},
+		baseScale: func() string {
+			if allOnes(p.weights.BaseScale) {
+				return ""
+			}
+			return b.initializer(base+"/base/scale", []int64{1, int64(C), 1, 1}, p.weights.BaseScale)
+		},
 	}
-	// Synthesis, bottom up.
-	z := ""
-	llFilter := b.llFilter(C)
-	for i := L; i >= 1; i-- {
-		lv := "level" + strconv.Itoa(i)
-		var pads []int64
-		if static {
-			pads = []int64{0, 0, 2*sizes[i][0] - sizes[i-1][0], 2*sizes[i][1] - sizes[i-1][1]}
-		} else {
-			pads = []int64{0, 0, 0, 0}
-		}
-		tAttrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2), intsAttr("pads", pads...), intAttr("group", int64(C))}
-		s := emit("ConvTranspose", lv+"/synthesis", []string{ys[i], haar}, tAttrs...)
-		if z != "" {
-			up := emit("ConvTranspose", lv+"/synthesis_ll", []string{z, llFilter}, tAttrs...)
-			s = emit("Add", lv+"/merge", []string{s, up})
-		}
-		if !static {
-			s = b.cropTo(emit, lv+"/crop", s, levelIn[i-1])
-		}
-		z = s
+	if _, err := emitLayer(s, wtEmit{layer: l, wav: p.wavelet, x: ci.node.GetInput()[0], sizes: sizes, opset: b.opset, src: src}); err != nil {
+		return nil, err
 	}
-	// Base branch.
-	var baseOut string
-	if p.newBase {
-		w := b.initializer(base+"/base/weight", []int64{int64(C), 1, int64(k), int64(k)}, p.weights.Base)
-		in := []string{x, w}
-		if l.Bias {
-			in = append(in, b.initializer(base+"/base/bias", []int64{int64(C)}, p.weights.Bias))
-		}
-		baseOut = emit("Conv", "base", in, intsAttr("kernel_shape", int64(k), int64(k)), intsAttr("pads", samePads...),
-			intsAttr("strides", int64(l.Stride), int64(l.Stride)), intAttr("group", int64(C)))
-	} else {
-		orig := ci.node
-		baseOut = emit("Conv", "base", append([]string{}, orig.GetInput()...), orig.GetAttribute()...)
-	}
-	if !allOnes(p.weights.BaseScale) {
-		s := b.initializer(base+"/base/scale", []int64{1, int64(C), 1, 1}, p.weights.BaseScale)
-		baseOut = emit("Mul", "base/scale", []string{baseOut, s})
-	}
-	if l.Stride > 1 {
-		z = b.subsample(emit, z, C, l.Stride)
-	}
-	nodes = append(nodes, &onnxpb.NodeProto{
-		OpType: ptr("Add"), Name: ptr(b.names.Unique(base + "/add")),
-		Input: []string{baseOut, z}, Output: []string{ci.Output},
-	})
-	return nodes, nil
-}
-
-type emitFunc func(op, name string, inputs []string, attrs ...*onnxpb.AttributeProto) string
-
-// cropTo slices s (N, C, H', W') to the spatial size of ref at run time.
-func (b *builder) cropTo(emit emitFunc, name, s, ref string) string {
-	shape := emit("Shape", name+"/shape", []string{ref})
-	hw := emit("Slice", name+"/hw", []string{shape, b.ints("wtconv/const/i2", 2), b.ints("wtconv/const/i4", 4)})
-	return emit("Slice", name, []string{s, b.ints("wtconv/const/zeros2", 0, 0), hw, b.ints("wtconv/const/axes23", 2, 3)})
-}
-
-// subsample keeps every s-th row and column: out[:, :, ::s, ::s].
-func (b *builder) subsample(emit emitFunc, z string, C, s int) string {
-	if b.opset >= 10 {
-		big := int64(math.MaxInt64)
-		return emit("Slice", "subsample", []string{z, b.ints("wtconv/const/zeros2", 0, 0),
-			b.ints("wtconv/const/max2", big, big), b.ints("wtconv/const/axes23", 2, 3),
-			b.ints("wtconv/const/steps"+strconv.Itoa(s), int64(s), int64(s))})
-	}
-	// Opset 9's Slice has no steps: a 1x1 depthwise conv of ones, strided.
-	key := fmt.Sprintf("wtconv/const/ones_c%d", C)
-	ones := b.sharedFloat(key, []int64{int64(C), 1, 1, 1}, fill(C, 1))
-	return emit("Conv", "subsample", []string{z, ones}, intsAttr("kernel_shape", 1, 1),
-		intsAttr("strides", int64(s), int64(s)), intAttr("group", int64(C)))
-}
-
-// haarFilter returns the shared 4C x 1 x 2 x 2 analysis/synthesis weight.
-func (b *builder) haarFilter(C int) string {
-	f := b.haar.AnalysisFilters() // 4 filters of 2x2, band order
-	data := make([]float32, 0, 16*C)
-	for c := 0; c < C; c++ {
-		data = append(data, f...)
-	}
-	return b.sharedFloat(fmt.Sprintf("wtconv/haar_c%d", C), []int64{int64(4 * C), 1, 2, 2}, data)
-}
-
-// llFilter returns the C x 1 x 2 x 2 synthesis weight of the LL band alone.
-func (b *builder) llFilter(C int) string {
-	f := b.haar.AnalysisFilters()[:4]
-	data := make([]float32, 0, 4*C)
-	for c := 0; c < C; c++ {
-		data = append(data, f...)
-	}
-	return b.sharedFloat(fmt.Sprintf("wtconv/haar_ll_c%d", C), []int64{int64(C), 1, 2, 2}, data)
-}
-
-// llIndices returns the channel indices 0, 4, 8, ... of the LL band.
-func (b *builder) llIndices(C int) string {
-	idx := make([]int64, C)
-	for c := range idx {
-		idx[c] = int64(4 * c)
-	}
-	key := fmt.Sprintf("wtconv/ll_index_c%d", C)
-	if name, ok := b.shared[key]; ok {
-		return name
-	}
-	name := b.names.Unique(key)
-	b.g.Initializer = append(b.g.Initializer, onnxmodel.NewInt64Tensor(name, []int64{int64(C)}, idx))
-	b.shared[key] = name
-	return name
-}
-
-func (b *builder) ints(key string, v ...int64) string {
-	if name, ok := b.shared[key]; ok {
-		return name
-	}
-	name := b.names.Unique(key)
-	b.g.Initializer = append(b.g.Initializer, onnxmodel.NewInt64Tensor(name, []int64{int64(len(v))}, v))
-	b.shared[key] = name
-	return name
+	s.nodes[len(s.nodes)-1].Output = []string{ci.Output}
+	return s.nodes, nil
 }
 
 func (b *builder) sharedFloat(key string, dims []int64, data []float32) string {
@@ -272,77 +223,62 @@ func (b *builder) initializer(base string, dims []int64, data []float32) string 
 	return name
 }
 
-// --- fused form ---
+// fusedInputs are the fused operator's tensors for a layer, at their own
+// sizes: base_weight C x 1 x kb x kb, wavelet_weight L x 4C x 1 x k x k.
+type fusedInputs struct {
+	kb           int
+	base, bias   []float32 // bias nil: none
+	wavelet, wsc []float32 // packed over the levels
+}
 
-// fusedLayer emits one ai.wtonnx WTConv node. The operator takes one kernel
-// size for the base and the wavelet convs; where the original base kernel
-// differs, both are embedded, zero-padded, in the larger size, which leaves
-// the result exact (the padding taps multiply by zero).
-func (b *builder) fusedLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
+func (b *builder) fusedInputsOf(p *layerPlan) (*fusedInputs, error) {
 	l, ci := p.layer, p.info
-	C, L := l.Channels, l.Levels
-	base := ci.Node + "/wtconv"
-	kb := int(maxOf(ci.Kernel))
-	var baseW []float32
-	var bias []float32
+	f := &fusedInputs{}
 	if p.newBase {
-		kb, baseW, bias = l.Kernel, p.weights.Base, p.weights.Bias
+		f.kb, f.base, f.bias = l.BaseKernelSize(), p.weights.Base, p.weights.Bias
 	} else {
 		if ci.Kernel[0] != ci.Kernel[1] {
 			return nil, fmt.Errorf("the fused WTConv needs a square base kernel, the conv has %v", ci.Kernel)
 		}
-		baseW = ci.weight.F32
-		ix := graph.NewIndex(b.g)
-		bt, err := biasOf(ix, ci.node)
-		if err != nil {
-			return nil, err
-		}
-		if bt != nil {
-			bias = bt.F32
+		f.kb, f.base = int(ci.Kernel[0]), ci.weight.F32
+		if ci.bias != nil {
+			f.bias = ci.bias.F32
 		}
 	}
-	K := max(kb, l.Kernel)
-	baseW = embedKernel(baseW, C, kb, K)
-	wav := make([]float32, 0, L*4*C*K*K)
-	scales := make([]float32, 0, L*4*C)
-	for i := 0; i < L; i++ {
-		wav = append(wav, embedKernel(p.weights.Wavelet[i], 4*C, l.Kernel, K)...)
-		scales = append(scales, p.weights.WaveletScale[i]...)
+	for i := 0; i < l.Levels; i++ {
+		f.wavelet = append(f.wavelet, p.weights.Wavelet[i]...)
+		f.wsc = append(f.wsc, p.weights.WaveletScale[i]...)
+	}
+	return f, nil
+}
+
+// fusedLayer emits one ai.wtonnx WTConv node; the base and the wavelet
+// kernels keep their own sizes, and the wavelet attribute names the filters.
+func (b *builder) fusedLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
+	l, ci := p.layer, p.info
+	C, L, k := l.Channels, l.Levels, l.Kernel
+	base := ci.Node + "/wtconv"
+	f, err := b.fusedInputsOf(p)
+	if err != nil {
+		return nil, err
 	}
 	inputs := []string{
 		ci.node.GetInput()[0],
-		b.initializer(base+"/base_weight", []int64{int64(C), 1, int64(K), int64(K)}, baseW),
+		b.initializer(base+"/base_weight", []int64{int64(C), 1, int64(f.kb), int64(f.kb)}, f.base),
 		"",
 		b.initializer(base+"/base_scale", []int64{int64(C)}, p.weights.BaseScale),
-		b.initializer(base+"/wavelet_weight", []int64{int64(L), int64(4 * C), 1, int64(K), int64(K)}, wav),
-		b.initializer(base+"/wavelet_scale", []int64{int64(L), int64(4 * C)}, scales),
+		b.initializer(base+"/wavelet_weight", []int64{int64(L), int64(4 * C), 1, int64(k), int64(k)}, f.wavelet),
+		b.initializer(base+"/wavelet_scale", []int64{int64(L), int64(4 * C)}, f.wsc),
 	}
-	if bias != nil {
-		inputs[2] = b.initializer(base+"/base_bias", []int64{int64(C)}, bias)
+	if f.bias != nil {
+		inputs[2] = b.initializer(base+"/base_bias", []int64{int64(C)}, f.bias)
 	}
 	n := &onnxpb.NodeProto{
 		OpType: ptr(CustomOpType), Domain: ptr(CustomDomain), Name: ptr(b.names.Unique(base)),
 		Input: inputs, Output: []string{ci.Output},
-		Attribute: []*onnxpb.AttributeProto{intAttr("levels", int64(L)), intAttr("stride", int64(l.Stride)), stringAttr("wavelet", l.WaveletName())},
+		Attribute: []*onnxpb.AttributeProto{intAttr("levels", int64(L)), intAttr("stride", int64(l.Stride)), stringAttr("wavelet", p.wavelet.Name)},
 	}
 	return []*onnxpb.NodeProto{n}, nil
-}
-
-// embedKernel places each of n k x k kernels into a K x K one so that the
-// same-padded convolution is unchanged: (k-1)/2 taps before the centre stay
-// (K-1)/2 before it.
-func embedKernel(w []float32, n, k, K int) []float32 {
-	if k == K {
-		return w
-	}
-	off := (K-1)/2 - (k-1)/2
-	out := make([]float32, n*K*K)
-	for c := 0; c < n; c++ {
-		for y := 0; y < k; y++ {
-			copy(out[c*K*K+(y+off)*K+off:], w[c*k*k+y*k:c*k*k+y*k+k])
-		}
-	}
-	return out
 }
 
 // --- small helpers ---

@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/wtconv"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
 // Supported default-domain opsets of the models Convert edits.
@@ -29,6 +31,7 @@ type LayerReport struct {
 	Kernel        int     `json:"kernel"`
 	Levels        int     `json:"levels"`
 	Stride        int     `json:"stride"`
+	Wavelet       string  `json:"wavelet"`
 	InputHW       []int64 `json:"input_hw,omitempty"`
 	RFBefore      int     `json:"receptive_field_before"`
 	RFAfter       int     `json:"receptive_field_after"`
@@ -45,32 +48,70 @@ type Skipped struct {
 	Reason string `json:"reason"`
 }
 
+// MarshalJSON writes FLOPs that are unknown (the input size is not static)
+// as null.
+func (r LayerReport) MarshalJSON() ([]byte, error) {
+	type plain LayerReport
+	known := r.InputHW != nil
+	return json.Marshal(struct {
+		plain
+		FLOPsBefore *int64 `json:"flops_before"`
+		FLOPsAfter  *int64 `json:"flops_after"`
+	}{plain(r), knownCount(r.FLOPsBefore, known), knownCount(r.FLOPsAfter, known)})
+}
+
 // Totals sums the converted layers.
 type Totals struct {
 	Converted    int   `json:"converted"`
 	Skipped      int   `json:"skipped"`
 	ParamsBefore int64 `json:"params_before"`
 	ParamsAfter  int64 `json:"params_after"`
-	FLOPsBefore  int64 `json:"flops_before"`
+	FLOPsBefore  int64 `json:"flops_before"` // null in JSON when a layer's is unknown
 	FLOPsAfter   int64 `json:"flops_after"`
+	// FLOPsUnknown counts the converted layers whose FLOPs are unknown.
+	FLOPsUnknown int `json:"flops_unknown"`
+}
+
+// MarshalJSON writes sums that miss an unknown layer as null.
+func (t Totals) MarshalJSON() ([]byte, error) {
+	type plain Totals
+	known := t.FLOPsUnknown == 0
+	return json.Marshal(struct {
+		plain
+		FLOPsBefore *int64 `json:"flops_before"`
+		FLOPsAfter  *int64 `json:"flops_after"`
+	}{plain(t), knownCount(t.FLOPsBefore, known), knownCount(t.FLOPsAfter, known)})
 }
 
 // Report is the summary of a conversion (or of a plan, for a dry run).
 type Report struct {
-	Init      InitMode      `json:"init"`
+	Init InitMode `json:"init"`
+	// Format is the form asked for (new layers are written in it).
 	Format    Format        `json:"format"`
 	Converted []LayerReport `json:"converted"`
 	Skipped   []Skipped     `json:"skipped"`
 	Totals    Totals        `json:"totals"`
 	Warnings  []string      `json:"warnings,omitempty"`
+	// FormsFound counts the WTConv layers of the result by the form the
+	// recognizer finds them in ("ops", "function", "fused"): the layers
+	// converted now and any the input held already. For a plan, those of
+	// the input plus the planned ones in Format.
+	FormsFound map[string]int `json:"forms_found"`
+	// OverridableWeights lists the initializers that the model also lists
+	// as graph inputs and that the converted layers took as constants; the
+	// converted model no longer lists them as inputs.
+	OverridableWeights []string `json:"overridable_weights_taken"`
+	// Notes are remarks that are not warnings (what was taken as constant).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // layerPlan is everything needed to build one layer's replacement.
 type layerPlan struct {
 	info    ConvInfo
-	layer   wtconv.Layer // Kernel is the wavelet-domain kernel
-	hw      []int64      // static input size, or nil
-	dynamic bool         // hw comes from --input-shape: the model's size stays dynamic
+	layer   wtconv.Layer // Kernel is the wavelet-domain kernel, BaseKernel the base conv's
+	wavelet wtconv.Wavelet
+	hw      []int64 // static input size, or nil
+	dynamic bool    // hw comes from --input-shape: the model's size stays dynamic
 	weights *wtconv.Weights
 	// newBase is true when the base conv gets new weights (import); else the
 	// original conv's weight and bias tensors are reused as they are.
@@ -103,10 +144,29 @@ func Convert(m *onnxpb.ModelProto, opts Options) (*onnxpb.ModelProto, *Report, e
 			opts.Progress(i+1, len(plans))
 		}
 	}
+	b.fixOverridable(rep.OverridableWeights)
 	if err := b.finish(); err != nil {
 		return nil, nil, err
 	}
+	rep.FormsFound = formsFound(out, nil)
 	return out, rep, nil
+}
+
+// formsFound counts m's WTConv layers by form, plus planned new ones.
+func formsFound(m *onnxpb.ModelProto, planned map[string]int) map[string]int {
+	out := map[string]int{}
+	shapes, err := graph.InferShapes(m, nil)
+	if err == nil {
+		if layers, err := wtconvgraph.Find(m, shapes); err == nil {
+			for _, l := range layers {
+				out[string(l.Form)]++
+			}
+		}
+	}
+	for f, n := range planned {
+		out[f] += n
+	}
+	return out
 }
 
 // copyForEdit returns a copy of m that shares its tensors, nodes and other
@@ -143,7 +203,18 @@ func shallowCopy(msg proto.Message) proto.Message {
 // Plan reports what Convert would do, without building anything.
 func Plan(m *onnxpb.ModelProto, opts Options) (*Report, error) {
 	_, rep, err := plan(m, &opts)
-	return rep, err
+	if err != nil {
+		return nil, err
+	}
+	form := string(wtconvgraph.FormOps)
+	switch opts.Format {
+	case FormatFunction:
+		form = string(wtconvgraph.FormFunction)
+	case FormatCustomOp:
+		form = string(wtconvgraph.FormFused)
+	}
+	rep.FormsFound = formsFound(m, map[string]int{form: len(rep.Converted)})
+	return rep, nil
 }
 
 func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
@@ -173,9 +244,12 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		}
 	}
 	ix := graph.NewIndex(m.GetGraph())
-	rep := &Report{Init: opts.Init, Format: opts.Format, Converted: []LayerReport{}, Skipped: []Skipped{}}
+	rep := &Report{Init: opts.Init, Format: opts.Format, Converted: []LayerReport{}, Skipped: []Skipped{}, OverridableWeights: []string{}}
 	var plans []*layerPlan
-	for _, ci := range Classify(m, shapes) {
+	for _, ci := range ClassifyWith(m, shapes, ClassifyOptions{KeepOverridableWeights: opts.KeepOverridableWeights}) {
+		if ci.Invalid != "" {
+			return nil, nil, fmt.Errorf("invalid model: %s", ci.Invalid)
+		}
 		if !ci.Depthwise && ci.Group <= 1 {
 			continue // dense convs are not of interest
 		}
@@ -196,8 +270,19 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		}
 		plans = append(plans, p)
 		rep.Converted = append(rep.Converted, p.report)
+		for _, o := range ci.Overridable {
+			if !slices.Contains(rep.OverridableWeights, o) {
+				rep.OverridableWeights = append(rep.OverridableWeights, o)
+			}
+		}
+	}
+	if n := len(rep.OverridableWeights); n > 0 {
+		rep.Notes = append(rep.Notes, overridableNote(m, n))
 	}
 	for _, r := range rep.Converted {
+		if r.InputHW == nil {
+			rep.Totals.FLOPsUnknown++
+		}
 		rep.Totals.ParamsBefore += r.ParamsBefore
 		rep.Totals.ParamsAfter += r.ParamsAfter
 		rep.Totals.FLOPsBefore += r.FLOPsBefore
@@ -209,8 +294,10 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		if len(rep.Skipped) > 0 {
 			why = fmt.Sprintf("none of its %d depthwise or grouped convolutions qualifies (first: %s: %s)", len(rep.Skipped), rep.Skipped[0].Node, rep.Skipped[0].Reason)
 		}
-		if n := countWTConvLayers(m, shapes); n > 0 {
-			why = fmt.Sprintf("the model was converted already (%d WTConv layers) and no other depthwise convolution qualifies", n)
+		if n, pt := countWTConvLayers(m, shapes); pt > 0 {
+			why = fmt.Sprintf("the model holds %d WTConv layers already (%d exported from PyTorch) and no other depthwise convolution qualifies; to give them the fused operator or the clean standard-operator form, use wtonnx fuse", n, pt)
+		} else if n > 0 {
+			why = fmt.Sprintf("the model was converted already (%d WTConv layers) and no other depthwise convolution qualifies; wtonnx fuse changes their form", n)
 		}
 		rep.Warnings = append(rep.Warnings, "nothing converted: "+why+"; the model is written unchanged")
 	}
@@ -218,6 +305,23 @@ func plan(m *onnxpb.ModelProto, opts *Options) ([]*layerPlan, *Report, error) {
 		rep.Warnings = append(rep.Warnings, sharedPrefixWarnings(plans)...)
 	}
 	return plans, rep, nil
+}
+
+// overridableNote says what taking n initializers that are also graph
+// inputs as constants means for this model.
+func overridableNote(m *onnxpb.ModelProto, n int) string {
+	what := fmt.Sprintf("%d %s", n, plural(n, "initializer", "initializers"))
+	if m.GetIrVersion() < 4 {
+		return what + " listed as graph inputs (IR 3 lists every initializer as an input) were taken as the constant weights they are; the converted model (IR 4) no longer lists the ones the WTConv layers consume as inputs"
+	}
+	return what + " with a graph input of the same name (defaults a caller may override) were taken as constants: converting fixes those defaults into the layers, and the converted model no longer lists them as inputs (--keep-overridable-weights leaves such convs alone)"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // refuseFloat16 rejects half-precision models: the WTConv tensors would be
@@ -262,11 +366,10 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 	if len(ci.InputHW) == 2 && ci.InputHW[0] > 0 && ci.InputHW[1] > 0 {
 		p.hw = ci.InputHW
 	}
-	bias, err := biasOf(ix, ci.node)
-	if err != nil {
+	layer := wtconv.Layer{Channels: C, Stride: int(ci.Strides[0]), Bias: ci.bias != nil, Wavelet: opts.Wavelet}
+	if p.wavelet, err = wtconv.WaveletByName(layer.WaveletName()); err != nil {
 		return nil, "", err
 	}
-	layer := wtconv.Layer{Channels: C, Stride: int(ci.Strides[0]), Bias: bias != nil, Wavelet: wtconv.DefaultWavelet}
 
 	var info checkpoint.Info
 	if opts.Init == InitImport {
@@ -283,16 +386,20 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 		if opts.Levels != AutoLevels && opts.Levels != info.Levels {
 			return nil, "", fmt.Errorf("checkpoint %s: prefix %q has %d levels, --levels says %d", opts.Weights.Path(), p.prefix, info.Levels, opts.Levels)
 		}
-		layer.Kernel, layer.Levels, layer.Bias = info.Kernel, info.Levels, info.Bias
+		layer.Kernel, layer.BaseKernel, layer.Levels, layer.Bias = info.Kernel, info.BaseKernel, info.Levels, info.Bias
 	} else {
 		layer.Kernel = opts.Kernel
 		if layer.Kernel == 0 {
 			layer.Kernel = DefaultKernel
 		}
+		// The original conv stays the base branch, at its own size.
+		if len(ci.Kernel) == 2 && ci.Kernel[0] == ci.Kernel[1] {
+			layer.BaseKernel = int(ci.Kernel[0])
+		}
 		layer.Levels = opts.Levels
 		if layer.Levels == AutoLevels {
 			if p.hw == nil {
-				return nil, "", fmt.Errorf("levels auto needs the conv's input size, which is not static; fix the model's input with --input-shape NAME=1x3x224x224 or give --levels N")
+				return nil, "levels auto needs the conv's input size, which is not static; fix the model's input with --input-shape NAME=1x3x224x224 or give --levels N", nil
 			}
 			layer.Levels = wtconv.AutoLevels(int(p.hw[0]), int(p.hw[1]))
 			if layer.Levels == 0 {
@@ -328,7 +435,8 @@ func planLayer(ix *graph.Index, ci ConvInfo, opts *Options, index int) (p *layer
 // waveletWeights draws the wavelet branch for preserve and random modes; the
 // base branch stays the original conv and is not part of the result.
 func waveletWeights(l wtconv.Layer, opts *Options, node string, index int) (*wtconv.Weights, error) {
-	zeroBase := make([]float32, l.Channels*l.Kernel*l.Kernel)
+	kb := l.BaseKernelSize()
+	zeroBase := make([]float32, l.Channels*kb*kb)
 	var bias []float32
 	if l.Bias {
 		bias = make([]float32, l.Channels)
@@ -359,7 +467,7 @@ func layerReport(p *layerPlan) LayerReport {
 	C := int64(l.Channels)
 	kb := ci.Kernel
 	if p.newBase {
-		kb = []int64{int64(l.Kernel), int64(l.Kernel)}
+		kb = []int64{int64(l.BaseKernelSize()), int64(l.BaseKernelSize())}
 	}
 	biasN := int64(0)
 	if l.Bias {
@@ -375,6 +483,7 @@ func layerReport(p *layerPlan) LayerReport {
 		InputHW:       p.hw,
 		RFBefore:      int(maxOf(ci.Kernel)),
 		RFAfter:       max(int(maxOf(kb)), l.ReceptiveField()),
+		Wavelet:       p.wavelet.Name,
 		ParamsBefore:  C*ci.Kernel[0]*ci.Kernel[1] + origBias,
 		ParamsAfter:   C*kb[0]*kb[1] + biasN + C + int64(l.Levels)*(4*C*k*k+4*C),
 		WeightsPrefix: p.prefix,

@@ -19,5 +19,9 @@
 // subsampled for strided convs. Odd sizes need no Pad: the analysis conv pads
 // one zero at the end, which is only read when the size is odd, and the
 // synthesis is cropped back (by ConvTranspose pads when sizes are static, by
-// a Slice when they are not).
+// a Slice when they are not). An n-tap wavelet (--wavelet db2 and up) has
+// the same graph with n x n filters and pads n/2-1 (the spec's "Other
+// wavelets"). emitLayer writes this subgraph once, for the standard-operator
+// form and for the function body alike; the fused node carries the same
+// tensors, the base and wavelet kernels at their own sizes.
 package convert

@@ -2,25 +2,37 @@ package convert
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 // FunctionDomain holds the model-local functions of the function form.
 const FunctionDomain = "ai.wtonnx.function"
 
+// FunctionName is the function-form op type of a layer signature:
+// WTConv_<wavelet>_C<C>_B<kb>_K<k>_L<L>_S<s>, plus _nobias when the base
+// conv has no bias, e.g. WTConv_db1_C96_B7_K5_L3_S1.
+func FunctionName(l wtconv.Layer, kb int, bias bool) string {
+	name := fmt.Sprintf("WTConv_%s_C%d_B%d_K%d_L%d_S%d", l.WaveletName(), l.Channels, kb, l.Kernel, l.Levels, l.Stride)
+	if !bias {
+		name += "_nobias"
+	}
+	return name
+}
+
 // functionLayer emits the fused node's inputs and attributes, but calling a
-// model-local ONNX function whose body is the standard-operator form, so
-// viewers show one node per layer and runtimes that inline functions (ONNX
-// Runtime does) need no custom-op library.
+// model-local ONNX function whose body is the standard-operator form (the
+// same emitLayer the ops form uses), so viewers show one node per layer and
+// runtimes that inline functions (ONNX Runtime does) need no custom-op
+// library.
 //
 // A function body cannot change its structure with an attribute, and Conv's
-// group must be static, so each layer signature (channels, kernel, levels,
-// stride, bias) has its own function, named after it, e.g.
-// WTConv_C96_K5_L3_S1; layers of equal signature share one.
+// group must be static, so each layer signature (wavelet, channels, base and
+// wavelet kernels, levels, stride, bias) has its own function, named by
+// FunctionName; layers of equal signature share one.
 func (b *builder) functionLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	if b.opset < 10 {
 		return nil, fmt.Errorf("the function form crops with Slice on run-time shapes, which needs opset 10 (the model has %d); use --format ops", b.opset)
@@ -30,19 +42,19 @@ func (b *builder) functionLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 		return nil, err
 	}
 	n := nodes[0]
-	C, L, s := p.layer.Channels, p.layer.Levels, p.layer.Stride
-	K := kernelOfFused(b, n)
-	bias := n.GetInput()[2] != ""
-	name := fmt.Sprintf("WTConv_C%d_K%d_L%d_S%d", C, K, L, s)
-	if !bias {
-		name += "_nobias"
+	f, err := b.fusedInputsOf(p)
+	if err != nil {
+		return nil, err
 	}
-	if b.functions == nil {
-		b.functions = map[string]bool{}
-	}
+	bias := f.bias != nil
+	name := FunctionName(p.layer, f.kb, bias)
 	if !b.functions[name] {
+		fn, err := wtconvFunction(name, p.layer, p.wavelet, f.kb, bias, b.opset)
+		if err != nil {
+			return nil, err
+		}
 		b.functions[name] = true
-		b.m.Functions = append(b.m.Functions, wtconvFunction(name, C, K, L, s, bias, b.opset, b.haar.AnalysisFilters()))
+		b.m.Functions = append(b.m.Functions, fn)
 	}
 	n.OpType, n.Domain = ptr(name), ptr(FunctionDomain)
 	if !bias {
@@ -51,105 +63,76 @@ func (b *builder) functionLayer(p *layerPlan) ([]*onnxpb.NodeProto, error) {
 	return nodes, nil
 }
 
-// kernelOfFused reads K from the fused node's base_weight initializer.
-func kernelOfFused(b *builder, n *onnxpb.NodeProto) int {
-	for _, t := range b.g.GetInitializer() {
-		if t.GetName() == n.GetInput()[1] {
-			return int(t.GetDims()[3])
-		}
-	}
-	return 0
+// fnSink writes a function body: nodes unnamed, constants as Constant nodes
+// (functions have no initializers), one per key.
+type fnSink struct {
+	nodes  []*onnxpb.NodeProto
+	n      int
+	consts map[string]string
 }
 
-// fnBody accumulates the nodes of a function body; constants become
-// Constant nodes, since functions have no initializers.
-type fnBody struct {
-	nodes []*onnxpb.NodeProto
-	n     int
-}
-
-func (f *fnBody) op(op string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
+func (f *fnSink) op(op, _ string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
 	f.n++
 	out := op + "_" + strconv.Itoa(f.n)
 	f.nodes = append(f.nodes, &onnxpb.NodeProto{OpType: ptr(op), Input: inputs, Output: []string{out}, Attribute: attrs})
 	return out
 }
 
-func (f *fnBody) floats(dims []int64, v []float32) string {
-	return f.op("Constant", nil, tensorAttr("value", onnxmodel.NewFloat32Tensor("", dims, v)))
+func (f *fnSink) constant(key string, t *onnxpb.TensorProto) string {
+	if out, ok := f.consts[key]; ok {
+		return out
+	}
+	out := f.op("Constant", "", nil, tensorAttr("value", t))
+	f.consts[key] = out
+	return out
 }
 
-func (f *fnBody) ints(dims []int64, v ...int64) string {
-	return f.op("Constant", nil, tensorAttr("value", onnxmodel.NewInt64Tensor("", dims, v)))
+func (f *fnSink) floats(key string, dims []int64, v []float32) string {
+	return f.constant(key, onnxmodel.NewFloat32Tensor("", dims, v))
+}
+
+func (f *fnSink) ints(key string, dims []int64, v ...int64) string {
+	return f.constant(key, onnxmodel.NewInt64Tensor("", dims, v))
 }
 
 func tensorAttr(name string, t *onnxpb.TensorProto) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: ptr(name), Type: ptr(onnxpb.AttributeProto_TENSOR), T: t}
 }
 
-// wtconvFunction builds the body: the standard-operator form with the
-// per-level kernels and scales taken from the packed inputs.
-func wtconvFunction(name string, C, K, L, s int, bias bool, opset int64, haarFilters []float32) *onnxpb.FunctionProto {
-	f := &fnBody{}
-	c, c4 := int64(C), int64(4*C)
-	haarData := make([]float32, 0, 16*C)
-	llData := make([]float32, 0, 4*C)
-	llIdx := make([]int64, C)
-	for i := 0; i < C; i++ {
-		haarData = append(haarData, haarFilters...)
-		llData = append(llData, haarFilters[:4]...)
-		llIdx[i] = int64(4 * i)
-	}
-	haar := f.floats([]int64{c4, 1, 2, 2}, haarData)
-	ll := f.floats([]int64{c, 1, 2, 2}, llData)
-	llIndex := f.ints([]int64{c}, llIdx...)
-	shape4C := f.ints([]int64{4}, 1, c4, 1, 1)
-	pads := []int64{int64((K - 1) / 2), int64((K - 1) / 2), int64(K - 1 - (K-1)/2), int64(K - 1 - (K-1)/2)}
-	zeros2, i2, i4, axes23 := f.ints([]int64{2}, 0, 0), f.ints([]int64{1}, 2), f.ints([]int64{1}, 4), f.ints([]int64{2}, 2, 3)
-
+// wtconvFunction builds the function: emitLayer with the per-level kernels
+// and scales taken from the fused node's packed inputs.
+func wtconvFunction(name string, l wtconv.Layer, wav wtconv.Wavelet, kb int, bias bool, opset int64) (*onnxpb.FunctionProto, error) {
+	f := &fnSink{consts: map[string]string{}}
+	C := int64(l.Channels)
 	inputs := []string{"X", "base_weight"}
 	if bias {
 		inputs = append(inputs, "base_bias")
 	}
 	inputs = append(inputs, "base_scale", "wavelet_weight", "wavelet_scale")
-
-	levelIn := []string{"X"}
-	ys := make([]string, L+1)
-	for i := 1; i <= L; i++ {
-		idx := f.ints(nil, int64(i-1))
-		w := f.op("Gather", []string{"wavelet_weight", idx}, intAttr("axis", 0))
-		sc := f.op("Reshape", []string{f.op("Gather", []string{"wavelet_scale", idx}, intAttr("axis", 0)), shape4C})
-		t := f.op("Conv", []string{levelIn[i-1], haar}, intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2),
-			intsAttr("pads", 0, 0, 1, 1), intAttr("group", c))
-		cv := f.op("Conv", []string{t, w}, intsAttr("kernel_shape", int64(K), int64(K)), intsAttr("pads", pads...), intAttr("group", c4))
-		ys[i] = f.op("Mul", []string{cv, sc})
-		if i < L {
-			levelIn = append(levelIn, f.op("Gather", []string{t, llIndex}, intAttr("axis", 1)))
-		}
+	src := wtSources{
+		levelWeight: func(i int) string {
+			return f.op("Gather", "", []string{"wavelet_weight", f.ints("level_index_"+strconv.Itoa(i), nil, int64(i))}, intAttr("axis", 0))
+		},
+		levelScale: func(i int) string {
+			sc := f.op("Gather", "", []string{"wavelet_scale", f.ints("level_index_"+strconv.Itoa(i), nil, int64(i))}, intAttr("axis", 0))
+			return f.op("Reshape", "", []string{sc, f.ints("shape_1_4C_1_1", []int64{4}, 1, 4*C, 1, 1)})
+		},
+		base: func() string {
+			in := []string{"X", "base_weight"}
+			if bias {
+				in = append(in, "base_bias")
+			}
+			return f.op("Conv", "", in, intsAttr("kernel_shape", int64(kb), int64(kb)), intsAttr("pads", samePads(kb)...),
+				intsAttr("strides", int64(l.Stride), int64(l.Stride)), intAttr("group", C))
+		},
+		baseScale: func() string {
+			return f.op("Reshape", "", []string{"base_scale", f.ints("shape_1_C_1_1", []int64{4}, 1, C, 1, 1)})
+		},
 	}
-	z := ""
-	for i := L; i >= 1; i-- {
-		tAttrs := []*onnxpb.AttributeProto{intsAttr("kernel_shape", 2, 2), intsAttr("strides", 2, 2), intAttr("group", c)}
-		sy := f.op("ConvTranspose", []string{ys[i], haar}, tAttrs...)
-		if z != "" {
-			sy = f.op("Add", []string{sy, f.op("ConvTranspose", []string{z, ll}, tAttrs...)})
-		}
-		hw := f.op("Slice", []string{f.op("Shape", []string{levelIn[i-1]}), i2, i4})
-		z = f.op("Slice", []string{sy, zeros2, hw, axes23})
-	}
-	baseIn := []string{"X", "base_weight"}
-	if bias {
-		baseIn = append(baseIn, "base_bias")
-	}
-	out := f.op("Conv", baseIn, intsAttr("kernel_shape", int64(K), int64(K)), intsAttr("pads", pads...),
-		intsAttr("strides", int64(s), int64(s)), intAttr("group", c))
-	out = f.op("Mul", []string{out, f.op("Reshape", []string{"base_scale", f.ints([]int64{4}, 1, c, 1, 1)})})
-	if z != "" {
-		if s > 1 {
-			big := int64(math.MaxInt64)
-			z = f.op("Slice", []string{z, zeros2, f.ints([]int64{2}, big, big), axes23, f.ints([]int64{2}, int64(s), int64(s))})
-		}
-		out = f.op("Add", []string{out, z})
+	fl := l
+	fl.BaseKernel = kb
+	if _, err := emitLayer(f, wtEmit{layer: fl, wav: wav, x: "X", opset: opset, src: src}); err != nil {
+		return nil, err
 	}
 	f.nodes[len(f.nodes)-1].Output = []string{"Y"}
 	return &onnxpb.FunctionProto{
@@ -158,6 +141,7 @@ func wtconvFunction(name string, C, K, L, s int, bias bool, opset int64, haarFil
 		Attribute:   []string{"levels", "stride", "wavelet"},
 		Node:        f.nodes,
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: ptr(""), Version: ptr(opset)}},
-		DocString:   ptr(fmt.Sprintf("WTConv layer (wavelet convolution, ECCV 2024): %d channels, %dx%d kernels, %d levels, stride %d, Haar wavelet; body in standard ONNX operators. Generated by wtonnx.", C, K, K, L, s)),
-	}
+		DocString: ptr(fmt.Sprintf("WTConv layer (wavelet convolution, ECCV 2024): %d channels, %dx%d base kernel, %dx%d wavelet-domain kernels, %d levels, stride %d, wavelet %s; body in standard ONNX operators. Generated by wtonnx.",
+			l.Channels, kb, kb, l.Kernel, l.Kernel, l.Levels, l.Stride, wav.Name)),
+	}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/wtonnx/wtonnx/checkpoint"
-	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/runtime"
@@ -72,37 +71,6 @@ func maxAbsDiff(t testing.TB, got, want *tensor.Tensor) float64 {
 		d = math.Max(d, math.Abs(float64(got.F32[i])-float64(want.F32[i])))
 	}
 	return d
-}
-
-func TestImportReproducesOfficialModule(t *testing.T) {
-	for _, rc := range referenceCases(t) {
-		t.Run(rc.Name, func(t *testing.T) {
-			src := sourceModel(t, rc)
-			ck, x, y := caseData(t, rc)
-			for _, format := range []convert.Format{convert.FormatOps, convert.FormatFunction, convert.FormatCustomOp} {
-				m, rep, err := convert.Convert(src, convert.Options{
-					Levels: rc.L, Kernel: rc.K, Init: convert.InitImport, Weights: ck, Format: format,
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(rep.Converted) != 1 {
-					t.Fatalf("%s: converted %d layers, want 1", format, len(rep.Converted))
-				}
-				var libs []string
-				if format == convert.FormatCustomOp {
-					libs = append(libs, customOpLibrary(t))
-				}
-				got := runOne(t, openORT(t, m, libs...), x)
-				tol := 1e-5 * y.MaxAbs()
-				d := maxAbsDiff(t, got, y)
-				t.Logf("%s on ONNX Runtime: max abs error %.3g, relative to max|y| %.3g", format, d, d/y.MaxAbs())
-				if d > tol {
-					t.Fatalf("%s: max abs error %.3g > %.3g", format, d, tol)
-				}
-			}
-		})
-	}
 }
 
 // caseData reads a case's checkpoint, input and reference output.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/wtonnx/wtonnx/checkpoint"
+	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 // InitMode says where the new tensors of a WTConv layer come from.
@@ -100,8 +101,9 @@ type Options struct {
 	Exclude   *regexp.Regexp // skip nodes whose name matches (nil: none)
 	MinKernel int            // skip convs whose kernel is smaller
 
-	Levels int // a level count, or AutoLevels
-	Kernel int // wavelet-domain kernel; 0 means DefaultKernel (or the checkpoint's)
+	Levels  int    // a level count, or AutoLevels
+	Kernel  int    // wavelet-domain kernel; 0 means DefaultKernel (or the checkpoint's)
+	Wavelet string // wavelet name (wtconv.WaveletByName); "" means wtconv.DefaultWavelet (db1, Haar)
 
 	Init          InitMode
 	Seed          uint64
@@ -110,6 +112,12 @@ type Options struct {
 
 	InputShapes map[string][]int64 // fix dynamic input dims
 	Format      Format
+
+	// KeepOverridableWeights leaves alone convs whose weights come from
+	// initializers the model also lists as graph inputs (see
+	// ClassifyOptions); by default they are converted and the consumed
+	// initializers stop being inputs.
+	KeepOverridableWeights bool
 
 	// Progress, when set, is called after each converted layer.
 	Progress func(done, total int)
@@ -137,6 +145,14 @@ func (o *Options) check() error {
 	default:
 		return fmt.Errorf("unknown format %q (want ops, function or customop)", o.Format)
 	}
+	if o.Wavelet == "" {
+		o.Wavelet = wtconv.DefaultWavelet
+	}
+	name, err := wtconv.CanonicalWaveletName(o.Wavelet)
+	if err != nil {
+		return fmt.Errorf("wavelet: %w", err)
+	}
+	o.Wavelet = name
 	if o.Levels != AutoLevels && (o.Levels < 1 || o.Levels > 10) {
 		return fmt.Errorf("levels %d: want auto or 1..10", o.Levels)
 	}

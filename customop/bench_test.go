@@ -48,3 +48,43 @@ func BenchmarkWTConvNeXtLayers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConvNeXtBaseKernel compares, side by side, a WTConvNeXt-T stage-1
+// layer (C96 at 56x56, 5 levels, 7x7 base, 5x5 wavelet convs) with the base
+// and wavelet kernels at their own sizes (what convert now emits) against
+// both embedded in 7x7 (what the fused form carried before): the same
+// result, 5x5 instead of 7x7 taps at every level. Batch 1, one thread.
+func BenchmarkConvNeXtBaseKernel(b *testing.B) {
+	own := wtconv.Layer{Channels: 96, BaseKernel: 7, Kernel: 5, Levels: 5, Stride: 1, Bias: true}
+	wt := randomLayer(b, own, 96)
+	emb := own
+	emb.BaseKernel, emb.Kernel = 0, 7
+	ewt := wt.Clone()
+	for i := range ewt.Wavelet {
+		ewt.Wavelet[i] = make([]float32, 4*96*49)
+		for c := 0; c < 4*96; c++ {
+			for y := 0; y < 5; y++ {
+				copy(ewt.Wavelet[i][c*49+(y+1)*7+1:], wt.Wavelet[i][c*25+y*5:c*25+y*5+5])
+			}
+		}
+	}
+	x := nodemodel.RandomInput(1, 96, 56, 56, 1)
+	for _, tc := range []struct {
+		name string
+		l    wtconv.Layer
+		wt   *wtconv.Weights
+	}{{"own_sizes_7+5", own, wt}, {"embedded_7+7", emb, ewt}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := mustOpen(b, model(b, nodemodel.ForLayer(tc.l, tc.wt)), 1)
+			if _, err := run(e, x); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := run(e, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

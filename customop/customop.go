@@ -10,21 +10,25 @@
 // Convolutions for Large Receptive Fields", ECCV 2024) in a single node:
 //
 //	inputs  0 X              [N, C, H, W]
-//	        1 base_weight    [C, 1, k, k]   base depthwise kernel (k >= 1, even allowed)
+//	        1 base_weight    [C, 1, kb, kb] base depthwise kernel (kb >= 1, even allowed)
 //	        2 base_bias      [C]            optional
 //	        3 base_scale     [C]
 //	        4 wavelet_weight [L, 4C, 1, k, k]  level i's kernel, channel 4c+band; optional when L = 0
 //	        5 wavelet_scale  [L, 4C]        optional when L = 0
 //	output  0 Y              [N, C, ceil(H/s), ceil(W/s)]
 //	attributes  levels (int, required), stride (int, default 1),
-//	            wavelet (string, default "db1"; only Haar is supported)
+//	            wavelet (string, default "db1" = Haar; "haar" and db1..db38)
 //
+// The base kernel kb and the wavelet-domain kernel k come from their tensors'
+// shapes and may differ (ConvNeXt: a 7 x 7 base with 5 x 5 wavelet convs).
 // The semantics are exactly those of the official PyTorch module (and of
-// wtconv.Forward): Haar analysis level by level, a depthwise "same" k x k
-// convolution and a per-channel scale at each level, synthesis from the
-// deepest level up with cropping, the base depthwise convolution plus bias
-// times the base scale, and stride subsampling at the end. Every level's
-// input must be at least 2 x 2.
+// wtconv.Forward): wavelet analysis level by level (Haar on a 2 x 2 fast
+// path; an n-tap Daubechies wavelet with n x n filters and pads n/2 - 1
+// after the odd-size end pad), a depthwise "same" k x k convolution and a
+// per-channel scale at each level, synthesis from the deepest level up with
+// cropping, the base depthwise convolution plus bias times the base scale,
+// and stride subsampling at the end. Levels whose input is below 2 x 2 are
+// computed as the authors' module computes them (padded to even size).
 //
 // The kernel fuses the layer per (batch, channel) plane, so a plane and its
 // wavelet bands stay in cache, and spreads the planes over ONNX Runtime's
@@ -66,6 +70,9 @@ const (
 	// ModulePath identifies the wtonnx repository root (the directory whose
 	// go.mod declares it).
 	ModulePath = libfind.ModulePath
+	// APIRangeSymbol is the library's export that reports the ONNX Runtime
+	// C API versions it accepts, as void(uint32_t *lo, uint32_t *hi).
+	APIRangeSymbol = "wtonnx_customop_api_range"
 )
 
 // FindLibrary returns the path of the custom-op library: flag when it is not

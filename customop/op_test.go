@@ -62,29 +62,46 @@ type refCase struct {
 	c, k, l, s int
 	bias       bool
 	n, h, w    int
+	kb         int    // base kernel; 0: k
+	wav        string // "": db1
 }
 
 var refCases = []refCase{
-	{"k3_l1", 4, 3, 1, 1, true, 1, 16, 16},
-	{"stride2", 5, 3, 2, 2, true, 2, 17, 14},
-	{"stride3", 3, 5, 2, 3, true, 1, 19, 23},
-	{"stride3_exact", 2, 3, 1, 3, false, 1, 18, 9},
-	{"even_k2", 3, 2, 2, 1, true, 1, 12, 10},
-	{"even_k4", 4, 4, 3, 1, true, 2, 21, 16},
-	{"even_k6_stride2", 2, 6, 2, 2, true, 1, 15, 13},
-	{"k1", 3, 1, 2, 1, true, 1, 9, 7},
-	{"batch3", 6, 5, 2, 1, true, 3, 20, 20},
-	{"odd_sizes", 4, 3, 3, 1, true, 2, 13, 11},
-	{"odd_1xN", 2, 3, 0, 1, true, 1, 1, 9},
-	{"no_bias", 4, 5, 2, 1, false, 1, 12, 12},
-	{"L0", 8, 7, 0, 1, true, 2, 11, 9},
-	{"L0_stride2", 3, 3, 0, 2, false, 1, 10, 7},
-	{"deep_tiny_L3_5x5", 3, 3, 3, 1, true, 1, 5, 5},
-	{"deep_tiny_L4_9x10", 2, 5, 4, 1, true, 2, 9, 10},
-	{"min_size_L2_3x3", 2, 3, 2, 1, true, 1, 3, 3},
-	{"deep_tiny_L5_17x17", 3, 3, 5, 2, true, 1, 17, 17},
-	{"wide_planes_L5", 2, 5, 5, 1, true, 1, 56, 40},
-	{"many_channels", 96, 5, 2, 1, true, 1, 14, 14},
+	{"k3_l1", 4, 3, 1, 1, true, 1, 16, 16, 0, ""},
+	{"stride2", 5, 3, 2, 2, true, 2, 17, 14, 0, ""},
+	{"stride3", 3, 5, 2, 3, true, 1, 19, 23, 0, ""},
+	{"stride3_exact", 2, 3, 1, 3, false, 1, 18, 9, 0, ""},
+	{"even_k2", 3, 2, 2, 1, true, 1, 12, 10, 0, ""},
+	{"even_k4", 4, 4, 3, 1, true, 2, 21, 16, 0, ""},
+	{"even_k6_stride2", 2, 6, 2, 2, true, 1, 15, 13, 0, ""},
+	{"k1", 3, 1, 2, 1, true, 1, 9, 7, 0, ""},
+	{"batch3", 6, 5, 2, 1, true, 3, 20, 20, 0, ""},
+	{"odd_sizes", 4, 3, 3, 1, true, 2, 13, 11, 0, ""},
+	{"odd_1xN", 2, 3, 0, 1, true, 1, 1, 9, 0, ""},
+	{"no_bias", 4, 5, 2, 1, false, 1, 12, 12, 0, ""},
+	{"L0", 8, 7, 0, 1, true, 2, 11, 9, 0, ""},
+	{"L0_stride2", 3, 3, 0, 2, false, 1, 10, 7, 0, ""},
+	{"deep_tiny_L3_5x5", 3, 3, 3, 1, true, 1, 5, 5, 0, ""},
+	{"deep_tiny_L4_9x10", 2, 5, 4, 1, true, 2, 9, 10, 0, ""},
+	{"min_size_L2_3x3", 2, 3, 2, 1, true, 1, 3, 3, 0, ""},
+	{"deep_tiny_L5_17x17", 3, 3, 5, 2, true, 1, 17, 17, 0, ""},
+	{"wide_planes_L5", 2, 5, 5, 1, true, 1, 56, 40, 0, ""},
+	{"many_channels", 96, 5, 2, 1, true, 1, 14, 14, 0, ""},
+	// levels whose input is below 2 x 2, computed as the authors' module does
+	{"below_2x2_L2_2x12", 4, 3, 2, 1, true, 1, 2, 12, 0, ""},
+	{"below_2x2_L4_8x8", 4, 3, 4, 1, true, 1, 8, 8, 0, ""},
+	{"below_2x2_L3_1x1", 2, 3, 3, 1, true, 1, 1, 1, 0, ""},
+	{"below_2x2_L2_12x1_stride2", 4, 3, 2, 2, true, 1, 12, 1, 0, ""},
+	// base and wavelet kernels of their own sizes
+	{"kb7_k5_L3", 4, 5, 3, 1, true, 1, 28, 28, 7, ""},
+	{"kb3_k5_L2_stride2", 3, 5, 2, 2, false, 2, 13, 11, 3, ""},
+	// n-tap wavelets
+	{"db2_L2", 4, 5, 2, 1, true, 1, 16, 16, 0, "db2"},
+	{"db2_odd_stride2", 3, 3, 3, 2, true, 2, 13, 11, 0, "db2"},
+	{"db2_kb7_k5_L5", 2, 5, 5, 1, true, 1, 56, 40, 7, "db2"},
+	{"db2_below_2x2", 2, 3, 4, 1, false, 1, 3, 2, 0, "db2"},
+	{"db3_L2_9x9", 3, 3, 2, 1, true, 1, 9, 9, 0, "db3"},
+	{"db4_even_k4_stride3", 2, 4, 3, 3, true, 1, 20, 17, 0, "db4"},
 }
 
 // TestAgainstReference compares the operator with wtconv.Forward (the Go
@@ -93,7 +110,7 @@ var refCases = []refCase{
 func TestAgainstReference(t *testing.T) {
 	for i, tc := range refCases {
 		t.Run(tc.name, func(t *testing.T) {
-			l := wtconv.Layer{Channels: tc.c, Kernel: tc.k, Levels: tc.l, Stride: tc.s, Bias: tc.bias}
+			l := wtconv.Layer{Channels: tc.c, BaseKernel: tc.kb, Kernel: tc.k, Levels: tc.l, Stride: tc.s, Bias: tc.bias, Wavelet: tc.wav}
 			wt := randomLayer(t, l, uint64(100+i))
 			x := nodemodel.RandomInput(tc.n, tc.c, tc.h, tc.w, uint64(i))
 			want, oh, ow, err := wtconv.Forward(l, wt, x.F32, tc.n, tc.h, tc.w)
@@ -221,29 +238,27 @@ func TestMalformed(t *testing.T) {
 			s.Weights[5] = tensor.NewFloat32([]int{1, 16}, s.Weights[5].F32[:16])
 			return s
 		}, x, []string{"wavelet_scale", "[1,16]", "[2,16]"}},
-		{"levels_too_deep", base, nodemodel.RandomInput(1, 4, 2, 12, 3),
-			[]string{"levels 2 need at least 3 x 3", "got 2 x 12"}},
-		{"levels_attr_too_deep_for_size", func() nodemodel.Spec {
-			l := good
-			l.Levels = 4
-			return nodemodel.ForLayer(l, randomLayer(t, l, 4))
-		}, nodemodel.RandomInput(1, 4, 8, 8, 4), []string{"levels 4 need at least 9 x 9", "got 8 x 8"}},
 		{"unknown_wavelet", func() nodemodel.Spec {
 			s := base()
-			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db2"))
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "sym2"))
 			return s
-		}, x, []string{"wavelet", `"db2"`, "db1"}},
+		}, x, []string{"wavelet", `"sym2"`, "not supported", "db1 = haar through db38"}},
+		{"db39_unknown", func() nodemodel.Spec {
+			s := base()
+			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db39"))
+			return s
+		}, x, []string{"wavelet", `"db39"`, "not supported"}},
 		{"long_unknown_wavelet", func() nodemodel.Spec {
 			s := base()
 			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", strings.Repeat("sym", 100)))
 			return s
-		}, x, []string{"wavelet", `"symsym`, `only "db1"`}},
+		}, x, []string{"wavelet", `"symsym`, "not supported"}},
 		{"explicit_db1_ok_but_bad_x", func() nodemodel.Spec {
 			s := base()
 			s.Attrs = append(s.Attrs, nodemodel.StringAttr("wavelet", "db1"), nodemodel.IntAttr("stride", 2))
 			s.XDims = nil
 			return s
-		}, nodemodel.RandomInput(1, 4, 12, 1, 5), []string{"levels 2 need at least 3 x 3", "got 12 x 1"}},
+		}, nodemodel.RandomInput(1, 3, 12, 12, 5), []string{"base_weight", "C=3 from X"}},
 		{"wrong_rank", func() nodemodel.Spec { s := base(); s.XDims = nil; return s },
 			tensor.NewFloat32([]int{4, 12, 12}, make([]float32, 4*12*12)), []string{"X", "rank 4", "[4,12,12]"}},
 		{"missing_levels", func() nodemodel.Spec { s := base(); s.Attrs = nil; return s }, x,
@@ -272,11 +287,11 @@ func TestMalformed(t *testing.T) {
 			return s
 		}, x,
 			[]string{"'wavelet' must be a string"}},
-		{"kernel_mismatch", func() nodemodel.Spec {
+		{"nonsquare_wavelet_kernel", func() nodemodel.Spec {
 			s := base()
-			s.Weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 5}, make([]float32, 2*16*25))
+			s.Weights[4] = tensor.NewFloat32([]int{2, 16, 1, 5, 3}, make([]float32, 2*16*15))
 			return s
-		}, x, []string{"wavelet_weight", "[2,16,1,5,5]", "[2,16,1,3,3]"}},
+		}, x, []string{"wavelet_weight", "[2,16,1,5,3]", "[2,16,1,5,5]"}},
 		{"nonsquare_base", func() nodemodel.Spec {
 			s := base()
 			s.Weights[1] = tensor.NewFloat32([]int{4, 1, 3, 2}, make([]float32, 24))
@@ -319,14 +334,16 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
-// TestSessionSurvivesBadRun checks that a Run rejected for its input size
+// TestSessionSurvivesBadRun checks that a Run rejected for its input shape
 // leaves the session usable.
 func TestSessionSurvivesBadRun(t *testing.T) {
 	l := wtconv.Layer{Channels: 3, Kernel: 3, Levels: 3, Stride: 1, Bias: true}
 	wt := randomLayer(t, l, 9)
-	e := mustOpen(t, model(t, nodemodel.ForLayer(l, wt)), 2)
-	if _, err := run(e, nodemodel.RandomInput(1, 3, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "levels 3 need at least 5 x 5") {
-		t.Fatalf("4 x 16 input with 3 levels: got %v, want the size-rule error", err)
+	spec := nodemodel.ForLayer(l, wt)
+	spec.XDims = nil
+	e := mustOpen(t, model(t, spec), 2)
+	if _, err := run(e, nodemodel.RandomInput(1, 4, 4, 16, 1)); err == nil || !strings.Contains(err.Error(), "C=4 from X") {
+		t.Fatalf("4-channel input for a 3-channel layer: got %v, want the shape error", err)
 	}
 	x := nodemodel.RandomInput(2, 3, 5, 16, 2)
 	got, err := run(e, x)

@@ -106,6 +106,20 @@ func FromModels(ctx context.Context, converted, original *onnxpb.ModelProto, nod
 	if original == nil {
 		return r, nil
 	}
+	// The original may hold the layer itself (fuse's input: a PyTorch
+	// export, or another form): then its response is the layer's there.
+	if olayers, err := wtconvgraph.Find(original, nil); err == nil {
+		for i := range olayers {
+			if ol := &olayers[i]; ol.Output == l.Output || ol.Name == l.Name {
+				o, err := ForLayer(ctx, ol, Options{Channel: w.Channel, Size: opts.Size, MaxPositions: opts.MaxPositions, Threads: opts.Threads})
+				if err != nil {
+					return nil, fmt.Errorf("original model: %w", err)
+				}
+				r.Original = o
+				return r, nil
+			}
+		}
+	}
 	wt, err := originalKernel(original, l.Name, l.Layer.Channels)
 	if err != nil {
 		return nil, fmt.Errorf("original model: %w", err)

@@ -81,6 +81,7 @@ func heatImage(g grid, cmap palette.ColorMap) (*plotter.Image, error) {
 type PictureOptions struct {
 	PanelWidth vg.Length // width of each heat map panel; 0 means 9 cm
 	DPI        int       // 0 means 144
+	JPEG       bool      // write JPEG instead of PNG
 }
 
 // WritePNG draws the panels side by side with one shared logarithmic colour
@@ -152,6 +153,12 @@ func WritePNG(w io.Writer, panels []Panel, opts PictureOptions) error {
 	bc := draw.Crop(dc, width-barW+0.4*vg.Centimeter, 0, 1.2*vg.Centimeter, -0.4*vg.Centimeter)
 	bar.Draw(bc)
 
+	if opts.JPEG {
+		if _, err := (vgimg.JpegCanvas{Canvas: img}).WriteTo(w); err != nil {
+			return fmt.Errorf("erf: writing the JPEG: %w", err)
+		}
+		return nil
+	}
 	png := vgimg.PngCanvas{Canvas: img}
 	if _, err := png.WriteTo(w); err != nil {
 		return fmt.Errorf("erf: writing the PNG: %w", err)

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
-	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -16,6 +16,9 @@ type Constant struct {
 	Source string
 	// Initializer is true when Source is an initializer.
 	Initializer bool
+	// Overridable lists the initializers the value was computed from that
+	// are also graph inputs (see ResolveDefault); empty for ResolveConstant.
+	Overridable []string
 }
 
 // maxConstantElements bounds what ConstantOfShape may materialise here.
@@ -25,10 +28,19 @@ const maxConstantElements = 1 << 28
 // or is computed from one through Identity, Constant or ConstantOfShape
 // nodes. It returns an error explaining why otherwise.
 func (ix *Index) ResolveConstant(name string) (*Constant, error) {
-	return ix.resolve(name, 0)
+	return ix.resolve(name, 0, false)
 }
 
-func (ix *Index) resolve(name string, depth int) (*Constant, error) {
+// ResolveDefault is ResolveConstant that also takes initializers listed as
+// graph inputs, at their stored values, and names them in the result's
+// Overridable. In IR < 4 every initializer had to be listed as an input, so
+// there they are weights; from IR 4 on such an initializer is a default the
+// caller may override, and a value taken from it fixes that default.
+func (ix *Index) ResolveDefault(name string) (*Constant, error) {
+	return ix.resolve(name, 0, true)
+}
+
+func (ix *Index) resolve(name string, depth int, defaults bool) (*Constant, error) {
 	if depth > 64 {
 		return nil, fmt.Errorf("tensor %q: constant chain is too deep", name)
 	}
@@ -39,10 +51,14 @@ func (ix *Index) resolve(name string, depth int) (*Constant, error) {
 		}
 		// An initializer that is also a graph input (IR < 4 style) can be
 		// replaced by the caller at run time: a default, not a constant.
+		c := &Constant{Value: v, Source: name, Initializer: true}
 		if _, overridable := ix.inputs[name]; overridable {
-			return nil, fmt.Errorf("tensor %q is an initializer that is also a graph input, so callers may replace it", name)
+			if !defaults {
+				return nil, fmt.Errorf("tensor %q is an initializer that is also a graph input, so callers may replace it", name)
+			}
+			c.Overridable = []string{name}
 		}
-		return &Constant{Value: v, Source: name, Initializer: true}, nil
+		return c, nil
 	}
 	n := ix.producer[name]
 	if n == nil {
@@ -56,9 +72,9 @@ func (ix *Index) resolve(name string, depth int) (*Constant, error) {
 		if len(n.GetInput()) != 1 {
 			return nil, fmt.Errorf("%s has %d inputs", onnxmodel.NodeLabel(n), len(n.GetInput()))
 		}
-		return ix.resolve(n.GetInput()[0], depth+1)
+		return ix.resolve(n.GetInput()[0], depth+1, defaults)
 	case "Constant":
-		v, err := constantNodeValue(n)
+		v, err := opset.ConstantValue(n)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +83,7 @@ func (ix *Index) resolve(name string, depth int) (*Constant, error) {
 		if len(n.GetInput()) != 1 {
 			return nil, fmt.Errorf("%s has %d inputs", onnxmodel.NodeLabel(n), len(n.GetInput()))
 		}
-		shapeC, err := ix.resolve(n.GetInput()[0], depth+1)
+		shapeC, err := ix.resolve(n.GetInput()[0], depth+1, defaults)
 		if err != nil {
 			return nil, fmt.Errorf("%s: shape: %w", onnxmodel.NodeLabel(n), err)
 		}
@@ -100,36 +116,13 @@ func (ix *Index) resolve(name string, depth int) (*Constant, error) {
 			for i := range out.I64 {
 				out.I64[i] = fill.I64[0]
 			}
-			return &Constant{Value: out, Source: n.GetName()}, nil
+			return &Constant{Value: out, Source: n.GetName(), Overridable: shapeC.Overridable}, nil
 		}
 		out := tensor.NewFloat32(shape, nil)
 		for i := range out.F32 {
 			out.F32[i] = fill.F32[0]
 		}
-		return &Constant{Value: out, Source: n.GetName()}, nil
+		return &Constant{Value: out, Source: n.GetName(), Overridable: shapeC.Overridable}, nil
 	}
 	return nil, fmt.Errorf("tensor %q is computed by %s at run time", name, onnxmodel.NodeLabel(n))
-}
-
-// constantNodeValue decodes the value of a Constant node.
-func constantNodeValue(n *onnxpb.NodeProto) (*tensor.Tensor, error) {
-	for _, a := range n.GetAttribute() {
-		switch a.GetName() {
-		case "value":
-			v, err := onnxmodel.ToTensor(a.GetT())
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", onnxmodel.NodeLabel(n), err)
-			}
-			return v, nil
-		case "value_float":
-			return tensor.NewFloat32([]int{}, []float32{a.GetF()}), nil
-		case "value_floats":
-			return tensor.NewFloat32([]int{len(a.GetFloats())}, append([]float32{}, a.GetFloats()...)), nil
-		case "value_int":
-			return tensor.NewInt64([]int{}, []int64{a.GetI()}), nil
-		case "value_ints":
-			return tensor.NewInt64([]int{len(a.GetInts())}, append([]int64{}, a.GetInts()...)), nil
-		}
-	}
-	return nil, fmt.Errorf("%s has no value attribute that wtonnx reads (value, value_float(s), value_int(s))", onnxmodel.NodeLabel(n))
 }

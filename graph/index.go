@@ -6,6 +6,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 )
 
 // Index maps tensor names to the nodes that produce and consume them. It is
@@ -219,45 +220,24 @@ func RemoveDead(g *onnxpb.GraphProto) {
 }
 
 // Attr returns the attribute called name, or nil.
-func Attr(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto {
-	for _, a := range n.GetAttribute() {
-		if a.GetName() == name {
-			return a
-		}
-	}
-	return nil
-}
+func Attr(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto { return opset.Attr(n, name) }
 
 // AttrInt returns an int attribute or def.
-func AttrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
-	if a := Attr(n, name); a != nil {
-		return a.GetI()
-	}
-	return def
-}
+func AttrInt(n *onnxpb.NodeProto, name string, def int64) int64 { return opset.AttrInt(n, name, def) }
 
 // AttrInts returns an ints attribute or def.
 func AttrInts(n *onnxpb.NodeProto, name string, def []int64) []int64 {
-	if a := Attr(n, name); a != nil {
-		return a.GetInts()
-	}
-	return def
+	return opset.AttrInts(n, name, def)
 }
 
 // AttrString returns a string attribute or def.
 func AttrString(n *onnxpb.NodeProto, name string, def string) string {
-	if a := Attr(n, name); a != nil {
-		return string(a.GetS())
-	}
-	return def
+	return opset.AttrString(n, name, def)
 }
 
 // AttrFloat returns a float attribute or def.
 func AttrFloat(n *onnxpb.NodeProto, name string, def float32) float32 {
-	if a := Attr(n, name); a != nil {
-		return a.GetF()
-	}
-	return def
+	return opset.AttrFloat(n, name, def)
 }
 
 // OpsetVersion returns the model's version of the default ONNX domain.

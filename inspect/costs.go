@@ -1,8 +1,11 @@
 package inspect
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/graph"
@@ -26,13 +29,14 @@ type LayerCost struct {
 	// of the conv it replaced (the prefix of its node names).
 	Node   string `json:"node"`
 	Kind   string `json:"kind"`           // KindWTConv or KindDepthwise
-	Form   string `json:"form,omitempty"` // a WTConv layer's form: ops, function or fused
+	Form   string `json:"form,omitempty"` // a WTConv layer's form: pytorch, ops, function or customop
 	Output string `json:"output"`
 	// Channels, the base kernel (the depthwise kernel) kh x kw, and for a
 	// WTConv layer its wavelet-domain kernel and levels.
 	Channels      int     `json:"channels"`
 	Kernel        []int   `json:"kernel"`
 	WaveletKernel int     `json:"wavelet_kernel,omitempty"`
+	Wavelet       string  `json:"wavelet,omitempty"` // a WTConv layer's wavelet (db1 = Haar, db2, ...)
 	Levels        int     `json:"levels"`
 	Stride        int     `json:"stride"`
 	Dilation      int     `json:"dilation,omitempty"` // a dilated depthwise conv's dilation
@@ -46,6 +50,20 @@ type LayerCost struct {
 	Detail *wtconv.Cost `json:"flops_detail,omitempty"`
 	// ReceptiveField is the theoretical receptive field per axis.
 	ReceptiveField int `json:"receptive_field"`
+}
+
+// MarshalJSON writes FLOPs that are unknown (the feature map's size is not
+// static) as null, never 0.
+func (r LayerCost) MarshalJSON() ([]byte, error) {
+	type plain LayerCost
+	var flops *int64
+	if r.InputHW != nil {
+		flops = &r.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(r), flops})
 }
 
 // CostTotals sum a cost table and the whole model.
@@ -67,6 +85,22 @@ type CostTotals struct {
 	UnknownFLOPs int   `json:"flops_unknown,omitempty"`
 	// MaxReceptiveField is the largest receptive field of a row.
 	MaxReceptiveField int `json:"max_receptive_field"`
+	// RowsUnknown counts the table's rows whose FLOPs are unknown; FLOPs
+	// is null in JSON when it is not 0.
+	RowsUnknown int `json:"flops_rows_unknown"`
+}
+
+// MarshalJSON writes a sum that misses unknown rows as null.
+func (t CostTotals) MarshalJSON() ([]byte, error) {
+	type plain CostTotals
+	var flops *int64
+	if t.RowsUnknown == 0 {
+		flops = &t.FLOPs
+	}
+	return json.Marshal(struct {
+		plain
+		FLOPs *int64 `json:"flops"`
+	}{plain(t), flops})
 }
 
 // Costs is the cost table of a model.
@@ -82,30 +116,57 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	if err != nil {
 		return nil, err
 	}
+	return modelCosts(m, shapes, layers)
+}
+
+// costsAcross is ModelCosts with the sizes behind recognised layers known
+// (see wtconvgraph.ShapesAcross); overrides fix dynamic input dims.
+func costsAcross(m *onnxpb.ModelProto, overrides map[string][]int64) (*Costs, error) {
+	s, err := graph.InferShapes(m, overrides)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := wtconvgraph.Find(m, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) > 0 {
+		if across := wtconvgraph.ShapesAcross(m, layers, overrides); across != nil {
+			s = across
+		}
+	}
+	return modelCosts(m, s, layers)
+}
+
+func modelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes, layers []wtconvgraph.Layer) (*Costs, error) {
 	g := m.GetGraph()
-	inLayer := map[string]bool{}
+	// A layer's row goes where its last node is; its other nodes are not
+	// rows (recognition is structural: node names play no part).
+	inLayer := map[int]bool{}
+	rowAt := map[int]*wtconvgraph.Layer{}
 	fixed := map[string]bool{}
-	byOutput := map[string]*wtconvgraph.Layer{}
 	for i := range layers {
-		for _, n := range layers[i].Nodes {
-			inLayer[n] = true
+		for _, j := range layers[i].NodeIndex {
+			inLayer[j] = true
+		}
+		if n := len(layers[i].NodeIndex); n > 0 {
+			rowAt[layers[i].NodeIndex[n-1]] = &layers[i]
 		}
 		for _, t := range layers[i].FixedTensors {
 			fixed[t] = true
 		}
-		byOutput[layers[i].Output] = &layers[i]
 	}
 	dw := map[string]convert.ConvInfo{}
 	for _, ci := range convert.Classify(m, shapes) {
-		if ci.Depthwise && !inLayer[ci.Node] {
+		if ci.Depthwise && ci.Layer == "" {
 			dw[ci.Node] = ci
 		}
 	}
 	c := &Costs{Layers: []LayerCost{}}
 	t := &c.Totals
-	for _, n := range g.GetNode() {
+	for i, n := range g.GetNode() {
 		name := nodeName(n)
-		if l := byOutput[output0(n)]; l != nil && inLayer[n.GetName()] && output0(n) == l.Output {
+		if l := rowAt[i]; l != nil {
 			row := wtconvRow(l)
 			c.Layers = append(c.Layers, row)
 			t.WTConv++
@@ -115,7 +176,7 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 			t.ModelFLOPs += row.FLOPs
 			continue
 		}
-		if inLayer[n.GetName()] {
+		if inLayer[i] {
 			continue
 		}
 		if ci, ok := dw[name]; ok && n.GetOpType() == "Conv" {
@@ -132,6 +193,9 @@ func ModelCosts(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Costs, error) {
 	for _, r := range c.Layers {
 		t.Params += r.Params
 		t.FLOPs += r.FLOPs
+		if r.InputHW == nil {
+			t.RowsUnknown++
+		}
 		t.MaxReceptiveField = max(t.MaxReceptiveField, r.ReceptiveField)
 	}
 	for _, init := range g.GetInitializer() {
@@ -169,11 +233,20 @@ func output0(n *onnxpb.NodeProto) string {
 	return ""
 }
 
+// FormName is how inspect names a layer's form: pytorch (the authors'
+// module exported by torch.onnx), ops, function or customop (the fused node).
+func FormName(f wtconvgraph.Form) string {
+	if f == wtconvgraph.FormFused {
+		return string(convert.FormatCustomOp)
+	}
+	return string(f)
+}
+
 func wtconvRow(l *wtconvgraph.Layer) LayerCost {
 	r := LayerCost{
-		Node: l.Name, Kind: KindWTConv, Form: string(l.Form), Output: l.Output,
+		Node: l.Name, Kind: KindWTConv, Form: FormName(l.Form), Output: l.Output,
 		Channels: l.Layer.Channels, Kernel: []int{l.BaseKernel[0], l.BaseKernel[1]},
-		WaveletKernel: l.Layer.Kernel, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
+		WaveletKernel: l.Layer.Kernel, Wavelet: l.Layer.WaveletName(), Levels: l.Layer.Levels, Stride: l.Layer.Stride,
 		InputHW: l.InputHW, Params: l.Params(), ReceptiveField: l.ReceptiveField(),
 	}
 	if l.InputHW != nil {
@@ -292,6 +365,9 @@ type Comparison struct {
 	// Converted counts the rows that were a depthwise conv before and are
 	// a WTConv layer after.
 	ConvertedLayers int `json:"converted_layers"`
+	// FusedLayers counts the rows that were a WTConv layer before and are
+	// one in another form after (wtonnx fuse).
+	FusedLayers int `json:"fused_layers"`
 }
 
 // Compare pairs two cost tables: rows of before in order, then rows only
@@ -311,6 +387,9 @@ func Compare(before, after *Costs) *Comparison {
 			used[j] = true
 			if b.Kind == KindDepthwise && p.After.Kind == KindWTConv {
 				c.ConvertedLayers++
+			}
+			if b.Kind == KindWTConv && p.After.Kind == KindWTConv && b.Form != p.After.Form {
+				c.FusedLayers++
 			}
 		}
 		c.Layers = append(c.Layers, p)
@@ -332,20 +411,91 @@ func Compare(before, after *Costs) *Comparison {
 // their cost tables; shapes fix dynamic input dims of both.
 func CompareFiles(original, converted string, shapes map[string][]int64) (*Comparison, error) {
 	var tables [2]*Costs
+	var models [2]*onnxpb.ModelProto
 	for i, path := range []string{original, converted} {
 		m, err := onnxmodel.Load(path)
 		if err != nil {
 			return nil, err
 		}
-		s, err := graph.InferShapes(m, shapes)
-		if err != nil {
+		models[i] = m
+		if tables[i], err = costsAcross(m, shapes); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if tables[i], err = ModelCosts(m, s); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
+	}
+	if err := CheckConversion(models[0], models[1], tables[0], tables[1]); err != nil {
+		return nil, fmt.Errorf("%s is not a conversion of %s: %w", converted, original, err)
 	}
 	c := Compare(tables[0], tables[1])
 	c.Original, c.Converted = original, converted
 	return c, nil
+}
+
+// CheckConversion reports why converted is not a conversion of original:
+// their graph inputs (less initializers) or outputs differ, a WTConv layer
+// of converted replaces no depthwise conv or WTConv layer of original (fuse
+// changes a layer's form), or original holds a WTConv layer that converted
+// does not (the models swapped). Costs are the
+// models' cost tables.
+func CheckConversion(original, converted *onnxpb.ModelProto, before, after *Costs) error {
+	if a, b := interfaceNames(original.GetGraph(), true), interfaceNames(converted.GetGraph(), true); !slices.Equal(a, b) {
+		return fmt.Errorf("the inputs differ (%s vs %s)", strings.Join(a, ", "), strings.Join(b, ", "))
+	}
+	if a, b := interfaceNames(original.GetGraph(), false), interfaceNames(converted.GetGraph(), false); !slices.Equal(a, b) {
+		return fmt.Errorf("the outputs differ (%s vs %s)", strings.Join(a, ", "), strings.Join(b, ", "))
+	}
+	kind := map[string]string{}
+	for _, r := range before.Layers {
+		kind[r.Node] = r.Kind
+	}
+	afterKind := map[string]string{}
+	for _, r := range after.Layers {
+		afterKind[r.Node] = r.Kind
+		if r.Kind != KindWTConv {
+			continue
+		}
+		if _, ok := kind[r.Node]; !ok {
+			return fmt.Errorf("its WTConv layer %s replaces no depthwise conv of the original (no node %q there)", r.Node, r.Node)
+		}
+	}
+	added := 0
+	for _, r := range before.Layers {
+		k, ok := afterKind[r.Node]
+		switch {
+		case r.Kind == KindWTConv && k != KindWTConv:
+			return fmt.Errorf("the original holds the WTConv layer %s, which the other model does not (are the two models swapped?)", r.Node)
+		case !ok:
+			return fmt.Errorf("the original's depthwise conv %s is neither kept nor replaced by a WTConv layer", r.Node)
+		case r.Kind == KindDepthwise && k == KindWTConv:
+			added++
+		case r.Kind == KindWTConv && k == KindWTConv:
+			added++ // the layer in another form (wtonnx fuse)
+		}
+	}
+	if added == 0 {
+		return fmt.Errorf("none of the original's %d depthwise convs became a WTConv layer", before.Totals.Depthwise)
+	}
+	return nil
+}
+
+// interfaceNames lists, sorted, the graph's inputs that are not
+// initializers (inputs true) or its outputs.
+func interfaceNames(g *onnxpb.GraphProto, inputs bool) []string {
+	var names []string
+	if !inputs {
+		for _, o := range g.GetOutput() {
+			names = append(names, o.GetName())
+		}
+	} else {
+		inits := map[string]bool{}
+		for _, t := range g.GetInitializer() {
+			inits[t.GetName()] = true
+		}
+		for _, in := range g.GetInput() {
+			if !inits[in.GetName()] {
+				names = append(names, in.GetName())
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -13,14 +13,16 @@ import (
 
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/wtconvgraph"
 )
 
 // Tensor describes a graph input or output.
 type Tensor struct {
 	Name  string   `json:"name"`
-	DType string   `json:"dtype"`
-	Dims  []string `json:"dims"` // a number, a symbolic name, or "?"
+	DType string   `json:"dtype"` // ONNX's numpy-style name: float32, int64, ...
+	Dims  []string `json:"dims"`  // a number, a symbolic name, or "?"
 }
 
 // OpCount is one row of the operator histogram.
@@ -48,20 +50,66 @@ type Summary struct {
 	Convs      []convert.ConvInfo `json:"convs"` // depthwise and grouped convs
 	Depthwise  int                `json:"depthwise"`
 	Candidates int                `json:"candidates"`
+	// Findings are problems that make the model invalid (a Conv whose
+	// weight contradicts its group, a non-float weight, ...), each naming
+	// the node and tensor; convert and run refuse such a model.
+	Findings []string `json:"findings"`
 	// Costs is the cost table: every WTConv layer and every depthwise conv
 	// outside one, with parameters, FLOPs and receptive field, and totals.
 	Costs *Costs `json:"costs,omitempty"`
+	// GoEngine says whether the pure-Go engine runs the model and which
+	// of its operators it lacks.
+	GoEngine *GoEngine `json:"go_engine"`
+	// WTConvLayers are the WTConv layers recognised in the model, in any
+	// form; NearMisses the candidates (a conv with a wavelet analysis
+	// filter bank) that are not a layer, with the reason.
+	WTConvLayers []WTConvLayer          `json:"wtconv_layers"`
+	NearMisses   []wtconvgraph.NearMiss `json:"near_misses"`
+}
+
+// WTConvLayer is one recognised WTConv layer.
+type WTConvLayer struct {
+	Name       string  `json:"name"`
+	Module     string  `json:"module"` // its PyTorch module path (the weights command's key prefix)
+	Form       string  `json:"form"`   // pytorch, ops, function or customop
+	Channels   int     `json:"channels"`
+	Kernel     int     `json:"kernel"` // wavelet-domain kernel
+	BaseKernel []int   `json:"base_kernel"`
+	Levels     int     `json:"levels"`
+	Stride     int     `json:"stride"`
+	Bias       bool    `json:"bias"`
+	Wavelet    string  `json:"wavelet"`
+	Input      string  `json:"input"`
+	Output     string  `json:"output"`
+	InputHW    []int64 `json:"input_hw,omitempty"`
+	Nodes      int     `json:"nodes"`
+}
+
+// Options control InspectWith.
+type Options struct {
+	// InputShapes fix dynamic input dims for shape inference.
+	InputShapes map[string][]int64
+	// KeepOverridableWeights gives convert's verdict under
+	// --keep-overridable-weights (see convert.ClassifyOptions).
+	KeepOverridableWeights bool
 }
 
 // Inspect summarises m; shapes fix dynamic input dims for shape inference.
 func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) {
+	return InspectWith(m, Options{InputShapes: shapes})
+}
+
+// InspectWith summarises m.
+func InspectWith(m *onnxpb.ModelProto, opts Options) (*Summary, error) {
+	shapes := opts.InputShapes
 	inferred, err := graph.InferShapes(m, shapes)
 	if err != nil {
 		return nil, err
 	}
 	g := m.GetGraph()
 	s := &Summary{IRVersion: m.GetIrVersion(), Producer: producer(m), Nodes: len(g.GetNode()),
-		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}}
+		Opsets: []Opset{}, Inputs: []Tensor{}, Outputs: []Tensor{}, Convs: []convert.ConvInfo{}, Findings: []string{},
+		GoEngine: GoEngineSupport(m)}
 	for _, op := range m.GetOpsetImport() {
 		s.Opsets = append(s.Opsets, Opset{Domain: op.GetDomain(), Version: op.GetVersion()})
 	}
@@ -94,7 +142,11 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 		}
 		return s.Operators[i].Op < s.Operators[j].Op
 	})
-	for _, ci := range convert.Classify(m, inferred) {
+	for _, ci := range convert.ClassifyWith(m, inferred, convert.ClassifyOptions{KeepOverridableWeights: opts.KeepOverridableWeights}) {
+		if ci.Invalid != "" {
+			s.Findings = append(s.Findings, ci.Invalid)
+			continue
+		}
 		if ci.Group <= 1 {
 			continue
 		}
@@ -106,7 +158,31 @@ func Inspect(m *onnxpb.ModelProto, shapes map[string][]int64) (*Summary, error) 
 			s.Candidates++
 		}
 	}
-	if s.Costs, err = ModelCosts(m, inferred); err != nil {
+	rec, err := wtconvgraph.Recognize(m, inferred)
+	if err != nil {
+		return nil, err
+	}
+	s.WTConvLayers, s.NearMisses = []WTConvLayer{}, rec.NearMisses
+	if s.NearMisses == nil {
+		s.NearMisses = []wtconvgraph.NearMiss{}
+	}
+	for i := range rec.Layers {
+		l := &rec.Layers[i]
+		s.WTConvLayers = append(s.WTConvLayers, WTConvLayer{
+			Name: l.Name, Module: l.ModulePath(), Form: FormName(l.Form), Channels: l.Layer.Channels, Kernel: l.Layer.Kernel,
+			BaseKernel: []int{l.BaseKernel[0], l.BaseKernel[1]}, Levels: l.Layer.Levels, Stride: l.Layer.Stride,
+			Bias: l.Layer.Bias, Wavelet: l.Layer.WaveletName(), Input: l.Input, Output: l.Output, InputHW: l.InputHW,
+			Nodes: len(l.NodeIndex),
+		})
+	}
+	costShapes := inferred
+	if len(rec.Layers) > 0 {
+		// Sizes behind an exported layer's run-time shape arithmetic.
+		if across := wtconvgraph.ShapesAcross(m, rec.Layers, shapes); across != nil {
+			costShapes = across
+		}
+	}
+	if s.Costs, err = modelCosts(m, costShapes, rec.Layers); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -126,7 +202,7 @@ func describe(vi *onnxpb.ValueInfoProto) Tensor {
 	if tt == nil {
 		return t
 	}
-	t.DType = onnxpb.TensorProto_DataType(tt.GetElemType()).String()
+	t.DType = onnxmodel.DTypeName(tt.GetElemType())
 	for _, d := range tt.GetShape().GetDim() {
 		switch v := d.GetValue().(type) {
 		case *onnxpb.TensorShapeProto_Dimension_DimValue:

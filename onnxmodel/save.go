@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -14,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/wtonnx/wtonnx/internal/atomicfile"
 	"github.com/wtonnx/wtonnx/onnxpb"
 )
 
@@ -57,15 +56,25 @@ func Marshal(m *onnxpb.ModelProto) ([]byte, error) {
 //
 // Without Overwrite, an existing file at path (or at the external data path)
 // is never replaced, even by a file created while Save runs.
-func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) (err error) {
+func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) error {
+	_, err := SaveFiles(m, path, opts)
+	return err
+}
+
+// SaveFiles is Save that also returns the files it wrote: path, then the
+// external data file when tensors went into one.
+func SaveFiles(m *onnxpb.ModelProto, path string, opts SaveOptions) (files []string, err error) {
 	if m == nil {
-		return errors.New("save: nil model")
+		return nil, errors.New("save: nil model")
+	}
+	if opts.ExternalDataThreshold < 0 {
+		return nil, fmt.Errorf("save %s: external data threshold %d is negative", path, opts.ExternalDataThreshold)
 	}
 	if err := checkSavable(m); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+		return nil, fmt.Errorf("save %s: %w", path, err)
 	}
-	if err := checkDestination(path, opts.Overwrite); err != nil {
-		return err
+	if err := atomicfile.Check(path, atomicfile.Options{Overwrite: opts.Overwrite}); err != nil {
+		return nil, err
 	}
 	dir := filepath.Dir(path)
 	var ext *externalWriter
@@ -75,100 +84,45 @@ func Save(m *onnxpb.ModelProto, path string, opts SaveOptions) (err error) {
 			name = filepath.Base(path) + ".data"
 		}
 		if filepath.IsAbs(name) || filepath.Clean(name) != filepath.Base(name) || name == "." || name == ".." {
-			return fmt.Errorf("save %s: external data name %q must be a plain file name", path, name)
+			return nil, fmt.Errorf("save %s: external data name %q must be a plain file name", path, name)
 		}
 		if name == filepath.Base(path) {
-			return fmt.Errorf("save %s: external data name %q is the model's own name", path, name)
-		}
-		if err := checkDestination(filepath.Join(dir, name), opts.Overwrite); err != nil {
-			return err
+			return nil, fmt.Errorf("save %s: external data name %q is the model's own name", path, name)
 		}
 		if ext, err = newExternalWriter(dir, name, opts.ExternalDataThreshold, opts.Overwrite); err != nil {
-			return fmt.Errorf("save %s: %w", path, err)
+			return nil, fmt.Errorf("save %s: %w", path, err)
 		}
 		defer ext.abort()
 	}
 
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := atomicfile.Create(path, atomicfile.Options{Overwrite: opts.Overwrite})
 	if err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+		return nil, fmt.Errorf("save %s: %w", path, err)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file private; the model is not.
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-
+	defer tmp.Abort()
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := writeModel(w, m, ext); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+		return nil, fmt.Errorf("save %s: %w", path, err)
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+		return nil, fmt.Errorf("save %s: %w", path, err)
 	}
 	if ext != nil {
 		if err := ext.commit(); err != nil {
-			return fmt.Errorf("save %s: %w", path, err)
+			return nil, fmt.Errorf("save %s: %w", path, err)
 		}
 	}
-	if err := commitFile(tmp.Name(), path, opts.Overwrite); err != nil {
-		return fmt.Errorf("save %s: %w", path, err)
+	if err := tmp.Commit(); err != nil {
+		return nil, fmt.Errorf("save %s: %w", path, err)
 	}
-	committed = true
+	files = []string{path}
 	if ext != nil {
 		ext.keep()
+		if ext.offset > 0 {
+			files = append(files, filepath.Join(dir, ext.name))
+		}
 	}
-	return nil
-}
-
-// checkDestination refuses a directory, and an existing file unless
-// overwrite is set.
-func checkDestination(path string, overwrite bool) error {
-	st, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("save %s: %w", path, err)
-	case st.IsDir():
-		return fmt.Errorf("save %s: it is a directory", path)
-	case !overwrite:
-		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
-	}
-	return nil
-}
-
-// commitFile moves the finished temporary file tmp to path. Without
-// overwrite it links rather than renames, so that a file that appeared at
-// path meanwhile is not replaced.
-func commitFile(tmp, path string, overwrite bool) error {
-	if overwrite {
-		return os.Rename(tmp, path)
-	}
-	err := os.Link(tmp, path)
-	switch {
-	case err == nil:
-		return os.Remove(tmp)
-	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
-	}
-	// Hard links unsupported here: check, then rename.
-	if _, serr := os.Lstat(path); serr == nil {
-		return fmt.Errorf("%s already exists (refusing to overwrite it)", path)
-	}
-	return os.Rename(tmp, path)
+	return files, nil
 }
 
 // checkSavable refuses tensors that cannot be written as valid ONNX. The
@@ -330,29 +284,22 @@ func without(msg proto.Message, field protoreflect.Name) proto.Message {
 }
 
 // externalWriter collects large tensors into a side file. The file is
-// created only when a tensor goes into it.
+// committed only when a tensor went into it.
 type externalWriter struct {
-	dir, name string
+	name      string
 	threshold int64
-	overwrite bool
-	f         *os.File
+	f         *atomicfile.File
 	w         *bufio.Writer
 	offset    int64
-	committed bool // the file is at its final name
 	kept      bool // the model that refers to it is saved too
 }
 
 func newExternalWriter(dir, name string, threshold int64, overwrite bool) (*externalWriter, error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
+	f, err := atomicfile.Create(filepath.Join(dir, name), atomicfile.Options{Overwrite: overwrite})
 	if err != nil {
 		return nil, err
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &externalWriter{dir: dir, name: name, threshold: threshold, overwrite: overwrite, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return &externalWriter{name: name, threshold: threshold, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
 }
 
 // place returns the tensor to serialize: t itself, or a copy that refers to
@@ -395,17 +342,7 @@ func (e *externalWriter) commit() error {
 	if e.offset == 0 {
 		return nil // abort removes the empty temporary file
 	}
-	if err := e.f.Sync(); err != nil {
-		return err
-	}
-	if err := e.f.Close(); err != nil {
-		return err
-	}
-	if err := commitFile(e.f.Name(), filepath.Join(e.dir, e.name), e.overwrite); err != nil {
-		return err
-	}
-	e.committed = true
-	return nil
+	return e.f.Commit()
 }
 
 // keep marks the data file as belonging to a saved model.
@@ -414,12 +351,8 @@ func (e *externalWriter) keep() { e.kept = true }
 // abort removes what a failed Save wrote: the temporary file, or the
 // committed data file when the model itself could not be saved.
 func (e *externalWriter) abort() {
-	switch {
-	case e.kept && e.committed:
-	case e.committed:
-		os.Remove(filepath.Join(e.dir, e.name))
-	default:
-		e.f.Close()
-		os.Remove(e.f.Name())
+	if e.kept && e.offset > 0 {
+		return
 	}
+	e.f.Remove()
 }

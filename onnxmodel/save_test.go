@@ -114,13 +114,13 @@ func TestSaveFailureLeavesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			return filepath.Join(d, "sub")
-		}, SaveOptions{Overwrite: true}, []string{"it is a directory"}},
+		}, SaveOptions{Overwrite: true}, []string{"is a directory; give a file name"}},
 		{"parent is a file", tinyModel(), func(d string) string {
 			writeFile(t, filepath.Join(d, "file"), []byte("x"))
 			return filepath.Join(d, "file", "m.onnx")
 		}, SaveOptions{}, []string{"not a directory"}},
 		{"missing folder", tinyModel(), func(d string) string { return filepath.Join(d, "nope", "m.onnx") },
-			SaveOptions{}, []string{"no such file or directory"}},
+			SaveOptions{}, []string{"does not exist"}},
 		{"external data name with a folder", bigModel(), func(d string) string { return filepath.Join(d, "m.onnx") },
 			SaveOptions{ExternalDataThreshold: 100, ExternalDataName: "../w.bin"}, []string{`external data name "../w.bin" must be a plain file name`}},
 		{"external data name equal to the model's", bigModel(), func(d string) string { return filepath.Join(d, "m.onnx") },

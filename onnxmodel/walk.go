@@ -132,3 +132,31 @@ func NodeLabel(n *onnxpb.NodeProto) string {
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+// DTypeName is the name wtonnx shows for an ONNX element type, in every
+// command and JSON document: ONNX's numpy-style spelling (float32, int64,
+// bool, string, bfloat16, ...), or "?" when the type is not set.
+func DTypeName(elemType int32) string {
+	switch onnxpb.TensorProto_DataType(elemType) {
+	case onnxpb.TensorProto_UNDEFINED:
+		return "?"
+	case onnxpb.TensorProto_FLOAT:
+		return "float32"
+	case onnxpb.TensorProto_DOUBLE:
+		return "float64"
+	case onnxpb.TensorProto_FLOAT16:
+		return "float16"
+	case onnxpb.TensorProto_BFLOAT16:
+		return "bfloat16"
+	case onnxpb.TensorProto_COMPLEX64:
+		return "complex64"
+	case onnxpb.TensorProto_COMPLEX128:
+		return "complex128"
+	}
+	name, ok := onnxpb.TensorProto_DataType_name[elemType]
+	if !ok {
+		return fmt.Sprintf("type %d", elemType)
+	}
+	// INT8, UINT16, BOOL, STRING, FLOAT8E4M3FN, ... read the same in lower case.
+	return strings.ToLower(name)
+}

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wtonnx/wtonnx/bench"
@@ -23,6 +25,7 @@ import (
 	"github.com/wtonnx/wtonnx/graph"
 	"github.com/wtonnx/wtonnx/inspect"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/provenance"
 	"github.com/wtonnx/wtonnx/runtime/engines"
 	"github.com/wtonnx/wtonnx/verify"
@@ -104,6 +107,8 @@ const (
 // (the outputs differ as the conversion meant them to; not a failure) or
 // "error".
 type Check struct {
+	// ID is stable for scripts: CheckEngines or CheckVsOriginal.
+	ID      string         `json:"id"`
 	Title   string         `json:"title"`
 	Note    string         `json:"note"`
 	Expect  string         `json:"expect"`
@@ -111,6 +116,12 @@ type Check struct {
 	Result  *verify.Result `json:"result,omitempty"`
 	Error   string         `json:"error,omitempty"`
 }
+
+// Stable ids of the checks.
+const (
+	CheckEngines    = "converted_across_engines"
+	CheckVsOriginal = "converted_vs_original"
+)
 
 // Latency is one bench run, or why it could not run.
 type Latency struct {
@@ -186,6 +197,14 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, m := range []struct {
+		path  string
+		model *onnxpb.ModelProto
+	}{{opts.Original, orig}, {opts.Converted, conv}} {
+		if err := needStaticInputs(m.path, m.model, opts.InputShapes); err != nil {
+			return nil, err
+		}
+	}
 	shapes, err := graph.InferShapes(conv, opts.InputShapes)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Converted, err)
@@ -246,7 +265,7 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	if tol == (verify.Tolerance{}) {
 		tol = verify.DefaultTolerance
 	}
-	spec := verify.InputSpec{Seed: 1, Shapes: opts.InputShapes}
+	spec := verify.InputSpec{Seed: verify.DefaultSeed, Shapes: opts.InputShapes}
 	eo := verify.Options{
 		Engines: kinds, Engine: opts.Engine, Tolerance: tol, Inputs: spec, Logf: logf,
 	}
@@ -257,13 +276,13 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 			o := eo
 			o.ModelA = opts.Converted
 			logf("verify: the converted model on %v", kinds)
-			r.Checks = append(r.Checks, runCheck(ctx, "Converted model across engines",
+			r.Checks = append(r.Checks, runCheck(ctx, CheckEngines, "Converted model across engines",
 				"Every engine runs the converted model on the same random input; outputs must agree within the tolerance.", ExpectEqual, o))
 		}
 		o := eo
 		o.ModelA, o.ModelB = opts.Converted, opts.Original
 		logf("verify: converted against original on %v", kinds)
-		r.Checks = append(r.Checks, runCheck(ctx, "Converted against original", "Same input to both models. "+expectNote, expect, o))
+		r.Checks = append(r.Checks, runCheck(ctx, CheckVsOriginal, "Converted against original", "Same input to both models. "+expectNote, expect, o))
 	}
 
 	iters, warmup := opts.Iters, opts.Warmup
@@ -292,8 +311,44 @@ func Build(ctx context.Context, opts Options) (*Report, error) {
 	return r, nil
 }
 
-func runCheck(ctx context.Context, title, note, expect string, o verify.Options) Check {
-	c := Check{Title: title, Note: note, Expect: expect}
+// needStaticInputs refuses a model whose inputs have dynamic dimensions
+// that shapes do not fix: the costs, verification and latency sections all
+// need a size, and the report would otherwise show "?" without a reason.
+func needStaticInputs(path string, m *onnxpb.ModelProto, shapes map[string][]int64) error {
+	g := m.GetGraph()
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	for _, in := range g.GetInput() {
+		if inits[in.GetName()] || shapes[in.GetName()] != nil {
+			continue
+		}
+		dims := in.GetType().GetTensorType().GetShape().GetDim()
+		var text []string
+		dynamic := false
+		for _, d := range dims {
+			if v := d.GetDimValue(); v > 0 {
+				text = append(text, strconv.FormatInt(v, 10))
+				continue
+			}
+			dynamic = true
+			if p := d.GetDimParam(); p != "" {
+				text = append(text, p)
+			} else {
+				text = append(text, "?")
+			}
+		}
+		if dynamic {
+			return fmt.Errorf("report: input %q of %s has dynamic dimensions [%s]; the cost, verification and latency sections need a fixed size: give --input-shape %s=1x3x224x224 (its real size)",
+				in.GetName(), path, strings.Join(text, " x "), in.GetName())
+		}
+	}
+	return nil
+}
+
+func runCheck(ctx context.Context, id, title, note, expect string, o verify.Options) Check {
+	c := Check{ID: id, Title: title, Note: note, Expect: expect}
 	res, err := verify.Run(ctx, o)
 	if err != nil {
 		c.Error, c.Verdict = err.Error(), VerdictError

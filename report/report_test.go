@@ -86,6 +86,9 @@ func TestReportInChromium(t *testing.T) {
 	if len(r.Checks) != 2 || r.Checks[0].Result.Verdict != "pass" {
 		t.Fatalf("checks %+v", r.Checks)
 	}
+	if r.Checks[0].ID != report.CheckEngines || r.Checks[1].ID != report.CheckVsOriginal {
+		t.Fatalf("check ids %q, %q", r.Checks[0].ID, r.Checks[1].ID)
+	}
 	// A random wavelet branch changes the function: converted against
 	// original fails, while the original agrees with itself across engines.
 	var origAcross bool
@@ -223,7 +226,7 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{"same model twice", report.Options{Original: conv, Converted: conv}, "both the original and the converted"},
 		{"not converted", report.Options{Original: orig, Converted: orig + "/../model.onnx"}, "both"},
-		{"unconverted as converted", report.Options{Original: conv, Converted: orig}, "no WTConv layer"},
+		{"unconverted as converted", report.Options{Original: conv, Converted: orig}, "swapped"},
 		{"unknown engine", report.Options{Original: orig, Converted: conv, Engines: []string{"tpu"}}, "unknown engine"},
 		{"missing model", report.Options{Original: filepath.Join(dir, "none.onnx"), Converted: conv}, "none.onnx"},
 	} {

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
+
+	"github.com/wtonnx/wtonnx/internal/atomicfile"
 )
 
 // ReadNPY reads a float32 or int64 .npy file (float64 and int32 are narrowed
@@ -78,28 +80,13 @@ func DecodeNPY(r io.Reader) (*Tensor, error) {
 	return nil, fmt.Errorf("unsupported .npy dtype %q (want float32, float64, int32 or int64)", rd.Header.Descr.Type)
 }
 
-// WriteNPY writes t as a .npy file, atomically (temporary file + rename).
+// WriteNPY writes t as a .npy file, atomically (temporary file + rename),
+// replacing an existing file.
 func WriteNPY(path string, t *Tensor) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dirOf(path), ".npy-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it private
-		tmp.Close()
-		return err
-	}
-	if err := EncodeNPY(tmp, t); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, atomicfile.Options{Overwrite: true}, func(w io.Writer) error { return EncodeNPY(w, t) })
 }
 
 // EncodeNPY writes t in .npy format (version 1.0, little endian, C order).
@@ -146,13 +133,4 @@ func EncodeNPY(w io.Writer, t *Tensor) error {
 		}
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' {
-			return path[:i+1]
-		}
-	}
-	return "."
 }

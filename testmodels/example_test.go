@@ -19,6 +19,7 @@ func ExampleAll() {
 	// constweights         opset 15,  5 depthwise convs
 	// convnext             opset 17,  5 depthwise convs
 	// efficientnet_b0      opset 13,  7 depthwise convs
+	// light                opset  9,  3 depthwise convs
 	// mobilenet_v2         opset 11, 17 depthwise convs
 	// mobilenet_v2_dynamic opset 11, 17 depthwise convs
 	// mobilenet_v3_small   opset 14,  8 depthwise convs

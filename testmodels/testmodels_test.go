@@ -16,7 +16,7 @@ import (
 
 // The fixtures the README promises; a missing or extra folder fails.
 var wantFixtures = []string{
-	"constweights", "convnext", "efficientnet_b0", "mobilenet_v2", "mobilenet_v2_dynamic",
+	"constweights", "convnext", "efficientnet_b0", "light", "mobilenet_v2", "mobilenet_v2_dynamic",
 	"mobilenet_v3_small", "regnet", "shufflenet_v2",
 }
 
@@ -83,10 +83,22 @@ func checkGraph(t *testing.T, f Fixture) {
 		t.Errorf("model opset %d, meta %d", opset, f.Meta.Opset)
 	}
 	g := m.GetGraph()
-	if len(g.GetInput()) != 1 || g.GetInput()[0].GetName() != f.Meta.InputName {
-		t.Errorf("graph inputs %v, meta input %q", valueNames(g.GetInput()), f.Meta.InputName)
+	// The model's inputs, less initializers (an IR 3 model lists every
+	// initializer as an input too).
+	inits := map[string]bool{}
+	for _, init := range g.GetInitializer() {
+		inits[init.GetName()] = true
+	}
+	var inputs []*onnxpb.ValueInfoProto
+	for _, in := range g.GetInput() {
+		if !inits[in.GetName()] {
+			inputs = append(inputs, in)
+		}
+	}
+	if len(inputs) != 1 || inputs[0].GetName() != f.Meta.InputName {
+		t.Errorf("graph inputs %v, meta input %q", valueNames(inputs), f.Meta.InputName)
 	} else {
-		checkDims(t, "input", g.GetInput()[0], f.Meta.ModelInputDims)
+		checkDims(t, "input", inputs[0], f.Meta.ModelInputDims)
 	}
 	if len(g.GetOutput()) != 1 || g.GetOutput()[0].GetName() != f.Meta.OutputName {
 		t.Errorf("graph outputs %v, meta output %q", valueNames(g.GetOutput()), f.Meta.OutputName)

@@ -3,10 +3,13 @@ package verify
 import (
 	"context"
 	"fmt"
-	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -21,7 +24,8 @@ type ExecuteOptions struct {
 // Execution is the outcome of Execute. JSON:
 //
 //	{"model": PATH, "engine": "ort/cpu"|"go", "open_seconds": F, "run_seconds": F,
-//	 "inputs": [InputInfo...], "outputs": [TensorSummary...]}
+//	 "inputs": [InputInfo...], "outputs": [TensorSummary...],
+//	 "node_providers": [{"node": N, "op_type": T, "provider": P}...]}
 type Execution struct {
 	Model       string          `json:"model"`
 	Engine      string          `json:"engine"`
@@ -29,6 +33,10 @@ type Execution struct {
 	RunSeconds  float64         `json:"run_seconds"`
 	Inputs      []InputInfo     `json:"inputs"`
 	Outputs     []TensorSummary `json:"outputs"`
+	// NodeProviders is, for the ONNX Runtime engine, the execution
+	// provider each node ran on (from ONNX Runtime's profiler; nodes it
+	// fused appear under their new names).
+	NodeProviders []ort.NodePlacement `json:"node_providers,omitempty"`
 	// Tensors holds the outputs by name.
 	Tensors map[string]*tensor.Tensor `json:"-"`
 }
@@ -66,12 +74,28 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opts.Model, err)
 	}
+	eo := opts.Engine
+	if kind == EngineORT {
+		// ONNX Runtime's profiler says which provider ran each node; it
+		// writes its file when the session closes.
+		dir, err := os.MkdirTemp("", "wtonnx-profile-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		eo.ProfilePrefix = filepath.Join(dir, "profile")
+	}
 	start := time.Now()
-	e, err := engines.Open(kind, *m, opts.Engine)
+	e, err := engines.Open(kind, *m, eo)
 	if err != nil {
 		return nil, err
 	}
-	defer e.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			e.Close()
+		}
+	}()
 	opened := time.Since(start)
 	start = time.Now()
 	out, err := e.Run(ctx, inputs, nil)
@@ -79,14 +103,25 @@ func Execute(ctx context.Context, opts ExecuteOptions) (*Execution, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s on %s: %w", opts.Model, e.Name(), err)
 	}
-	x := &Execution{
-		Model: opts.Model, Engine: e.Name(), OpenSeconds: opened.Seconds(), RunSeconds: ran.Seconds(),
-		Inputs: infos, Tensors: out,
+	name, outInfos := e.Name(), e.Outputs()
+	closed = true
+	if err := e.Close(); err != nil {
+		return nil, err
 	}
-	for _, info := range e.Outputs() {
+	var placements []ort.NodePlacement
+	if eo.ProfilePrefix != "" {
+		if placements, err = ort.ReadProfileFrom(eo.ProfilePrefix); err != nil {
+			return nil, fmt.Errorf("%s on %s: %w", opts.Model, name, err)
+		}
+	}
+	x := &Execution{
+		Model: opts.Model, Engine: name, OpenSeconds: opened.Seconds(), RunSeconds: ran.Seconds(),
+		Inputs: infos, Tensors: out, NodeProviders: placements,
+	}
+	for _, info := range outInfos {
 		t, ok := out[info.Name]
 		if !ok {
-			return nil, fmt.Errorf("%s on %s: output %q was not returned", opts.Model, e.Name(), info.Name)
+			return nil, fmt.Errorf("%s on %s: output %q was not returned", opts.Model, name, info.Name)
 		}
 		x.Outputs = append(x.Outputs, Summarize(info.Name, t))
 	}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/tensor"
@@ -18,6 +19,10 @@ const (
 	DistUniform = "uniform" // uniform in [-1, 1) (the default)
 	DistNormal  = "normal"  // standard normal
 )
+
+// DefaultSeed is the seed of random inputs (and of convert --init random)
+// unless one is given: the same in every command.
+const DefaultSeed = 0
 
 // InputSpec says where a model's inputs come from. Inputs named in Files are
 // read from .npy files; every other input is generated: float inputs with a
@@ -86,12 +91,8 @@ func feedKind(dt tensor.DType) (tensor.DType, bool) {
 	return 0, false
 }
 
-func typeName(dt tensor.DType) string {
-	if name, ok := onnxpb.TensorProto_DataType_name[int32(dt)]; ok {
-		return strings.ToLower(name)
-	}
-	return fmt.Sprintf("type %d", int32(dt))
-}
+// typeName spells an element type as every command does (float32, int64).
+func typeName(dt tensor.DType) string { return onnxmodel.DTypeName(int32(dt)) }
 
 func makeInputs(m *onnxpb.ModelProto, spec InputSpec) (map[string]*tensor.Tensor, []InputInfo, error) {
 	if m.GetGraph() == nil {
@@ -157,7 +158,7 @@ func makeInputs(m *onnxpb.ModelProto, spec InputSpec) (map[string]*tensor.Tensor
 	for _, d := range decl {
 		kind, ok := feedKind(d.DType)
 		if !ok {
-			return nil, nil, fmt.Errorf("input %q has element type %s; wtonnx feeds only float, double, int64 and int32 inputs", d.Name, typeName(d.DType))
+			return nil, nil, fmt.Errorf("input %q has element type %s; wtonnx feeds only float32, float64, int64 and int32 inputs", d.Name, typeName(d.DType))
 		}
 		want, hasShape := spec.Shapes[d.Name]
 		if hasShape {
@@ -262,11 +263,25 @@ func resolveShape(d runtime.TensorInfo, given []int64, hasShape bool) ([]int, er
 			if i < len(d.DimNames) && d.DimNames[i] != "" {
 				dim += fmt.Sprintf(" (%q)", d.DimNames[i])
 			}
-			return nil, fmt.Errorf("input %q: %s is dynamic (%s); give the full shape (--input-shape %s=DxDx...) or an input file", d.Name, dim, declString(d), d.Name)
+			return nil, fmt.Errorf("input %q: %s is dynamic (%s); give the full shape (e.g. --input-shape %s=%s) or an input file", d.Name, dim, declString(d), d.Name, exampleShape(d))
 		}
 		out[i] = int(v)
 	}
 	return out, nil
+}
+
+// exampleShape is the declared shape with every dynamic dimension set to 1
+// (a batch of one), as a --input-shape value: 1x3x224x224. The user still
+// has to put in the real spatial sizes where those are dynamic too.
+func exampleShape(d runtime.TensorInfo) string {
+	parts := make([]string, len(d.Dims))
+	for i, v := range d.Dims {
+		parts[i] = "1"
+		if v >= 0 {
+			parts[i] = fmt.Sprint(v)
+		}
+	}
+	return strings.Join(parts, "x")
 }
 
 func declString(d runtime.TensorInfo) string {

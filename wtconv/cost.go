@@ -13,7 +13,7 @@ type Cost struct {
 }
 
 // FLOPs is the cost of the layer on an H x W input by the paper's formulas:
-// the base conv costs C*H*W*k^2; at level l the wavelet conv costs
+// the base conv costs C*H*W*kb^2; at level l the wavelet conv costs
 // 4C*(H/2^l)*(W/2^l)*k^2 and the analysis and the synthesis each cost
 // 4C*(H/2^l)*(W/2^l)*f^2 with an f x f wavelet filter (f = 2 for Haar:
 // a naive convolution). H/2^l is rounded up (ceil(H/2^l) is the real size of
@@ -27,9 +27,9 @@ func (l Layer) FLOPs(h, w int) Cost {
 	}
 	wav, _ := WaveletByName(l.WaveletName())
 	fh, fw := wav.FilterSize()
-	c, k := int64(l.Channels), int64(l.Kernel)
+	c, k, kb := int64(l.Channels), int64(l.Kernel), int64(l.BaseKernelSize())
 	var cost Cost
-	cost.Base = c * int64(h) * int64(w) * k * k
+	cost.Base = c * int64(h) * int64(w) * kb * kb
 	for lv := 1; lv <= l.Levels; lv++ {
 		area := int64(levelSize(h, lv)) * int64(levelSize(w, lv))
 		cost.Wavelet += 4 * c * area * k * k

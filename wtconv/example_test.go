@@ -58,3 +58,23 @@ func ExampleForward() {
 	fmt.Println(y, h, w, err)
 	// Output: [0.5 2.5 8.5 10.5] 2 2 <nil>
 }
+
+// A ConvNeXt 7x7 depthwise conv converted with 5x5 wavelet-domain kernels
+// and 5 levels keeps its 7x7 base: the receptive field is 2^5 * 5.
+func ExampleLayer_ReceptiveField() {
+	l := wtconv.Layer{Channels: 96, BaseKernel: 7, Kernel: 5, Levels: 5, Stride: 1, Bias: true}
+	fmt.Println(l.ReceptiveField(), l.Params())
+	// Output: 160 54816
+}
+
+// The db2 wavelet has 4-tap filters: 4x4 analysis and synthesis filters,
+// padded by 1 on every side.
+func ExampleWaveletByName() {
+	w, err := wtconv.WaveletByName("db2")
+	if err != nil {
+		panic(err)
+	}
+	kh, kw := w.FilterSize()
+	fmt.Println(w.Name, w.Taps(), kh, kw, w.Pad(), w.IsHaar())
+	// Output: db2 4 4 4 1 false
+}

@@ -119,10 +119,12 @@ func Forward(l Layer, wt *Weights, x []float32, n, h, w int) (out []float32, out
 	if n < 1 {
 		return nil, 0, 0, fmt.Errorf("wtconv: batch size must be >= 1, got %d", n)
 	}
-	if err := l.CheckLevelsFit(h, w); err != nil {
-		return nil, 0, 0, err
+	if h < 1 || w < 1 {
+		return nil, 0, 0, fmt.Errorf("wtconv: input size %dx%d is empty", h, w)
 	}
-	c, k := l.Channels, l.Kernel
+	// Levels whose input is below 2 x 2 are computed as the authors' module
+	// computes them (pad to even, transform): no size rule here.
+	c, k, kb := l.Channels, l.Kernel, l.BaseKernelSize()
 	if int64(n)*int64(c)*int64(h)*int64(w) > 1<<31 {
 		return nil, 0, 0, fmt.Errorf("wtconv: input %dx%dx%dx%d is too large for the reference forward", n, c, h, w)
 	}
@@ -145,7 +147,7 @@ func Forward(l Layer, wt *Weights, x []float32, n, h, w int) (out []float32, out
 	s := l.Stride
 	outH, outW = l.OutputSize(h, w)
 	out = make([]float32, n*c*outH*outW)
-	kk := k * k
+	kk, kbb := k*k, kb*kb
 
 	for img := 0; img < n; img++ {
 		for ch := 0; ch < c; ch++ {
@@ -184,7 +186,7 @@ func Forward(l Layer, wt *Weights, x []float32, n, h, w int) (out []float32, out
 				z = synthesis(bands, sy, f, pad, sizes[i][0], sizes[i][1])
 			}
 			// out = base_scale * (conv(base, X) + bias) + Z_1, then subsample.
-			bo := dwConvSame(x0, base[ch*kk:(ch+1)*kk], k)
+			bo := dwConvSame(x0, base[ch*kbb:(ch+1)*kbb], kb)
 			bias := 0.0
 			if wt.Bias != nil {
 				bias = float64(wt.Bias[ch])

@@ -252,7 +252,6 @@ func TestForwardErrors(t *testing.T) {
 	}{
 		{"short input", make([]float32, 10), 1, 4, 4, wt, l, "input has 10 values, want N*C*H*W"},
 		{"batch", nil, 0, 4, 4, wt, l, "batch size"},
-		{"too small", make([]float32, 2*2*2), 1, 2, 2, wt, l, "2 levels need at least 3x3 pixels, got 2x2"},
 		{"empty", nil, 1, 0, 4, wt, l, "empty"},
 		{"weights", make([]float32, 2*16), 1, 4, 4, &wtconv.Weights{}, l, "base has 0 values"},
 		{"layer", make([]float32, 2*16), 1, 4, 4, wt, wtconv.Layer{Channels: 2, Kernel: 3, Levels: 2}, "stride must be >= 1"},

@@ -20,12 +20,25 @@ const (
 
 // Layer describes one WTConv layer (see the spec's parameter table).
 type Layer struct {
-	Channels int    // C: input = output channels (the layer is depthwise)
-	Kernel   int    // k: kernel size of the base conv and of every wavelet-domain conv
-	Levels   int    // L: wavelet levels; 0 is a plain depthwise conv
-	Stride   int    // s: applied at the very end as subsampling out[:, :, ::s, ::s]
-	Bias     bool   // whether the base conv has a bias
-	Wavelet  string // wavelet name; "" means DefaultWavelet
+	Channels int // C: input = output channels (the layer is depthwise)
+	// BaseKernel is the base conv's kernel size kb (kb x kb); 0 means Kernel.
+	// A depthwise conv converted with its own weights keeps its kernel as the
+	// base (ConvNeXt: a 7 x 7 base with 5 x 5 wavelet-domain convs).
+	BaseKernel int
+	Kernel     int    // k: kernel size of every wavelet-domain conv
+	Levels     int    // L: wavelet levels; 0 is a plain depthwise conv
+	Stride     int    // s: applied at the very end as subsampling out[:, :, ::s, ::s]
+	Bias       bool   // whether the base conv has a bias
+	Wavelet    string // wavelet name; "" means DefaultWavelet
+}
+
+// BaseKernelSize is the effective base kernel size kb (BaseKernel, or Kernel
+// when BaseKernel is 0).
+func (l Layer) BaseKernelSize() int {
+	if l.BaseKernel == 0 {
+		return l.Kernel
+	}
+	return l.BaseKernel
 }
 
 // WaveletName is the effective wavelet name ("" reads as DefaultWavelet).
@@ -47,6 +60,10 @@ func (l Layer) Validate() error {
 		return fmt.Errorf("wtconv: kernel size must be >= 1, got %d", l.Kernel)
 	case l.Kernel > MaxKernel:
 		return fmt.Errorf("wtconv: kernel size %d exceeds the supported maximum %d", l.Kernel, MaxKernel)
+	case l.BaseKernel < 0:
+		return fmt.Errorf("wtconv: base kernel size must be >= 1 (or 0 for the wavelet kernel's), got %d", l.BaseKernel)
+	case l.BaseKernel > MaxKernel:
+		return fmt.Errorf("wtconv: base kernel size %d exceeds the supported maximum %d", l.BaseKernel, MaxKernel)
 	case l.Levels < 0:
 		return fmt.Errorf("wtconv: levels must be >= 0, got %d", l.Levels)
 	case l.Levels > MaxLevelsLimit:
@@ -61,11 +78,11 @@ func (l Layer) Validate() error {
 }
 
 // Params is the number of trainable values:
-// C*k^2 (base) + C (bias, if any) + C (base scale) + L*(4C*k^2 + 4C).
+// C*kb^2 (base) + C (bias, if any) + C (base scale) + L*(4C*k^2 + 4C).
 // The fixed wavelet filters are not counted.
 func (l Layer) Params() int64 {
-	c, k := int64(l.Channels), int64(l.Kernel)
-	n := c*k*k + c
+	c, k, kb := int64(l.Channels), int64(l.Kernel), int64(l.BaseKernelSize())
+	n := c*kb*kb + c
 	if l.Bias {
 		n += c
 	}
@@ -73,7 +90,9 @@ func (l Layer) Params() int64 {
 }
 
 // ReceptiveField is the theoretical extent, in input pixels per axis, of the
-// set of inputs that one output pixel depends on: 2^L * k.
+// set of inputs that one output pixel depends on: the larger of the base
+// kernel kb and the wavelet branch's 2^L * k (kb alone when L = 0). A
+// ConvNeXt 7 x 7 base with 5 x 5 wavelet convs and 5 levels has 160.
 //
 // Derivation (per axis, Haar): a level-l wavelet coefficient at position y
 // is built from the aligned input block [2^l*y, 2^l*(y+1)) (each analysis
@@ -86,8 +105,15 @@ func (l Layer) Params() int64 {
 // smaller by at least (2^L-2^l)*(k-1-p) >= 0), so the union over all paths is
 // the level-L window: 2^L*k pixels, independent of the output position.
 // Zero padding at the image border clips it; the stride does not change it.
+// The base window and the level-L one share no fixed alignment, so where kb
+// is close to 2^L*k their union can be a few pixels wider; ImpulseSupport
+// gives the exact extents. A wavelet with n > 2 taps widens every level's
+// window by its filters' reach; like the paper, the figure ignores that.
 func (l Layer) ReceptiveField() int {
-	return (1 << l.Levels) * l.Kernel
+	if l.Levels == 0 {
+		return l.BaseKernelSize()
+	}
+	return max(l.BaseKernelSize(), (1<<l.Levels)*l.Kernel)
 }
 
 // ceilDiv is ceil(a/b) for a >= 0, b > 0.
@@ -112,6 +138,9 @@ func AutoLevels(h, w int) int {
 // MaxLevels is the largest level count the size rule allows on an H x W
 // input: every level's input must be at least 2 x 2, i.e.
 // ceil(H/2^(L-1)) >= 2 and ceil(W/2^(L-1)) >= 2. It is 0 when H or W is below 2.
+// The rule is a policy for choosing levels (convert applies it), not a limit
+// of the computation: Forward, both engines and every form compute deeper
+// levels as the authors' module does (a level's odd input padded to even).
 func MaxLevels(h, w int) int {
 	if h < 2 || w < 2 {
 		return 0

@@ -24,7 +24,9 @@ func TestValidate(t *testing.T) {
 		{"levels", func(l *wtconv.Layer) { l.Levels = -1 }, "levels must be >= 0"},
 		{"deep", func(l *wtconv.Layer) { l.Levels = 31 }, "levels 31 exceed"},
 		{"stride", func(l *wtconv.Layer) { l.Stride = 0 }, "stride must be >= 1"},
-		{"wavelet", func(l *wtconv.Layer) { l.Wavelet = "db2" }, `unsupported wavelet "db2"`},
+		{"wavelet", func(l *wtconv.Layer) { l.Wavelet = "sym2" }, `unsupported wavelet "sym2"`},
+		{"db0", func(l *wtconv.Layer) { l.Wavelet = "db0" }, `unsupported wavelet "db0"`},
+		{"base kernel", func(l *wtconv.Layer) { l.BaseKernel = -1 }, "base kernel size must be >= 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := good

@@ -9,9 +9,8 @@ import (
 // Wavelet is an orthogonal wavelet given by its 1-D filter coefficients in
 // PyWavelets' convention (pywt.Wavelet(name).dec_lo and friends). The 2-D
 // filters are built the way the official module's create_wavelet_filter
-// builds them, so any wavelet PyWavelets knows can be added by its
-// coefficients alone (see WaveletByName); nothing downstream depends on Haar
-// beyond the filter size.
+// builds them (the spec's "Other wavelets"): n x n filters, analysis and
+// synthesis padded by n/2 - 1 on every side.
 type Wavelet struct {
 	Name  string
 	DecLo []float64 // decomposition low-pass
@@ -46,26 +45,42 @@ func NewWavelet(name string, decLo, decHi, recLo, recHi []float64) (Wavelet, err
 
 // Haar is the Haar wavelet (PyWavelets "db1", also "haar").
 func Haar() Wavelet {
-	r := 1 / math.Sqrt2
-	return Wavelet{
-		Name:  "db1",
-		DecLo: []float64{r, r},
-		DecHi: []float64{-r, r},
-		RecLo: []float64{r, r},
-		RecHi: []float64{r, -r},
-	}
+	w, _ := WaveletByName("db1")
+	return w
 }
 
-// WaveletByName returns a supported wavelet. Only Haar ("db1", alias "haar")
-// is supported now: the project's spec and the fused operator define Haar
-// alone. Adding e.g. db2 means adding its PyWavelets coefficients here.
+// WaveletByName returns a supported wavelet: PyWavelets' Daubechies family
+// db1 (alias "haar") through db38, with PyWavelets' coefficients
+// (scripts/gen_wavelets.py). The authors' module accepts any PyWavelets
+// name; the other families are not supported here and are refused by name.
 func WaveletByName(name string) (Wavelet, error) {
-	switch strings.ToLower(name) {
-	case "db1", "haar":
-		return Haar(), nil
+	key := strings.ToLower(name)
+	if key == "haar" {
+		key = "db1"
 	}
-	return Wavelet{}, fmt.Errorf("wtconv: unsupported wavelet %q (supported: db1 = haar)", name)
+	c, ok := daubechies[key]
+	if !ok {
+		return Wavelet{}, fmt.Errorf("wtconv: unsupported wavelet %q (supported: db1 = haar through db38, PyWavelets' Daubechies family)", name)
+	}
+	return NewWavelet(key, c[0], c[1], reversed(c[0]), reversed(c[1]))
 }
+
+// CanonicalWaveletName is the name WaveletByName files a wavelet under
+// ("haar" and "DB1" read as "db1"), or an error naming an unsupported one.
+func CanonicalWaveletName(name string) (string, error) {
+	w, err := WaveletByName(name)
+	if err != nil {
+		return "", err
+	}
+	return w.Name, nil
+}
+
+// IsHaar reports whether w is the Haar wavelet (db1), which engines compute
+// with a dedicated 2 x 2 path.
+func (w Wavelet) IsHaar() bool { return w.Name == "db1" }
+
+// Taps is the length n of the 1-D filters (2 for Haar, 4 for db2).
+func (w Wavelet) Taps() int { return len(w.DecLo) }
 
 // FilterSize is the size of the 2-D filters (kh = kw = the 1-D length).
 func (w Wavelet) FilterSize() (kh, kw int) { return len(w.DecLo), len(w.DecLo) }

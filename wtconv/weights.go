@@ -9,7 +9,7 @@ import (
 // Weights are the trainable tensors of one layer, flattened row-major in the
 // layouts of the fused operator (ai.wtonnx WTConv):
 //
-//	Base         C*k*k      base_conv.weight (C x 1 x k x k)
+//	Base         C*kb*kb    base_conv.weight (C x 1 x kb x kb)
 //	Bias         C or nil   base_conv.bias (nil when the layer has no bias)
 //	BaseScale    C          base_scale.weight (1 x C x 1 x 1)
 //	Wavelet      L x 4C*k*k wavelet_convs.{i}.weight (4C x 1 x k x k), channel 4c+band
@@ -31,10 +31,10 @@ func (wt *Weights) Check(l Layer) error {
 	if wt == nil {
 		return fmt.Errorf("wtconv: weights are missing")
 	}
-	c, k := l.Channels, l.Kernel
+	c, k, kb := l.Channels, l.Kernel, l.BaseKernelSize()
 	check := func(name string, v []float32, want int, formula string) error {
 		if len(v) != want {
-			return fmt.Errorf("wtconv: weights: %s has %d values, want %s = %d (C=%d, k=%d)", name, len(v), formula, want, c, k)
+			return fmt.Errorf("wtconv: weights: %s has %d values, want %s = %d (C=%d, kb=%d, k=%d)", name, len(v), formula, want, c, kb, k)
 		}
 		for i, x := range v {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
@@ -43,7 +43,7 @@ func (wt *Weights) Check(l Layer) error {
 		}
 		return nil
 	}
-	if err := check("base", wt.Base, c*k*k, "C*k*k"); err != nil {
+	if err := check("base", wt.Base, c*kb*kb, "C*kb*kb"); err != nil {
 		return err
 	}
 	if l.Bias {
@@ -109,9 +109,9 @@ func baseWeights(l Layer, base, bias []float32) (*Weights, error) {
 	if err := l.Validate(); err != nil {
 		return nil, err
 	}
-	c, k := l.Channels, l.Kernel
-	if len(base) != c*k*k {
-		return nil, fmt.Errorf("wtconv: base kernel has %d values, want C*k*k = %d (C=%d, k=%d)", len(base), c*k*k, c, k)
+	c, kb := l.Channels, l.BaseKernelSize()
+	if len(base) != c*kb*kb {
+		return nil, fmt.Errorf("wtconv: base kernel has %d values, want C*kb*kb = %d (C=%d, kb=%d)", len(base), c*kb*kb, c, kb)
 	}
 	wt := &Weights{Base: append([]float32(nil), base...), BaseScale: fill(c, 1)}
 	switch {
@@ -128,7 +128,7 @@ func baseWeights(l Layer, base, bias []float32) (*Weights, error) {
 	return wt, nil
 }
 
-// PreserveWeights turns an existing depthwise conv (kernel base, C*k*k, and
+// PreserveWeights turns an existing depthwise conv (kernel base, C*kb*kb, and
 // bias, C values or nil) into WTConv weights that compute exactly the original
 // conv: the base branch is the conv (base scale 1) and every wavelet-domain
 // kernel is zero, so the wavelet branch adds exactly 0.

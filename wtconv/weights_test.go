@@ -30,7 +30,7 @@ func TestWeightsCheck(t *testing.T) {
 		modify func(*wtconv.Weights)
 		want   string
 	}{
-		{"base", func(w *wtconv.Weights) { w.Base = w.Base[:17] }, "base has 17 values, want C*k*k = 18"},
+		{"base", func(w *wtconv.Weights) { w.Base = w.Base[:17] }, "base has 17 values, want C*kb*kb = 18"},
 		{"bias", func(w *wtconv.Weights) { w.Bias = nil }, "bias has 0 values, want C = 2"},
 		{"scale", func(w *wtconv.Weights) { w.BaseScale = append(w.BaseScale, 1) }, "base_scale has 3 values"},
 		{"levels", func(w *wtconv.Weights) { w.Wavelet = w.Wavelet[:1] }, "wavelet convs for 1 levels, the layer has 2"},

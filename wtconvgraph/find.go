@@ -1,25 +1,38 @@
-// Package wtconvgraph finds the WTConv layers of a converted ONNX model and
+// Package wtconvgraph finds the WTConv layers of an ONNX model and
 // recovers each one as a wtconv.Layer with its weights, so that the layer can
-// be costed, run through the reference forward (wtconv.Forward) or pictured.
+// be costed, run through the reference forward (wtconv.Forward), pictured,
+// fused into another form or saved as a checkpoint.
 //
-// It recognises both forms convert emits:
+// Recognition is structural, the onnxscript-rewriter way, and never reads
+// node names:
 //
-//   - the standard-operator form: a subgraph whose node names start with
-//     "<original node name>/wtconv/" (level{i}/analysis, level{i}/conv,
-//     level{i}/scale, base, base/scale, add ...), the add node writing the
-//     original conv's output;
+//   - a layer written with standard operators (PyTorch's export of the
+//     authors' WTConv2d, or convert's ops form) starts at a grouped stride-2
+//     Conv whose constant weight is a wavelet analysis filter bank. From the
+//     layer's input the recognizer computes, for every tensor it can follow,
+//     a symbolic term of what that tensor holds (an analysis band, a scaled
+//     level conv, a synthesis of four bands, a base conv, a sum, a
+//     subsampling), through the band split (Reshape, Gather, Slice,
+//     Unsqueeze, Concat), the odd-size Pad, the crops and the stride
+//     (Slice steps or AveragePool). A tensor holding exactly
+//     base + synthesis(levels 1..L) is the layer's output; a broken wiring
+//     computes a different term and is reported as a near miss with the
+//     term it got;
 //   - the fused form: one node of domain ai.wtonnx, op WTConv, inputs X,
 //     base_weight, base_bias, base_scale, wavelet_weight [L,4C,1,K,K] and
-//     wavelet_scale [L,4C], attributes levels, stride and wavelet.
-//
-// Recognition is by the node-name convention and then checked against the
-// structure (operator types, tensor shapes, the wavelet filters, how the
-// nodes are wired); a subgraph that carries the names but not the structure
-// is an error naming the node, never a silent guess.
+//     wavelet_scale [L,4C], attributes levels, stride and wavelet;
+//   - the function form: one node calling a model-local function, read by
+//     the function's body (inlined with the node's inputs, its weights
+//     folded through the body's Gather and Reshape): the body must be one
+//     layer from the node's input to its output, whatever the function is
+//     called. Only a node of domain ai.wtonnx.function whose body the model
+//     does not carry is read by its op type's signature.
 package wtconvgraph
 
 import (
 	"fmt"
+
+	"google.golang.org/protobuf/proto"
 	"regexp"
 	"sort"
 	"strconv"
@@ -39,9 +52,12 @@ const (
 	FormOps   Form = "ops"   // standard ONNX operators
 	FormFused Form = "fused" // one ai.wtonnx WTConv node
 	// FormFunction is one node calling a model-local function (domain
-	// ai.wtonnx.function, op WTConv_C<C>_K<K>_L<L>_S<s>[_nobias]) with the
-	// fused node's inputs (without base_bias when there is none).
+	// ai.wtonnx.function, op WTConv_<wavelet>_C<C>_B<kb>_K<k>_L<L>_S<s>[_nobias])
+	// with the fused node's inputs (without base_bias when there is none).
 	FormFunction Form = "function"
+	// FormPyTorch is a layer as torch.onnx.export writes the authors'
+	// WTConv2d: standard operators with a 5-D band split.
+	FormPyTorch Form = "pytorch"
 )
 
 // Fused operator identity (see convert and customop).
@@ -52,18 +68,24 @@ const (
 )
 
 // functionOp matches the op type of a function-form layer.
-var functionOp = regexp.MustCompile(`^WTConv_C([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
+var functionOp = regexp.MustCompile(`^WTConv_([a-z0-9]+)_C([0-9]+)_B([0-9]+)_K([0-9]+)_L([0-9]+)_S([0-9]+)(_nobias)?$`)
 
 // Layer is one WTConv layer found in a model.
 type Layer struct {
-	// Name is the original depthwise conv's node name: the prefix before
-	// "/wtconv" in the layer's node names.
+	// Name says which layer this is, for people: the PyTorch module path
+	// where the export kept it (from the base conv's initializer name or
+	// node path), the converted conv's name for convert's forms, else the
+	// output tensor. It plays no part in recognition.
 	Name   string
 	Form   Form
 	Input  string // X
 	Output string // the layer's output (the original conv's output name)
-	// Nodes are the names of the nodes that make up the layer.
-	Nodes []string
+	// Nodes are the names of the nodes that make up the layer (empty for
+	// unnamed nodes); NodeIndex are their indices in the graph's node list:
+	// the data path from Input to Output and the shape arithmetic and
+	// constants that only it uses.
+	Nodes     []string
+	NodeIndex []int
 	// Layer holds C, the wavelet-domain kernel k, L, the stride, whether the
 	// base conv has a bias and the wavelet. In the fused form k is the
 	// operator's single kernel size K (the base and wavelet kernels embedded
@@ -80,6 +102,11 @@ type Layer struct {
 	// FixedTensors are the constant tensors only the wavelet transforms read
 	// (Haar filters, band indices, crop bounds): fixed, not trained.
 	FixedTensors []string
+	// TensorNames maps the authors' state_dict suffixes (base_conv.weight,
+	// wavelet_convs.0.weight, ...) to the tensors the graph reads them from.
+	TensorNames map[string]string
+
+	baseNode *onnxpb.NodeProto
 }
 
 // Params is the number of trainable values by the spec's formula with the
@@ -106,7 +133,7 @@ func (l *Layer) Embedded() (wtconv.Layer, *wtconv.Weights) {
 	K := max(k, kh, kw)
 	C := l.Layer.Channels
 	out := l.Layer
-	out.Kernel = K
+	out.Kernel, out.BaseKernel = K, 0
 	wt := l.Weights.Clone()
 	wt.Base = embed(l.Weights.Base, C, kh, kw, K)
 	for i := range wt.Wavelet {
@@ -157,59 +184,297 @@ func embed(w []float32, n, kh, kw, K int) []float32 {
 	return out
 }
 
-// addName matches the final Add of a standard-operator layer (the converter's
-// name generator may have appended _N).
-var addName = regexp.MustCompile(`^(.*)/wtconv/add(_[0-9]+)?$`)
+// Recognition is what Recognize found: the layers, and the candidates that
+// started like a layer but were not one, with the reason.
+type Recognition struct {
+	Layers     []Layer
+	NearMisses []NearMiss
+}
 
-// suffixN is the _N the converter's name generator appends.
-var suffixN = regexp.MustCompile(`_[0-9]+$`)
-
-// Find returns the WTConv layers of m in graph order. shapes (may be nil)
-// supply the static input sizes. A node that carries a layer's name or
-// operator but not its structure is an error naming it.
+// Find returns the WTConv layers of m in graph order (see Recognize).
 func Find(m *onnxpb.ModelProto, shapes *graph.Shapes) ([]Layer, error) {
+	r, err := Recognize(m, shapes)
+	if err != nil {
+		return nil, err
+	}
+	return r.Layers, nil
+}
+
+// Recognize finds the WTConv layers of m in graph order, in every form, and
+// the near misses. shapes (may be nil) supply the static input sizes. A
+// fused or function node that does not carry a valid layer is an error
+// naming it.
+func Recognize(m *onnxpb.ModelProto, shapes *graph.Shapes) (*Recognition, error) {
 	g := m.GetGraph()
 	if g == nil {
 		return nil, fmt.Errorf("the model has no graph")
 	}
-	ix := graph.NewIndex(g)
-	byName := map[string]*onnxpb.NodeProto{}
-	for _, n := range g.GetNode() {
-		if n.GetName() != "" {
-			byName[n.GetName()] = n
-		}
+	opset, err := graph.OpsetVersion(m)
+	if err != nil {
+		opset = 0
 	}
-	var out []Layer
-	for _, n := range g.GetNode() {
+	ix := graph.NewIndex(g)
+	nodes := g.GetNode()
+	r := &Recognition{}
+	taken := map[int]bool{}
+	type found struct {
+		at int
+		l  *Layer
+	}
+	var all []found
+	for i, n := range nodes {
 		var l *Layer
 		var err error
-		switch {
+		switch f := localFunction(m, n); {
 		case n.GetOpType() == FusedOpType && n.GetDomain() == FusedDomain:
 			l, err = fusedLayer(ix, n, FormFused)
+		case f != nil:
+			// By its body, whatever the function is called.
+			var why string
+			if l, why = functionLayer(m, n, f); l == nil {
+				if n.GetDomain() == FunctionDomain {
+					r.NearMisses = append(r.NearMisses, NearMiss{Node: onnxmodel.NodeLabel(n), Reason: "calls function " + n.GetOpType() + ", but " + why})
+				}
+				continue
+			}
+			l.Name = strings.TrimSuffix(n.GetName(), "/wtconv")
+			if l.Name == "" {
+				l.Name = output(n)
+			}
 		case n.GetDomain() == FunctionDomain && functionOp.MatchString(n.GetOpType()):
+			// A function-form node whose body the model does not carry.
 			l, err = fusedLayer(ix, n, FormFunction)
-		case n.GetOpType() == "Add" && (n.GetDomain() == "" || n.GetDomain() == "ai.onnx") && addName.MatchString(n.GetName()):
-			prefix := addName.FindStringSubmatch(n.GetName())[1]
-			l, err = opsLayer(ix, byName, prefix, n)
 		default:
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("WTConv layer at %s: %w", onnxmodel.NodeLabel(n), err)
 		}
+		l.NodeIndex = []int{i}
+		all = append(all, found{i, l})
+	}
+	followed := map[int]bool{}
+	for i, n := range nodes {
+		if taken[i] || followed[i] {
+			continue
+		}
+		wav, C, ok := analysisWavelet(ix, n)
+		if !ok {
+			continue
+		}
+		l, why, visited := recognize(ix, nodes, opset, i, wav, C)
+		for _, j := range visited {
+			followed[j] = true
+		}
+		if l == nil {
+			r.NearMisses = append(r.NearMisses, NearMiss{Node: onnxmodel.NodeLabel(n), Reason: why})
+			continue
+		}
+		for _, j := range l.NodeIndex {
+			taken[j] = true
+		}
+		l.Name = layerName(ix, l)
+		all = append(all, found{l.NodeIndex[len(l.NodeIndex)-1], l})
+	}
+	// A near miss at an analysis conv that a later layer took is no miss.
+	var misses []NearMiss
+	for _, nm := range r.NearMisses {
+		keep := true
+		for i, n := range nodes {
+			if taken[i] && onnxmodel.NodeLabel(n) == nm.Node {
+				keep = false
+			}
+		}
+		if keep {
+			misses = append(misses, nm)
+		}
+	}
+	r.NearMisses = misses
+	sort.SliceStable(all, func(i, j int) bool { return all[i].at < all[j].at })
+	var batch1 *graph.Shapes
+	tried := false
+	for _, f := range all {
+		l := f.l
 		if shapes != nil {
 			if x := shapes.Of(l.Input); len(x) == 4 && x[2] > 0 && x[3] > 0 {
 				l.InputHW = []int64{x[2], x[3]}
+			} else if !tried {
+				var ls []*Layer
+				for _, f := range all {
+					ls = append(ls, f.l)
+				}
+				batch1, tried = proxyShapes(m, ls, nil), true
 			}
+			if l.InputHW == nil && batch1 != nil {
+				if x := batch1.Of(l.Input); len(x) == 4 && x[2] > 0 && x[3] > 0 {
+					l.InputHW = []int64{x[2], x[3]}
+				}
+			}
+		}
+		if err := l.checkWeights(); err != nil {
+			return nil, fmt.Errorf("WTConv layer %q: %w", l.Name, err)
 		}
 		if l.InputHW != nil {
 			if err := l.Layer.CheckLevelsFit(int(l.InputHW[0]), int(l.InputHW[1])); err != nil {
 				return nil, fmt.Errorf("WTConv layer %q: %w", l.Name, err)
 			}
 		}
-		out = append(out, *l)
+		r.Layers = append(r.Layers, *l)
 	}
-	return out, nil
+	return r, nil
+}
+
+// ShapesAcross infers the shapes of m as proxyShapes does: sizes after a
+// PyTorch-exported layer, which shape inference alone loses, become known.
+// overrides fix dynamic input dims; nil reads a dynamic batch as 1. Nil
+// when inference fails.
+func ShapesAcross(m *onnxpb.ModelProto, layers []Layer, overrides map[string][]int64) *graph.Shapes {
+	var ls []*Layer
+	for i := range layers {
+		ls = append(ls, &layers[i])
+	}
+	return proxyShapes(m, ls, overrides)
+}
+
+// proxyShapes infers the shapes of a copy of m in which every recognised
+// layer is one node that shape inference understands (Identity, or a
+// kernel-1 AveragePool for a stride), with every graph input whose only
+// unknown dimension is the first (the batch) fixed to 1. PyTorch's exports
+// compute their odd-size padding and reshapes from run-time shapes through
+// tensors that shape inference cannot fold, so the sizes after the first
+// layer are otherwise lost; the batch does not change a spatial size. Nil
+// when inference fails.
+func proxyShapes(m *onnxpb.ModelProto, layers []*Layer, overrides map[string][]int64) *graph.Shapes {
+	g := m.GetGraph()
+	drop := map[int]bool{}
+	add := map[int]*onnxpb.NodeProto{}
+	for _, l := range layers {
+		if len(l.NodeIndex) == 0 {
+			continue
+		}
+		for _, i := range l.NodeIndex {
+			drop[i] = true
+		}
+		n := &onnxpb.NodeProto{OpType: proto.String("Identity"), Input: []string{l.Input}, Output: []string{l.Output}}
+		if s := int64(l.Layer.Stride); s > 1 {
+			n = &onnxpb.NodeProto{OpType: proto.String("AveragePool"), Input: []string{l.Input}, Output: []string{l.Output},
+				Attribute: []*onnxpb.AttributeProto{
+					{Name: proto.String("kernel_shape"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{1, 1}},
+					{Name: proto.String("strides"), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: []int64{s, s}},
+				}}
+		}
+		add[l.NodeIndex[len(l.NodeIndex)-1]] = n
+	}
+	pg := &onnxpb.GraphProto{Input: g.GetInput(), Output: g.GetOutput(), Initializer: g.GetInitializer(), ValueInfo: g.GetValueInfo()}
+	for i, n := range g.GetNode() {
+		if !drop[i] {
+			pg.Node = append(pg.Node, n)
+		}
+		if a := add[i]; a != nil {
+			pg.Node = append(pg.Node, a)
+		}
+	}
+	pm := &onnxpb.ModelProto{IrVersion: m.IrVersion, OpsetImport: m.GetOpsetImport(), Graph: pg}
+	if overrides != nil {
+		s, err := graph.InferShapes(pm, overrides)
+		if err != nil {
+			return nil
+		}
+		return s
+	}
+	return batchOneShapes(pm)
+}
+
+// batchOneShapes infers shapes with every graph input whose only unknown
+// dimension is the first (the batch) fixed to 1.
+func batchOneShapes(m *onnxpb.ModelProto) *graph.Shapes {
+	over := map[string][]int64{}
+	inits := map[string]bool{}
+	for _, t := range m.GetGraph().GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	for _, in := range m.GetGraph().GetInput() {
+		if inits[in.GetName()] {
+			continue
+		}
+		dims := in.GetType().GetTensorType().GetShape().GetDim()
+		if len(dims) == 0 {
+			continue
+		}
+		shape := make([]int64, len(dims))
+		ok := true
+		for i, d := range dims {
+			shape[i] = d.GetDimValue()
+			if shape[i] <= 0 {
+				if i > 0 {
+					ok = false
+				}
+				shape[i] = 1
+			}
+		}
+		if ok {
+			over[in.GetName()] = shape
+		}
+	}
+	s, err := graph.InferShapes(m, over)
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// convertedBase matches the base conv of convert's ops form, named
+// <original conv>/wtconv/base (used for the layer's name only).
+var convertedBase = regexp.MustCompile(`^(.*)/wtconv/base(_[0-9]+)?$`)
+
+// layerName picks the layer's name for people (see Layer.Name).
+func layerName(ix *graph.Index, l *Layer) string {
+	if w := l.TensorNames["base_conv.weight"]; strings.HasSuffix(w, ".base_conv.weight") {
+		return strings.TrimSuffix(w, ".base_conv.weight")
+	}
+	if l.baseNode != nil {
+		name := l.baseNode.GetName()
+		if m := convertedBase.FindStringSubmatch(name); m != nil {
+			return m[1]
+		}
+		if p := ModulePath(name); p != "" {
+			return p
+		}
+	}
+	return l.Output
+}
+
+// ModulePath turns a TorchScript exporter node path such as
+// "/features/features.1/conv/base_conv/Conv" into the module path of the
+// WTConv2d that holds the node ("features.1.conv"), or "" when the name is
+// not such a path.
+func ModulePath(node string) string {
+	if !strings.HasPrefix(node, "/") {
+		return ""
+	}
+	parts := strings.Split(strings.TrimPrefix(node, "/"), "/")
+	end := -1
+	for i, p := range parts {
+		if p == "base_conv" || strings.HasPrefix(p, "wavelet_convs") || strings.HasPrefix(p, "base_scale") {
+			end = i
+			break
+		}
+	}
+	if end <= 0 {
+		return ""
+	}
+	cur := ""
+	for _, p := range parts[:end] {
+		switch {
+		case cur == "":
+			cur = p
+		case strings.HasPrefix(p, cur+"."):
+			cur = p
+		default:
+			cur += "." + p
+		}
+	}
+	return cur
 }
 
 // constFloats resolves a constant float tensor and checks its element count.
@@ -273,196 +538,6 @@ func samePadded(geo graph.ConvGeometry, kernel []int64) bool {
 	return true
 }
 
-func opsLayer(ix *graph.Index, byName map[string]*onnxpb.NodeProto, prefix string, add *onnxpb.NodeProto) (*Layer, error) {
-	pre := prefix + "/wtconv/"
-	l := &Layer{Name: prefix, Form: FormOps, Output: output(add), Nodes: []string{add.GetName()}}
-	// The converter names nodes <prefix>/wtconv/<role>, with _N appended
-	// where an initializer already took the name (level1/scale is both the
-	// scale tensor and, as level1/scale_1, the Mul that applies it).
-	roles := map[string]*onnxpb.NodeProto{}
-	for name, n := range byName {
-		rest, ok := strings.CutPrefix(name, pre)
-		if !ok {
-			continue
-		}
-		role := suffixN.ReplaceAllString(rest, "")
-		if prev := roles[role]; prev != nil {
-			return nil, fmt.Errorf("nodes %q and %q both look like %s", prev.GetName(), name, pre+role)
-		}
-		roles[role] = n
-	}
-	node := func(role, op string) (*onnxpb.NodeProto, error) {
-		n := roles[role]
-		if n == nil {
-			return nil, nil
-		}
-		if n.GetOpType() != op {
-			return nil, fmt.Errorf("node %q is %s, expected %s", n.GetName(), n.GetOpType(), op)
-		}
-		l.Nodes = append(l.Nodes, n.GetName())
-		return n, nil
-	}
-	base, err := node("base", "Conv")
-	if err != nil {
-		return nil, err
-	}
-	if base == nil {
-		return nil, fmt.Errorf("no base conv %q", pre+"base")
-	}
-	// Base conv: weight C x 1 x kh x kw, group C, same padding, equal strides.
-	bw, err := ix.ResolveConstant(input(base, 1))
-	if err != nil {
-		return nil, fmt.Errorf("base conv %q: weight: %w", base.GetName(), err)
-	}
-	if bw.Value.DType != tensor.Float32 || len(bw.Value.Shape) != 4 || bw.Value.Shape[1] != 1 {
-		return nil, fmt.Errorf("base conv %q: weight %q has shape %v, want C x 1 x kh x kw float32", base.GetName(), input(base, 1), bw.Value.Shape)
-	}
-	C := bw.Value.Shape[0]
-	kh, kw := bw.Value.Shape[2], bw.Value.Shape[3]
-	geo := graph.ConvAttrs(base, graph.Shape{int64(C), 1, int64(kh), int64(kw)})
-	if geo.Group != int64(C) {
-		return nil, fmt.Errorf("base conv %q: group %d, want %d (depthwise)", base.GetName(), geo.Group, C)
-	}
-	if len(geo.Strides) != 2 || geo.Strides[0] != geo.Strides[1] {
-		return nil, fmt.Errorf("base conv %q: strides %v, want equal strides", base.GetName(), geo.Strides)
-	}
-	for _, d := range geo.Dilations {
-		if d != 1 {
-			return nil, fmt.Errorf("base conv %q: dilations %v", base.GetName(), geo.Dilations)
-		}
-	}
-	if !samePadded(geo, []int64{int64(kh), int64(kw)}) {
-		return nil, fmt.Errorf("base conv %q: pads %v are not 'same' for kernel %dx%d", base.GetName(), geo.Pads, kh, kw)
-	}
-	l.Input = input(base, 0)
-	l.BaseKernel = [2]int{kh, kw}
-	wt := &wtconv.Weights{Base: bw.Value.F32}
-	if b := input(base, 2); b != "" {
-		bt, err := constFloats(ix, b, "base conv "+strconv.Quote(base.GetName())+" bias", C)
-		if err != nil {
-			return nil, err
-		}
-		wt.Bias = bt.F32
-	}
-	baseOut := output(base)
-	bs, err := node("base/scale", "Mul")
-	if err != nil {
-		return nil, err
-	}
-	if bs != nil {
-		if input(bs, 0) != output(base) {
-			return nil, fmt.Errorf("base scale %q does not read the base conv's output", bs.GetName())
-		}
-		st, err := constFloats(ix, input(bs, 1), "base scale "+strconv.Quote(bs.GetName()), C)
-		if err != nil {
-			return nil, err
-		}
-		wt.BaseScale = st.F32
-		baseOut = output(bs)
-	} else {
-		wt.BaseScale = make([]float32, C)
-		for i := range wt.BaseScale {
-			wt.BaseScale[i] = 1
-		}
-	}
-	if input(add, 0) != baseOut {
-		return nil, fmt.Errorf("the final add does not read the base branch %q", baseOut)
-	}
-	// Levels 1..L.
-	haar := wtconv.Haar().AnalysisWeight(C)
-	k := 0
-	for i := 1; ; i++ {
-		lv := "level" + strconv.Itoa(i)
-		cv, err := node(lv+"/conv", "Conv")
-		if err != nil {
-			return nil, err
-		}
-		if cv == nil {
-			break
-		}
-		an, err := node(lv+"/analysis", "Conv")
-		if err != nil {
-			return nil, err
-		}
-		if an == nil {
-			return nil, fmt.Errorf("level %d has a conv but no analysis node %q", i, pre+lv+"/analysis")
-		}
-		if i == 1 && input(an, 0) != l.Input {
-			return nil, fmt.Errorf("level 1 analysis %q reads %q, the base conv reads %q", an.GetName(), input(an, 0), l.Input)
-		}
-		if _, err := constFloats(ix, input(an, 1), "analysis filter", len(haar)); err != nil {
-			return nil, fmt.Errorf("level %d: %w", i, err)
-		}
-		hf, _ := constFloats(ix, input(an, 1), "analysis filter", len(haar))
-		for j := range haar {
-			if hf.F32[j] != haar[j] {
-				return nil, fmt.Errorf("level %d: analysis filter %q is not the Haar filter for %d channels", i, input(an, 1), C)
-			}
-		}
-		if input(cv, 0) != output(an) {
-			return nil, fmt.Errorf("level %d conv %q does not read the analysis output", i, cv.GetName())
-		}
-		w, err := ix.ResolveConstant(input(cv, 1))
-		if err != nil {
-			return nil, fmt.Errorf("level %d conv %q: weight: %w", i, cv.GetName(), err)
-		}
-		sh := w.Value.Shape
-		if w.Value.DType != tensor.Float32 || len(sh) != 4 || sh[0] != 4*C || sh[1] != 1 || sh[2] != sh[3] {
-			return nil, fmt.Errorf("level %d conv %q: weight %q has shape %v, want %d x 1 x k x k float32", i, cv.GetName(), input(cv, 1), sh, 4*C)
-		}
-		if k == 0 {
-			k = sh[2]
-		} else if sh[2] != k {
-			return nil, fmt.Errorf("level %d conv %q: kernel %d, level 1 has %d", i, cv.GetName(), sh[2], k)
-		}
-		cg := graph.ConvAttrs(cv, graph.Shape{int64(4 * C), 1, int64(k), int64(k)})
-		if cg.Group != int64(4*C) || !samePadded(cg, []int64{int64(k), int64(k)}) {
-			return nil, fmt.Errorf("level %d conv %q: group %d, pads %v: want a same-padded depthwise conv over %d channels", i, cv.GetName(), cg.Group, cg.Pads, 4*C)
-		}
-		sc, err := node(lv+"/scale", "Mul")
-		if err != nil {
-			return nil, err
-		}
-		if sc == nil || input(sc, 0) != output(cv) {
-			return nil, fmt.Errorf("level %d: no scale node %q reading the level conv", i, pre+lv+"/scale")
-		}
-		st, err := constFloats(ix, input(sc, 1), "level "+strconv.Itoa(i)+" scale", 4*C)
-		if err != nil {
-			return nil, err
-		}
-		wt.Wavelet = append(wt.Wavelet, w.Value.F32)
-		wt.WaveletScale = append(wt.WaveletScale, st.F32)
-		l.FixedTensors = append(l.FixedTensors, input(an, 1))
-	}
-	L := len(wt.Wavelet)
-	if L == 0 {
-		return nil, fmt.Errorf("no wavelet level (no node %q)", pre+"level1/conv")
-	}
-	// The remaining named nodes (gathers, syntheses, merges, crops,
-	// subsampling) are fixed transforms: collect them and their constants.
-	for name, n := range byName {
-		if strings.HasPrefix(name, pre) && !contains(l.Nodes, name) {
-			l.Nodes = append(l.Nodes, name)
-			for _, in := range n.GetInput()[1:] {
-				if ix.Initializer(in) != nil {
-					l.FixedTensors = append(l.FixedTensors, in)
-				}
-			}
-		}
-	}
-	sort.Strings(l.Nodes[1:])
-	l.FixedTensors = dedupe(l.FixedTensors)
-	l.Layer = wtconv.Layer{Channels: C, Kernel: k, Levels: L, Stride: int(geo.Strides[0]), Bias: wt.Bias != nil, Wavelet: wtconv.DefaultWavelet}
-	if err := l.Layer.Validate(); err != nil {
-		return nil, err
-	}
-	l.Weights = wt
-	if err := l.checkWeights(); err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
 // checkWeights validates the recovered weights through their embedded form.
 func (l *Layer) checkWeights() error {
 	el, ew := l.Embedded()
@@ -482,9 +557,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	wav := graph.AttrString(n, "wavelet", wtconv.DefaultWavelet)
 	if form == FormFunction {
 		m := functionOp.FindStringSubmatch(n.GetOpType())
-		L, _ = strconv.Atoi(m[3])
-		stride, _ = strconv.Atoi(m[4])
-		if m[5] != "" && len(n.GetInput()) == 5 {
+		wav = m[1]
+		L, _ = strconv.Atoi(m[5])
+		stride, _ = strconv.Atoi(m[6])
+		if m[7] != "" && len(n.GetInput()) == 5 {
 			// no bias: put the empty slot back
 			n = &onnxpb.NodeProto{Input: append(append([]string{}, n.GetInput()[:2]...), append([]string{""}, n.GetInput()[2:]...)...)}
 		}
@@ -497,9 +573,9 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		return nil, err
 	}
 	if len(bw.Shape) != 4 || bw.Shape[1] != 1 || bw.Shape[2] != bw.Shape[3] {
-		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x K x K", input(n, 1), bw.Shape)
+		return nil, fmt.Errorf("base_weight %q has shape %v, want C x 1 x kb x kb", input(n, 1), bw.Shape)
 	}
-	C, K := bw.Shape[0], bw.Shape[2]
+	C, KB := bw.Shape[0], bw.Shape[2]
 	wt := &wtconv.Weights{Base: bw.F32}
 	if b := input(n, 2); b != "" {
 		bt, err := constFloats(ix, b, "base_bias", C)
@@ -517,9 +593,10 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != K || ww.Shape[4] != K {
-		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, %d, %d] (levels %d)", input(n, 4), ww.Shape, L, 4*C, K, K, L)
+	if len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*C || ww.Shape[2] != 1 || ww.Shape[3] != ww.Shape[4] {
+		return nil, fmt.Errorf("wavelet_weight %q has shape %v, want [%d, %d, 1, k, k] (levels %d)", input(n, 4), ww.Shape, L, 4*C, L)
 	}
+	K := ww.Shape[3]
 	ws, err := constFloats(ix, input(n, 5), "wavelet_scale", L*4*C)
 	if err != nil {
 		return nil, err
@@ -530,10 +607,13 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 		wt.WaveletScale = append(wt.WaveletScale, ws.F32[i*4*C:(i+1)*4*C])
 	}
 	l.Layer = wtconv.Layer{Channels: C, Kernel: K, Levels: L, Stride: stride, Bias: wt.Bias != nil, Wavelet: wav}
+	if KB != K {
+		l.Layer.BaseKernel = KB
+	}
 	if err := l.Layer.Validate(); err != nil {
 		return nil, err
 	}
-	l.BaseKernel = [2]int{K, K}
+	l.BaseKernel = [2]int{KB, KB}
 	l.Weights = wt
 	if err := l.checkWeights(); err != nil {
 		return nil, err

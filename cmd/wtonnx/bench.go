@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wtonnx/wtonnx/bench"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 )
 
 type benchOptions struct {
@@ -49,7 +51,33 @@ alternating inference by inference, and reports the ratio of the medians
 	return cmd
 }
 
+// validate checks every flag value before any work.
+func (o *benchOptions) validate() error {
+	switch o.Engine {
+	case "ort", "go":
+	default:
+		return fmt.Errorf("--engine %q: want ort or go", o.Engine)
+	}
+	if o.Warmup < 0 {
+		return fmt.Errorf("--warmup %d: want 0 or more", o.Warmup)
+	}
+	if o.Iters < 1 {
+		return fmt.Errorf("--iters %d: want 1 or more", o.Iters)
+	}
+	if o.Vs != "" && samePath(o.Model, o.Vs) {
+		return fmt.Errorf("--vs %s: that is MODEL itself; give a second model", o.Vs)
+	}
+	if err := o.engineFlags.validate(); err != nil {
+		return err
+	}
+	_, err := o.spec()
+	return err
+}
+
 func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	spec, err := opts.spec()
 	if err != nil {
 		return err
@@ -74,7 +102,7 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 	}
 	threads := "default threads"
 	if res.Threads > 0 {
-		threads = fmt.Sprintf("%d threads", res.Threads)
+		threads = plural(res.Threads, "thread", "threads")
 	}
 	fmt.Fprintf(stdout, "%s, %s, %d warm-up + %d measured inferences", res.Engine, threads, res.Warmup, res.Iters)
 	if len(res.Models) == 2 {
@@ -86,22 +114,71 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "MODEL\tMIN ms\tMEDIAN ms\tP90 ms\tMEAN ms\tTHROUGHPUT/s\tGO ALLOC/RUN\tOPEN s\t")
+	var paths []string
 	for _, m := range res.Models {
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%s\t%.2f\t\n", filepath.Base(m.Path),
+		paths = append(paths, m.Path)
+	}
+	labels := modelLabels(paths)
+	for i, m := range res.Models {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%s\t%.2f\t\n", labels[i],
 			m.Latency.Min, m.Latency.Median, m.Latency.P90, m.Latency.Mean, m.Throughput, fmtBytes(float64(m.GoAllocBytesPerRun)), m.OpenSeconds)
 	}
 	tw.Flush()
+	for _, m := range res.Models {
+		if len(m.NodeProviders) > 0 {
+			fmt.Fprintf(stdout, "%s nodes by execution provider: %s\n", filepath.Base(m.Path), ort.FormatCounts(m.NodeProviders))
+		}
+	}
 	if len(res.Models) == 2 {
-		fmt.Fprintf(stdout, "median %s / %s = %.3f\n", filepath.Base(res.Models[0].Path), filepath.Base(res.Models[1].Path), res.MedianRatio)
+		fmt.Fprintf(stdout, "median %s / %s = %.3f\n", labels[0], labels[1], res.MedianRatio)
 	}
 	mem := res.Memory
 	if mem.VmHWMAfterBytes > 0 {
 		fmt.Fprintf(stdout, "memory: peak RSS %s (%s before opening), RSS now %s, Go heap peak %s\n",
 			fmtBytes(float64(mem.VmHWMAfterBytes)), fmtBytes(float64(mem.VmHWMBeforeBytes)), fmtBytes(float64(mem.VmRSSAfterBytes)), fmtBytes(float64(mem.GoHeapPeakBytes)))
+		if int64(mem.GoHeapPeakBytes) > mem.VmHWMAfterBytes {
+			fmt.Fprintln(stdout, "  (the Go heap peak exceeds the peak RSS: it counts memory allocated but never written, which the kernel has not made resident)")
+		}
 	} else {
 		fmt.Fprintf(stdout, "memory: Go heap peak %s (no /proc/self/status here)\n", fmtBytes(float64(mem.GoHeapPeakBytes)))
 	}
 	return nil
+}
+
+// modelLabels names models for a table: their file names, or, where two
+// share one, as much of their paths as tells them apart.
+func modelLabels(paths []string) []string {
+	labels := make([]string, len(paths))
+	for i, p := range paths {
+		labels[i] = filepath.Base(p)
+	}
+	for depth := 2; depth <= 8; depth++ {
+		dup := false
+		for i := range labels {
+			for j := range labels[:i] {
+				if labels[i] == labels[j] {
+					dup = true
+					labels[i], labels[j] = lastElems(paths[i], depth), lastElems(paths[j], depth)
+				}
+			}
+		}
+		if !dup {
+			return labels
+		}
+	}
+	for i := range labels {
+		labels[i] = fmt.Sprintf("%s (%c)", labels[i], 'A'+i)
+	}
+	return labels
+}
+
+// lastElems is the last n elements of path.
+func lastElems(path string, n int) string {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(path)), "/")
+	if len(parts) > n {
+		parts = parts[len(parts)-n:]
+	}
+	return strings.Join(parts, "/")
 }
 
 func fmtBytes(b float64) string {

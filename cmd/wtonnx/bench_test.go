@@ -59,7 +59,7 @@ func TestBenchErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"zero iterations", []string{"bench", f.ModelPath(), "--iters", "0"}, "at least 1"},
+		{"zero iterations", []string{"bench", f.ModelPath(), "--iters", "0"}, "--iters 0: want 1 or more"},
 		{"missing vs", []string{"bench", f.ModelPath(), "--vs", "/nonexistent/vs.onnx"}, "/nonexistent/vs.onnx"},
 		{"cuda missing", []string{"bench", f.ModelPath(), "--ep", "cuda"}, "libonnxruntime_providers_cuda.so"},
 		{"unknown engine", []string{"bench", f.ModelPath(), "--engine", "tvm"}, `"tvm"`},

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -56,42 +56,48 @@ layer.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Node, "node", "", "the WTConv layer (its original conv's node name)")
-	f.StringVarP(&opts.Output, "output", "o", "", "write the picture here (PNG)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the picture here: `FILE`.png, or .jpg/.jpeg for JPEG")
 	f.StringVar(&opts.Original, "original", "", "the original model, to draw its depthwise kernel beside")
 	f.IntVar(&opts.Size, "size", 0, "side of the square input the impulses run on (0: just large enough for the whole response)")
 	f.IntVar(&opts.Channel, "channel", -1, "channel to draw (-1: the one with the strongest wavelet branch)")
 	f.IntVar(&opts.Positions, "positions", erf.DefaultMaxPositions, "most impulse positions to average")
-	f.StringVar(&opts.CSV, "csv", "", "also write the WTConv response as CSV rows dy,dx,mean_abs_response")
+	f.StringVar(&opts.CSV, "csv", "", "also write the WTConv response to `FILE`.csv, rows dy,dx,mean_abs_response")
 	f.BoolVar(&opts.JSON, "json", false, "print the responses as JSON for scripts")
 	f.BoolVar(&opts.Force, "force", false, "overwrite existing output files")
 	return cmd
+}
+
+// validate checks every flag value before any work.
+func (o *erfOptions) validate() error {
+	if o.Output == "" && o.CSV == "" && !o.JSON {
+		return fmt.Errorf("erf: nothing to write: give -o FILE.png, --csv FILE or --json")
+	}
+	if o.Positions < 1 {
+		return fmt.Errorf("--positions %d: want at least 1", o.Positions)
+	}
+	if o.Size < 0 || o.Size > erf.MaxSize {
+		return fmt.Errorf("--size %d: want 0 (automatic) or 1 to %d", o.Size, erf.MaxSize)
+	}
+	if o.Channel < -1 {
+		return fmt.Errorf("--channel %d: want -1 (the strongest) or a channel index", o.Channel)
+	}
+	return checkOutputs(o.Force, []string{o.Model, o.Original}, o.picture(), o.csv())
+}
+
+func (o *erfOptions) picture() outputFile {
+	return outputFile{Flag: "-o", Path: o.Output, Exts: []string{".png", ".jpg", ".jpeg"}}
+}
+
+func (o *erfOptions) csv() outputFile {
+	return outputFile{Flag: "--csv", Path: o.CSV, Exts: []string{".csv"}}
 }
 
 func runErf(ctx context.Context, opts *erfOptions, out io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if opts.Output == "" && opts.CSV == "" && !opts.JSON {
-		return fmt.Errorf("erf: nothing to write: give -o FILE.png, --csv FILE or --json")
-	}
-	if opts.Positions < 1 {
-		return fmt.Errorf("erf: --positions %d: want at least 1", opts.Positions)
-	}
-	if opts.Size < 0 || opts.Size > erf.MaxSize {
-		return fmt.Errorf("erf: --size %d: want 0 (automatic) or 1 to %d", opts.Size, erf.MaxSize)
-	}
-	for _, p := range []string{opts.Output, opts.CSV} {
-		if p == "" {
-			continue
-		}
-		if err := checkOutputPath(opts.Model, p, opts.Force); err != nil {
-			return err
-		}
-		if opts.Original != "" {
-			if err := checkOutputPath(opts.Original, p, opts.Force); err != nil {
-				return err
-			}
-		}
+	if err := opts.validate(); err != nil {
+		return err
 	}
 	m, err := onnxmodel.Load(opts.Model)
 	if err != nil {
@@ -108,14 +114,15 @@ func runErf(ctx context.Context, opts *erfOptions, out io.Writer) error {
 		return fmt.Errorf("%s: %w", opts.Model, err)
 	}
 	if opts.Output != "" {
-		if err := writeFileAtomic(opts.Output, opts.Force, func(w io.Writer) error {
-			return erf.WritePNG(w, res.Panels(), erf.PictureOptions{})
+		jpeg := strings.ToLower(filepath.Ext(opts.Output)) != ".png"
+		if err := opts.picture().write(opts.Force, func(w io.Writer) error {
+			return erf.WritePNG(w, res.Panels(), erf.PictureOptions{JPEG: jpeg})
 		}); err != nil {
 			return err
 		}
 	}
 	if opts.CSV != "" {
-		if err := writeFileAtomic(opts.CSV, opts.Force, func(w io.Writer) error { return erf.WriteCSV(w, res.WTConv) }); err != nil {
+		if err := opts.csv().write(opts.Force, func(w io.Writer) error { return erf.WriteCSV(w, res.WTConv) }); err != nil {
 			return err
 		}
 	}
@@ -133,39 +140,6 @@ func runErf(ctx context.Context, opts *erfOptions, out io.Writer) error {
 		if p != "" {
 			fmt.Fprintf(out, "Wrote %s\n", p)
 		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes through a temporary file beside path and renames
-// it into place, so that a failure leaves no partial file.
-func writeFileAtomic(path string, overwrite bool, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if !overwrite {
-		if _, serr := os.Lstat(path); serr == nil {
-			return fmt.Errorf("%s already exists (use --force to overwrite it)", path)
-		}
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }

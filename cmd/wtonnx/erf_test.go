@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -117,5 +118,24 @@ func TestInspectVs(t *testing.T) {
 	}
 	if code, _, stderr := runCLI("inspect", orig, "--vs", filepath.Join(dir, "none.onnx")); code != 2 || !strings.Contains(stderr, "none.onnx") {
 		t.Errorf("missing --vs model: %d %s", code, stderr)
+	}
+}
+
+// TestErfJPEG: -o with a .jpg name writes a JPEG, not a PNG named .jpg.
+func TestErfJPEG(t *testing.T) {
+	dir := t.TempDir()
+	_, conv := convertedConvNeXt(t, dir)
+	p := filepath.Join(dir, "e.jpg")
+	if code, _, stderr := runCLI("erf", conv, "--node", cnLayer, "--positions", "4", "-o", p); code != 0 {
+		t.Fatalf("erf: %s", stderr)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := jpeg.Decode(f)
+	if err != nil || img.Bounds().Dx() < 400 {
+		t.Fatalf("%s is not a JPEG picture: %v", p, err)
 	}
 }

@@ -82,7 +82,7 @@ func TestVerifyFullSizeTinyLogits(t *testing.T) {
 			}
 			random, preserve := filepath.Join(dir, "random.onnx"), filepath.Join(dir, "preserve.onnx")
 			for init, out := range map[string]string{"random": random, "preserve": preserve} {
-				if code, _, stderr := runCLI("convert", orig, "-o", out, "--init", init, "--seed", "1", "--force"); code != 0 {
+				if code, _, stderr := runCLI(append([]string{"convert", orig, "-o", out, "--init", init, "--force"}, seedArgs(init)...)...); code != 0 {
 					t.Fatalf("convert --init %s: exit %d: %s", init, code, stderr)
 				}
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,10 +16,23 @@ import (
 )
 
 type inspectOptions struct {
-	Model       string
-	Vs          string
-	InputShapes []string
-	JSON        bool
+	Model           string
+	Vs              string
+	InputShapes     []string
+	JSON            bool
+	Explain         bool
+	KeepOverridable bool
+}
+
+// validate checks every flag value before any work.
+func (o *inspectOptions) validate() error {
+	if _, err := parseInputShapes(o.InputShapes); err != nil {
+		return fmt.Errorf("--input-shape: %w", err)
+	}
+	if o.Vs != "" && o.KeepOverridable {
+		return errors.New("--keep-overridable-weights and --vs conflict: --vs compares two models, it converts nothing")
+	}
+	return nil
 }
 
 func newInspectCmd() *cobra.Command {
@@ -45,10 +59,15 @@ after.`,
 	cmd.Flags().StringVar(&opts.Vs, "vs", "", "compare with this converted model, layer by layer")
 	cmd.Flags().StringArrayVar(&opts.InputShapes, "input-shape", nil, "fix a dynamic input's shape, NAME=1x3x224x224 (repeatable)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON for scripts")
+	cmd.Flags().BoolVar(&opts.Explain, "explain", false, "say why each near miss (a conv with a wavelet filter bank that is not a whole WTConv layer) was not recognised")
+	cmd.Flags().BoolVar(&opts.KeepOverridable, "keep-overridable-weights", false, "give convert's verdict under --keep-overridable-weights (convs whose weights are also graph inputs stay)")
 	return cmd
 }
 
 func runInspect(opts *inspectOptions, out io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	shapes, err := parseInputShapes(opts.InputShapes)
 	if err != nil {
 		return err
@@ -68,15 +87,22 @@ func runInspect(opts *inspectOptions, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := inspect.Inspect(m, shapes)
+	s, err := inspect.InspectWith(m, inspect.Options{InputShapes: shapes, KeepOverridableWeights: opts.KeepOverridable})
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Model, err)
 	}
 	if opts.JSON {
-		return writeJSON(out, s)
+		err = writeJSON(out, s)
+	} else {
+		printSummary(out, opts.Model, s)
+		printWTConvLayers(out, s, opts.Explain)
+		printCosts(out, s.Costs)
 	}
-	printSummary(out, opts.Model, s)
-	return nil
+	if err == nil && len(s.Findings) > 0 {
+		// The summary is printed; the exit status says the model is invalid.
+		return &exitError{code: 1, err: fmt.Errorf("%s is invalid: %s", opts.Model, plural(len(s.Findings), "finding", "findings"))}
+	}
+	return err
 }
 
 func parseInputShapes(specs []string) (map[string][]int64, error) {
@@ -113,13 +139,15 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 	if s.Producer != "" {
 		fmt.Fprintf(out, ", produced by %s", s.Producer)
 	}
-	fmt.Fprintf(out, "\n  %d nodes\n\n", s.Nodes)
+	fmt.Fprintf(out, "\n  %d nodes\n", s.Nodes)
+	printGoEngine(out, s.GoEngine)
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	for _, t := range s.Inputs {
-		fmt.Fprintf(tw, "  input\t%s\t%s\t[%s]\n", t.Name, strings.ToLower(t.DType), strings.Join(t.Dims, " x "))
+		fmt.Fprintf(tw, "  input\t%s\t%s\t[%s]\n", t.Name, t.DType, strings.Join(t.Dims, " x "))
 	}
 	for _, t := range s.Outputs {
-		fmt.Fprintf(tw, "  output\t%s\t%s\t[%s]\n", t.Name, strings.ToLower(t.DType), strings.Join(t.Dims, " x "))
+		fmt.Fprintf(tw, "  output\t%s\t%s\t[%s]\n", t.Name, t.DType, strings.Join(t.Dims, " x "))
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\nOperators:")
@@ -129,7 +157,21 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 		}
 		fmt.Fprintf(out, " %s x%d", o.Op, o.Count)
 	}
-	fmt.Fprintf(out, "\n\nDepthwise and grouped convolutions: %d depthwise, %d can become WTConv\n", s.Depthwise, s.Candidates)
+	fmt.Fprintln(out)
+	if len(s.Findings) > 0 {
+		fmt.Fprintf(out, "\nFindings (the model is invalid; convert and run refuse it):\n")
+		for _, f := range s.Findings {
+			fmt.Fprintf(out, "  %s\n", f)
+		}
+	}
+	fmt.Fprintf(out, "\nDepthwise and grouped convolutions: %d depthwise, %d can become WTConv\n", s.Depthwise, s.Candidates)
+	if n := overridable(s.Convs); n > 0 {
+		verb := "take"
+		if n == 1 {
+			verb = "takes"
+		}
+		fmt.Fprintf(out, "  (%d of them %s weights the model also lists as graph inputs; convert takes those as constants, --keep-overridable-weights leaves such convs alone)\n", n, verb)
+	}
 	if len(s.Convs) == 0 {
 		return
 	}
@@ -144,7 +186,43 @@ func printSummary(out io.Writer, path string, s *inspect.Summary) {
 			dims(c.Pads, ","), dims(c.Dilations, ","), dims(c.InputHW, "x"), verdict)
 	}
 	tw.Flush()
-	printCosts(out, s.Costs)
+}
+
+// printWTConvLayers lists the recognised layers and the near misses.
+func printWTConvLayers(out io.Writer, s *inspect.Summary, explain bool) {
+	fmt.Fprintf(out, "\nWTConv layers: %d recognised", len(s.WTConvLayers))
+	if n := len(s.NearMisses); n > 0 {
+		fmt.Fprintf(out, ", %d near misses", n)
+		if !explain {
+			fmt.Fprint(out, " (--explain says why)")
+		}
+	}
+	fmt.Fprintln(out)
+	if len(s.WTConvLayers) > 0 {
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  LAYER\tMODULE\tFORM\tC\tBASE\tK\tLEVELS\tSTRIDE\tBIAS\tWAVELET\tINPUT\tNODES")
+		for _, l := range s.WTConvLayers {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%dx%d\t%d\t%d\t%d\t%v\t%s\t%s\t%d\n", l.Name, l.Module, l.Form, l.Channels,
+				l.BaseKernel[0], l.BaseKernel[1], l.Kernel, l.Levels, l.Stride, l.Bias, l.Wavelet, dims(l.InputHW, "x"), l.Nodes)
+		}
+		tw.Flush()
+	}
+	if explain {
+		for _, nm := range s.NearMisses {
+			fmt.Fprintf(out, "  not a layer: %s: %s\n", nm.Node, nm.Reason)
+		}
+	}
+}
+
+// overridable counts the candidate convs whose weights are also graph inputs.
+func overridable(convs []convert.ConvInfo) int {
+	n := 0
+	for _, c := range convs {
+		if c.Candidate && len(c.Overridable) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func printCosts(out io.Writer, c *inspect.Costs) {
@@ -163,12 +241,13 @@ func printCosts(out io.Writer, c *inspect.Costs) {
 	t := c.Totals
 	fmt.Fprintf(out, "  layers: %s params, %s FLOPs; model: %s params, %s multiply-accumulates", inspect.FormatCount(t.Params), inspect.FormatFLOPs(t.FLOPs), inspect.FormatCount(t.ModelParams), inspect.FormatFLOPs(t.ModelFLOPs))
 	if t.UnknownFLOPs > 0 {
-		fmt.Fprintf(out, " (%d nodes of unknown size left out)", t.UnknownFLOPs)
+		fmt.Fprintf(out, " (%s of unknown size left out; fix the input size with --input-shape NAME=1x3x224x224 to count them)", plural(t.UnknownFLOPs, "node", "nodes"))
 	}
 	fmt.Fprintln(out)
 }
 
-// layerKind is "dw 7x7" or "wtconv 7x7+5x5 L3 ops".
+// layerKind is "dw 7x7" or "wtconv 7x7+5x5 L3 ops" ("... L3 db2 ops" for a
+// wavelet other than Haar).
 func layerKind(r *inspect.LayerCost) string {
 	k := fmt.Sprintf("%dx%d", r.Kernel[0], r.Kernel[1])
 	if r.Kind == inspect.KindDepthwise {
@@ -185,6 +264,9 @@ func layerKind(r *inspect.LayerCost) string {
 		k += fmt.Sprintf("+%dx%d", r.WaveletKernel, r.WaveletKernel)
 	}
 	s := fmt.Sprintf("wtconv %s L%d", k, r.Levels)
+	if r.Wavelet != "" && r.Wavelet != "db1" {
+		s += " " + r.Wavelet
+	}
 	if r.Stride > 1 {
 		s += fmt.Sprintf(" /%d", r.Stride)
 	}
@@ -192,7 +274,11 @@ func layerKind(r *inspect.LayerCost) string {
 }
 
 func printComparison(out io.Writer, c *inspect.Comparison) {
-	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers\n\n", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	fmt.Fprintf(out, "%s -> %s\n  %d of %d depthwise convs became WTConv layers", c.Original, c.Converted, c.ConvertedLayers, c.Before.Depthwise)
+	if c.FusedLayers > 0 {
+		fmt.Fprintf(out, "; %d WTConv layers changed form", c.FusedLayers)
+	}
+	fmt.Fprint(out, "\n\n")
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LAYER\tINPUT\tBEFORE\tAFTER\tPARAMS\tFLOPS\tRF")
 	side := func(r *inspect.LayerCost) string {
@@ -243,4 +329,28 @@ func dims(v []int64, sep string) string {
 		}
 	}
 	return strings.Join(s, sep)
+}
+
+// printGoEngine says up front whether the Go engine runs the model.
+func printGoEngine(out io.Writer, ge *inspect.GoEngine) {
+	if ge == nil {
+		return
+	}
+	if ge.Runs {
+		fmt.Fprintln(out, "  Go engine: runs every operator of the model")
+		return
+	}
+	if len(ge.Lacks) > 0 {
+		var names []string
+		for _, g := range ge.Lacks {
+			names = append(names, g.Op)
+		}
+		fmt.Fprintf(out, "  Go engine lacks: %s\n", strings.Join(names, ", "))
+		for _, g := range ge.Lacks {
+			fmt.Fprintf(out, "    %s (%d node(s), first %q): %s\n", g.Op, g.Nodes, g.FirstNode, g.Reason)
+		}
+	}
+	if len(ge.Double) > 0 {
+		fmt.Fprintf(out, "  Go engine refuses DOUBLE tensors (it computes float32): %s\n", strings.Join(ge.Double, ", "))
+	}
 }

@@ -43,9 +43,10 @@ original) and a latency comparison (as wtonnx bench measures it).
 The file needs nothing else to be viewed: pictures are embedded, the style is
 inline, it refers to no network address, and it prints well.
 
-A verification or latency run that cannot start (an engine's library missing)
-is recorded in the report and warned about here; problems with the models
-themselves are errors.`,
+Every section runs or nothing is written: a verification or latency run that
+cannot start (an engine's library missing, a dynamic input without
+--input-shape) is an error that names the section and the flag that fixes it
+or leaves the section out (--skip-verify, --iters 0).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Original, opts.Converted = args[0], args[1]
@@ -53,7 +54,7 @@ themselves are errors.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&opts.Output, "output", "o", "", "write the report here (HTML)")
+	f.StringVarP(&opts.Output, "output", "o", "", "write the report here, `FILE`.html")
 	f.StringVar(&opts.Engines, "engines", "ort,go", "engines for verification and latency, comma-separated")
 	f.IntVar(&opts.Iters, "iters", report.DefaultIters, "measured inferences per model and engine (0 skips the latency comparison)")
 	f.IntVar(&opts.Layers, "layers", report.DefaultLayers, "representative layers to picture (0: none)")
@@ -82,20 +83,40 @@ func maxScaledError(res *verify.Result) float64 {
 	return m
 }
 
+// validate checks every flag value before any work.
+func (o *reportOptions) validate() error {
+	if o.Output == "" {
+		return fmt.Errorf("report: give the output file with -o report.html")
+	}
+	for flag, v := range map[string]int{"--iters": o.Iters, "--layers": o.Layers, "--positions": o.Positions} {
+		if v < 0 {
+			return fmt.Errorf("%s %d: want 0 or more", flag, v)
+		}
+	}
+	if err := o.engine.validate(); err != nil {
+		return err
+	}
+	for _, e := range strings.Split(o.Engines, ",") {
+		if e = strings.TrimSpace(e); e != "" && e != "ort" && e != "go" {
+			return fmt.Errorf("--engines: unknown engine %q (want ort or go)", e)
+		}
+	}
+	if _, err := parseInputShapes(o.InputShapes); err != nil {
+		return fmt.Errorf("--input-shape: %w", err)
+	}
+	return checkOutputs(o.Force, []string{o.Original, o.Converted}, o.output())
+}
+
+func (o *reportOptions) output() outputFile {
+	return outputFile{Flag: "-o", Path: o.Output, Exts: []string{".html", ".htm"}}
+}
+
 func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if opts.Output == "" {
-		return fmt.Errorf("report: give the output file with -o report.html")
-	}
-	if opts.Iters < 0 || opts.Layers < 0 || opts.Positions < 0 {
-		return fmt.Errorf("report: --iters, --layers and --positions must not be negative")
-	}
-	for _, in := range []string{opts.Original, opts.Converted} {
-		if err := checkOutputPath(in, opts.Output, opts.Force); err != nil {
-			return err
-		}
+	if err := opts.validate(); err != nil {
+		return err
 	}
 	tol, err := opts.tol.tolerance()
 	if err != nil {
@@ -103,7 +124,7 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	}
 	shapes, err := parseInputShapes(opts.InputShapes)
 	if err != nil {
-		return err
+		return fmt.Errorf("--input-shape: %w", err)
 	}
 	var engines []string
 	for _, e := range strings.Split(opts.Engines, ",") {
@@ -126,28 +147,44 @@ func runReport(ctx context.Context, opts *reportOptions, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// Every section runs, or the report is not written: a report with a
+	// hole would read as a result.
+	var failed []string
 	for _, c := range r.Checks {
 		if c.Error != "" {
-			fmt.Fprintf(stderr, "wtonnx: warning: %s: could not run: %s\n", c.Title, c.Error)
+			failed = append(failed, fmt.Sprintf("verification %q (%s) could not run: %s; fix the engine (--ort-lib FILE, --engines go) or leave the section out with --skip-verify", c.Title, c.ID, c.Error))
 		}
 	}
 	for _, l := range r.Latencies {
 		if l.Error != "" {
-			fmt.Fprintf(stderr, "wtonnx: warning: latency on %s: could not run: %s\n", l.Engine, l.Error)
+			failed = append(failed, fmt.Sprintf("latency on %s could not run: %s; fix the engine (--ort-lib FILE, --engines) or leave the section out with --iters 0", l.Engine, l.Error))
 		}
 	}
-	if err := writeFileAtomic(opts.Output, opts.Force, r.WriteHTML); err != nil {
+	if len(failed) > 0 {
+		for _, f := range failed[1:] {
+			fmt.Fprintln(stderr, "wtonnx:", f)
+		}
+		return fmt.Errorf("report: %s; %s not written", failed[0], opts.Output)
+	}
+	if err := opts.output().write(opts.Force, r.WriteHTML); err != nil {
 		return err
 	}
 	if opts.JSON {
 		return writeJSON(stdout, r)
 	}
 	c := r.Comparison
-	fmt.Fprintf(stdout, "%d layers converted; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
-		c.ConvertedLayers, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
+	what := plural(c.ConvertedLayers, "layer", "layers") + " converted"
+	if c.ConvertedLayers == 0 && c.FusedLayers > 0 {
+		what = plural(c.FusedLayers, "layer", "layers") + " fused"
+	}
+	fmt.Fprintf(stdout, "%s; largest receptive field %d -> %d px; params %s -> %s; multiply-accumulates %s -> %s\n",
+		what, c.Before.MaxReceptiveField, c.After.MaxReceptiveField,
 		inspect.FormatCount(c.Before.ModelParams), inspect.FormatCount(c.After.ModelParams), inspect.FormatFLOPs(c.Before.ModelFLOPs), inspect.FormatFLOPs(c.After.ModelFLOPs))
 	if p := r.Provenance; p != nil {
 		fmt.Fprintf(stdout, "made by wtonnx %s: %s\n", p.Version, p.CommandLine())
+	}
+	if u := c.Before.UnknownFLOPs + c.After.UnknownFLOPs; u > 0 {
+		fmt.Fprintf(stdout, "  (multiply-accumulates leave out %s whose size shape inference could not fix)\n", plural(u, "node", "nodes"))
 	}
 	for _, ch := range r.Checks {
 		if ch.Result != nil {

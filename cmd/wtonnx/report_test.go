@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wtonnx/wtonnx/onnxmodel"
 )
 
 func TestReportCommand(t *testing.T) {
@@ -30,9 +34,9 @@ func TestReportCommand(t *testing.T) {
 	}{
 		{"no output", []string{"report", orig, conv}, "-o report.html"},
 		{"output exists", []string{"report", orig, conv, "-o", out}, "already exists"},
-		{"output is the model", []string{"report", orig, conv, "-o", conv, "--force"}, "is the input"},
+		{"output is the model", []string{"report", orig, conv, "-o", conv, "--force"}, "that is an input"},
 		{"one model", []string{"report", orig, "-o", out + "2"}, "accepts 2 arg"},
-		{"negative iters", []string{"report", orig, conv, "-o", out + "3", "--iters", "-1"}, "must not be negative"},
+		{"negative iters", []string{"report", orig, conv, "-o", out + "3", "--iters", "-1"}, "--iters -1: want 0 or more"},
 		{"bad engine", []string{"report", orig, conv, "-o", out + "4", "--engines", "tpu"}, "unknown engine"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -90,7 +94,7 @@ func TestReportReadsProvenance(t *testing.T) {
 	}{{"random", "changed"}, {"preserve", "pass"}} {
 		t.Run(c.init, func(t *testing.T) {
 			conv := filepath.Join(dir, c.init+".onnx")
-			if code, _, stderr := runCLI("convert", orig, "-o", conv, "--init", c.init, "--seed", "1"); code != 0 {
+			if code, _, stderr := runCLI(append([]string{"convert", orig, "-o", conv, "--init", c.init}, seedArgs(c.init)...)...); code != 0 {
 				t.Fatalf("convert: %s", stderr)
 			}
 			out := filepath.Join(dir, c.init+".html")
@@ -133,12 +137,56 @@ func TestReportReadsProvenance(t *testing.T) {
 			}
 		})
 	}
-	// A random conversion of ConvNeXt against the MobileNetV2 fixture: the
-	// models take the same input, but the source's SHA-256 says it is not
-	// the original.
+	// The same original re-saved with another producer: the graph is the
+	// same, but the source's SHA-256 says it is not the file converted.
 	conv := filepath.Join(dir, "random.onnx")
-	code, stdout, stderr := runCLI("report", "../../testmodels/mobilenet_v2/model.onnx", conv, "-o", filepath.Join(dir, "other.html"), "--iters", "0", "--layers", "0", "--skip-verify")
+	m, err := onnxmodel.Load(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ProducerName = proto.String("someone-else")
+	other := filepath.Join(dir, "other-original.onnx")
+	if err := onnxmodel.Save(m, other, onnxmodel.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("report", other, conv, "-o", filepath.Join(dir, "other.html"), "--iters", "0", "--layers", "0", "--skip-verify")
 	if code != 0 || !strings.Contains(stdout, "is not with its own original") {
 		t.Errorf("exit %d: %s%s", code, stdout, stderr)
+	}
+	// An unrelated model is refused before any work.
+	code, _, stderr = runCLI("report", "../../testmodels/mobilenet_v2/model.onnx", conv, "-o", filepath.Join(dir, "unrelated.html"), "--iters", "0", "--layers", "0", "--skip-verify")
+	if code == 0 || !strings.Contains(stderr, "is not a conversion of") {
+		t.Errorf("unrelated original: exit %d: %s", code, stderr)
+	}
+}
+
+// seedArgs is --seed 1 for --init random; other inits take no seed.
+func seedArgs(init string) []string {
+	if init == "random" {
+		return []string{"--seed", "1"}
+	}
+	return nil
+}
+
+// TestReportDynamicInput: a model with dynamic axes and no --input-shape is
+// refused, naming the input and the flag, and no report is written.
+func TestReportDynamicInput(t *testing.T) {
+	dir := t.TempDir()
+	src := "../../testmodels/mobilenet_v2_dynamic/model.onnx"
+	conv := filepath.Join(dir, "dyn_wt.onnx")
+	if code, _, stderr := runCLI("convert", src, "-o", conv, "--levels", "2"); code != 0 {
+		t.Fatalf("convert: %s", stderr)
+	}
+	out := filepath.Join(dir, "r.html")
+	code, _, stderr := runCLI("report", src, conv, "-o", out, "--skip-verify", "--iters", "0", "--layers", "0")
+	if code == 0 || !strings.Contains(stderr, "--input-shape input=") || !strings.Contains(stderr, "dynamic dimensions [batch x 3 x height x width]") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("a refused report was written")
+	}
+	code, stdout, stderr := runCLI("report", src, conv, "-o", out, "--skip-verify", "--iters", "0", "--layers", "0", "--input-shape", "input=1x3x224x224")
+	if code != 0 || strings.Contains(stdout, "? -> ?") {
+		t.Fatalf("with --input-shape: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }

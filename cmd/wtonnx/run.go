@@ -12,7 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wtonnx/wtonnx/graph"
+	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/runtime/engines"
+	"github.com/wtonnx/wtonnx/runtime/ort"
 	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -30,8 +33,19 @@ func (e *engineFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&e.EP, "ep", "cpu", "ONNX Runtime execution provider: cpu, cuda, tensorrt or auto (GPU if available, else CPU)")
 	f.IntVar(&e.Device, "device", 0, "GPU ordinal for --ep cuda/tensorrt")
 	f.IntVar(&e.Threads, "threads", 0, "intra-op threads (0: the engine's default)")
-	f.StringVar(&e.ORTLib, "ort-lib", "", "ONNX Runtime shared library (default: $WTONNX_ORT_LIB, then the copy `make setup` caches)")
-	f.StringVar(&e.CustomOpLib, "customop-lib", "", "wtonnx custom-op library for ai.wtonnx nodes (default: $WTONNX_CUSTOMOP_LIB, then `make customop`'s build)")
+	f.StringVar(&e.ORTLib, "ort-lib", "", "ONNX Runtime shared library `FILE` (default: $WTONNX_ORT_LIB, then the copy 'make setup' caches)")
+	f.StringVar(&e.CustomOpLib, "customop-lib", "", "wtonnx custom-op library `FILE` for ai.wtonnx nodes (default: $WTONNX_CUSTOMOP_LIB, then the build of 'make customop')")
+}
+
+// validate checks the engine flags' values before any work.
+func (e *engineFlags) validate() error {
+	if e.Threads < 0 {
+		return fmt.Errorf("--threads %d: want 0 (the engine's default) or more", e.Threads)
+	}
+	if e.Device < 0 {
+		return fmt.Errorf("--device %d: want a GPU ordinal, 0 or more", e.Device)
+	}
+	return nil
 }
 
 func (e *engineFlags) options(stderr io.Writer) engines.Options {
@@ -58,7 +72,7 @@ type inputFlags struct {
 
 func (in *inputFlags) add(f *pflag.FlagSet) {
 	f.StringArrayVarP(&in.Files, "input", "i", nil, "feed an input from a .npy file, NAME=FILE (or just FILE for a model's only input; repeatable)")
-	f.Uint64Var(&in.Seed, "seed", 0, "seed of the random values fed to inputs without a file")
+	f.Uint64Var(&in.Seed, "seed", defaultSeed, "seed of the random values fed to inputs without a file")
 	f.StringVar(&in.Dist, "dist", "uniform", "distribution of random float inputs: uniform (in [-1, 1)) or normal")
 	f.StringArrayVar(&in.Shapes, "input-shape", nil, "shape of an input with dynamic dimensions, NAME=1x3x224x224 (repeatable)")
 }
@@ -124,9 +138,53 @@ digits, '.', '-' and '_' become '_').`,
 	return cmd
 }
 
+// validate checks every flag value before any work.
+func (o *runOptions) validate() error {
+	switch o.Engine {
+	case "ort", "go":
+	default:
+		return fmt.Errorf("--engine %q: want ort or go", o.Engine)
+	}
+	if err := o.engineFlags.validate(); err != nil {
+		return err
+	}
+	if _, err := o.spec(); err != nil {
+		return err
+	}
+	if o.OutDir != "" {
+		if st, err := os.Stat(o.OutDir); err == nil && !st.IsDir() {
+			return fmt.Errorf("-o %s: that is a file; -o names a folder for the outputs", o.OutDir)
+		}
+	}
+	return nil
+}
+
+// checkModelConvs refuses a model whose Conv nodes contradict the ONNX
+// specification, naming the node and tensor, before an engine sees it.
+func checkModelConvs(path string, shapes map[string][]int64) error {
+	m, err := onnxmodel.Load(path)
+	if err != nil {
+		return err
+	}
+	inferred, err := graph.InferShapes(m, shapes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := graph.CheckConvs(m, inferred); err != nil {
+		return fmt.Errorf("%s: invalid model: %w", path, err)
+	}
+	return nil
+}
+
 func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
 	spec, err := opts.spec()
 	if err != nil {
+		return err
+	}
+	if err := checkModelConvs(opts.Model, spec.Shapes); err != nil {
 		return err
 	}
 	x, err := verify.Execute(ctx, verify.ExecuteOptions{
@@ -146,6 +204,9 @@ func runRun(ctx context.Context, opts *runOptions, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "%s on %s: ran in %s (opened in %s)\n", x.Model, x.Engine, fmtSeconds(x.RunSeconds), fmtSeconds(x.OpenSeconds))
 	for _, in := range x.Inputs {
 		fmt.Fprintf(stdout, "input  %s %s %s (%s)\n", in.Name, in.DType, shapeString(in.Shape), in.Source)
+	}
+	if len(x.NodeProviders) > 0 {
+		fmt.Fprintf(stdout, "nodes by execution provider: %s\n", ort.FormatCounts(x.NodeProviders))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "OUTPUT\tDTYPE\tSHAPE\tMIN\tMAX\tMEAN\tFILE")

@@ -101,8 +101,8 @@ func TestRunErrors(t *testing.T) {
 		{"dynamic without shape", []string{"run", dyn.ModelPath()}, []string{`"batch"`, "dynamic", "--input-shape"}},
 		{"bad input shape", []string{"run", dyn.ModelPath(), "--input-shape", "input=1xAx3"}, []string{"--input-shape"}},
 		{"go on cuda", []string{"run", f.ModelPath(), "--engine", "go", "--ep", "cuda"}, []string{"go engine", "CPU only"}},
-		{"cuda missing", []string{"run", f.ModelPath(), "--ep", "cuda"}, []string{"CUDA execution provider is not available", "libonnxruntime_providers_cuda.so", "missing"}},
-		{"tensorrt missing", []string{"run", f.ModelPath(), "--ep", "tensorrt"}, []string{"TensorRT execution provider is not available", "libonnxruntime_providers_tensorrt.so"}},
+		{"cuda missing", []string{"run", f.ModelPath(), "--ep", "cuda"}, []string{"CUDA execution provider is not available", "libonnxruntime_providers_cuda.so", "wtonnx doctor"}},
+		{"tensorrt missing", []string{"run", f.ModelPath(), "--ep", "tensorrt"}, []string{"TensorRT execution provider is not available", "libonnxruntime_providers_tensorrt.so", "wtonnx doctor"}},
 		{"bad ort library", []string{"run", f.ModelPath(), "--ort-lib", filepath.Join(dir, "libnothing.so")}, []string{"libnothing.so"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,12 +203,12 @@ func TestWriteOutputsCollisions(t *testing.T) {
 // provider (this project's CPU-only machines) do not apply there.
 func gpuProvidersInstalled(t *testing.T) bool {
 	t.Helper()
-	lib, err := ort.FindLibrary("")
+	// --ep cuda loads the GPU set of `make setup-gpu` when it is cached.
+	lib, err := ort.FindLibraryFor("", ort.EPCUDA)
 	if err != nil {
 		t.Fatalf("ONNX Runtime is needed: %v", err)
 	}
-	_, err = os.Stat(filepath.Join(filepath.Dir(lib), "libonnxruntime_providers_cuda.so"))
-	return err == nil
+	return ort.DiagnoseProvider(filepath.Dir(lib), ort.EPCUDA).Loads
 }
 
 // sanitizeName is the file name (without .npy) run -o gives one output.

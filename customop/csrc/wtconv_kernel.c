@@ -4,9 +4,9 @@
  *
  * Per plane, everything stays in one small scratch buffer (plane_layout):
  *
- *   xpad             the input plane inside a zero border of k-1 (split
- *                    (k-1)/2 before, the rest after) for the base conv;
- *   base             base_scale * (base conv + bias), row stride w + k - 1;
+ *   xpad             the input plane inside a zero border of kb-1 (split
+ *                    (kb-1)/2 before, the rest after) for the base conv;
+ *   base             base_scale * (base conv + bias), row stride w + kb - 1;
  *   T_i (i = 1..L)   the four unconvolved Haar bands of level i, each inside
  *                    its own zero border (band 0 is the next level's input);
  *   Y_i (i = 1..L)   the four convolved and scaled bands of level i,
@@ -14,6 +14,9 @@
  *
  * The borders are zeroed once per buffer (wtconv_scratch_init) and never
  * written afterwards, so a buffer serves every plane of a layer and size.
+ * Haar (db1) has its own 2 x 2 analysis and synthesis; an n-tap wavelet
+ * takes the general path (bank_analysis, bank_synth_row), which reads the
+ * zero padding by bounds instead.
  * Synthesis runs from the deepest level up and adds each level's cropped
  * inverse transform straight into band 0 (LL) of the level above, which has
  * exactly the cropped size. Level 1 is synthesised row by row onto the base
@@ -21,8 +24,10 @@
  * and column of the full-resolution result.
  */
 #include "wtconv_kernel.h"
+#include "wtconv_wavelets.h"
 
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,22 +59,31 @@ int wtconv_check_size(int64_t levels, int64_t h, int64_t w, char *msg, size_t ms
 			snprintf(msg, msglen, "negative plane size %lld x %lld", (long long)h, (long long)w);
 		return -1;
 	}
-	if (levels == 0)
+	return 0;
+}
+
+int wtconv_bank_init(const char *name, wtconv_bank *bank)
+{
+	if (name == NULL)
+		return -1;
+	const char *key = strcasecmp(name, "haar") == 0 ? "db1" : name;
+	const size_t count = sizeof wtconv_wavelet_table / sizeof wtconv_wavelet_table[0];
+	for (size_t i = 0; i < count; i++) {
+		const wtconv_wavelet_coeffs *c = &wtconv_wavelet_table[i];
+		if (strcasecmp(c->name, key) != 0 || c->taps > WTCONV_MAX_TAPS)
+			continue;
+		memset(bank, 0, sizeof *bank);
+		snprintf(bank->name, sizeof bank->name, "%s", c->name);
+		bank->taps = c->taps;
+		bank->haar = strcmp(c->name, "db1") == 0;
+		for (int j = 0; j < c->taps; j++) {
+			bank->lo[j] = (float)c->dec_lo[c->taps - 1 - j];
+			bank->hi[j] = (float)c->dec_hi[c->taps - 1 - j];
+			bank->rlo[j] = (float)c->dec_lo[c->taps - 1 - j]; /* rec_lo = dec_lo reversed */
+			bank->rhi[j] = (float)c->dec_hi[c->taps - 1 - j]; /* rec_hi = dec_hi reversed */
+		}
 		return 0;
-	int64_t hh = h, ww = w;
-	for (int64_t i = 1; i < levels; i++) {
-		hh = half(hh);
-		ww = half(ww);
 	}
-	if (hh >= 2 && ww >= 2)
-		return 0;
-	/* ceil(n / 2^(L-1)) >= 2  <=>  n >= 2^(L-1) + 1 */
-	long long need = (1LL << (levels - 1)) + 1;
-	if (msg != NULL && msglen > 0)
-		snprintf(msg, msglen,
-			 "levels %lld need at least %lld x %lld pixels (every level's input must be at least 2 x 2), "
-			 "got %lld x %lld",
-			 (long long)levels, need, need, (long long)h, (long long)w);
 	return -1;
 }
 
@@ -91,6 +105,12 @@ static inline size_t padded(int64_t h, int64_t w, int64_t k)
 	return (size_t)(h + k - 1) * (size_t)(w + k - 1);
 }
 
+/* base_k is the base kernel size kb (base_ksize, or ksize when 0). */
+static inline int64_t base_k(const wtconv_layer *layer)
+{
+	return layer->base_ksize > 0 ? layer->base_ksize : layer->ksize;
+}
+
 /* The scratch buffer of one plane, carved into its parts. */
 typedef struct plane_layout {
 	int64_t hs[WTCONV_MAX_LEVELS + 1], ws[WTCONV_MAX_LEVELS + 1];
@@ -106,9 +126,9 @@ typedef struct plane_layout {
  * sizes (and offsets from NULL, unused) are meaningful. */
 static void carve(const wtconv_layer *layer, int64_t h, int64_t w, float *scratch, plane_layout *pl)
 {
-	const int64_t levels = layer->levels, k = layer->ksize;
+	const int64_t levels = layer->levels, k = layer->ksize, kb = base_k(layer);
 	level_sizes(levels, h, w, pl->hs, pl->ws);
-	pl->ys[0] = w + k - 1;
+	pl->ys[0] = w + kb - 1;
 	for (int64_t i = 1; i <= levels; i++)
 		pl->ys[i] = pl->ws[i] + k - 1;
 	size_t off = 0;
@@ -117,7 +137,7 @@ static void carve(const wtconv_layer *layer, int64_t h, int64_t w, float *scratc
 		(ptr) = scratch != NULL ? scratch + off : NULL;                                              \
 		off += (n);                                                                                  \
 	} while (0)
-	WTCONV_TAKE(pl->xpad, padded(h, w, k));
+	WTCONV_TAKE(pl->xpad, padded(h, w, kb));
 	WTCONV_TAKE(pl->base, (size_t)h * (size_t)pl->ys[0]);
 	for (int64_t i = 1; i <= levels; i++)
 		WTCONV_TAKE(pl->yl[i], 4 * (size_t)pl->hs[i] * (size_t)pl->ys[i]);
@@ -155,7 +175,7 @@ void wtconv_scratch_init(const wtconv_layer *layer, int64_t h, int64_t w, float 
 	plane_layout pl;
 	carve(layer, h, w, scratch, &pl);
 	const int64_t k = layer->ksize;
-	zero_border(pl.xpad, h, w, k);
+	zero_border(pl.xpad, h, w, base_k(layer));
 	for (int64_t i = 1; i <= layer->levels; i++) {
 		const size_t band = padded(pl.hs[i], pl.ws[i], k);
 		for (int b = 0; b < 4; b++)
@@ -358,6 +378,78 @@ WTCONV_INLINE void synth_row(const float *restrict yb, int64_t ys, size_t bs, in
 	}
 }
 
+/*
+ * bank_analysis is haar_analysis for an n-tap wavelet: the hp x wp plane src
+ * (row stride sstride), zero-padded by one row/column at the end when odd and
+ * by pad = n/2 - 1 on every side, correlated with stride 2 by the separable
+ * filters band 0 = lo x lo, 1 = hi (rows) x lo (columns), 2 = lo x hi,
+ * 3 = hi x hi. The padding is read as bounds, not stored.
+ */
+static void bank_analysis(const wtconv_bank *bk, const float *restrict src, int64_t sstride, int64_t hp,
+			  int64_t wp, float *restrict t, size_t tband, int64_t tstride, int64_t off, int64_t hc,
+			  int64_t wc)
+{
+	const int n = bk->taps, pad = n / 2 - 1;
+	for (int64_t yy = 0; yy < hc; yy++)
+		for (int64_t xx = 0; xx < wc; xx++) {
+			float b0 = 0.0f, b1 = 0.0f, b2 = 0.0f, b3 = 0.0f;
+			for (int i = 0; i < n; i++) {
+				const int64_t r = 2 * yy + i - pad;
+				if (r < 0 || r >= hp)
+					continue;
+				const float *restrict row = src + r * sstride;
+				float sl = 0.0f, sh = 0.0f;
+				for (int j = 0; j < n; j++) {
+					const int64_t c = 2 * xx + j - pad;
+					if (c < 0 || c >= wp)
+						continue;
+					sl += bk->lo[j] * row[c];
+					sh += bk->hi[j] * row[c];
+				}
+				b0 += bk->lo[i] * sl;
+				b1 += bk->hi[i] * sl;
+				b2 += bk->lo[i] * sh;
+				b3 += bk->hi[i] * sh;
+			}
+			const int64_t o = (yy + off) * tstride + off + xx;
+			t[o] = b0;
+			t[tband + o] = b1;
+			t[2 * tband + o] = b2;
+			t[3 * tband + o] = b3;
+		}
+}
+
+/*
+ * bank_synth_row is synth_row for an n-tap wavelet: dst = src + row p of the
+ * transposed convolution (stride 2, pad n/2 - 1 on every side) of the four
+ * hc x wc bands at yb (row stride ys, band stride bs) with the synthesis
+ * filters, cropped to wp columns. dst may be src.
+ */
+static void bank_synth_row(const wtconv_bank *bk, const float *yb, int64_t ys, size_t bs, int64_t hc, int64_t wc,
+			   int64_t p, int64_t wp, const float *src, float *dst)
+{
+	const int n = bk->taps, pad = n / 2 - 1;
+	if (dst != src)
+		memcpy(dst, src, (size_t)wp * sizeof(float));
+	for (int64_t yy = 0; yy < hc; yy++) {
+		const int64_t i = p + pad - 2 * yy;
+		if (i < 0 || i >= n)
+			continue;
+		const float rl = bk->rlo[i], rh = bk->rhi[i];
+		const float *l = yb + yy * ys, *v1 = yb + bs + yy * ys, *v2 = yb + 2 * bs + yy * ys,
+			    *v3 = yb + 3 * bs + yy * ys;
+		for (int64_t xx = 0; xx < wc; xx++) {
+			const float a = rl * l[xx] + rh * v1[xx], b = rl * v2[xx] + rh * v3[xx];
+			for (int j = 0; j < n; j++) {
+				const int64_t ox = 2 * xx + j - pad;
+				if (ox < 0 || ox >= wp)
+					continue;
+				dst[ox] += bk->rlo[j] * a + bk->rhi[j] * b;
+			}
+		}
+	}
+}
+
 /* Function multiversioning: on x86-64 with GCC, wtconv_plane is compiled for
  * the baseline target and for x86-64-v3 (AVX2 + FMA) and v4 (AVX-512), and
  * the dynamic loader picks the best one for the running CPU. Define
@@ -373,8 +465,9 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 		  float *scratch)
 {
 	const int64_t levels = layer->levels, k = layer->ksize, s = layer->stride, C = layer->channels;
-	const int64_t pb = (k - 1) / 2;
-	const size_t kk = (size_t)k * (size_t)k;
+	const int64_t kb = base_k(layer), pb = (k - 1) / 2, pbb = (kb - 1) / 2;
+	const size_t kk = (size_t)k * (size_t)k, kbb = (size_t)kb * (size_t)kb;
+	const wtconv_bank *bk = layer->bank != NULL && !layer->bank->haar ? layer->bank : NULL; /* NULL: Haar */
 	plane_layout pl;
 	carve(layer, h, w, scratch, &pl);
 	const int64_t *hs = pl.hs, *ws = pl.ws, *ys = pl.ys;
@@ -383,7 +476,7 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 
 	/* The input plane, inside its zero border. */
 	for (int64_t r = 0; r < h; r++)
-		memcpy(xpad + (r + pb) * ys[0] + pb, x + r * w, (size_t)w * sizeof(float));
+		memcpy(xpad + (r + pbb) * ys[0] + pbb, x + r * w, (size_t)w * sizeof(float));
 
 	/* Analysis: level i transforms X_{i-1} (x itself, then band 0 of the
 	 * previous level's unconvolved bands) into four zero-padded bands and
@@ -394,7 +487,10 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 		float *t = tl[i];
 		const int64_t hc = hs[i], wc = ws[i];
 		const size_t tband = padded(hc, wc, k), bs = (size_t)hc * (size_t)ys[i];
-		haar_analysis(src, sstride, hs[i - 1], ws[i - 1], t, tband, ys[i], pb, hc, wc);
+		if (bk == NULL)
+			haar_analysis(src, sstride, hs[i - 1], ws[i - 1], t, tband, ys[i], pb, hc, wc);
+		else
+			bank_analysis(bk, src, sstride, hs[i - 1], ws[i - 1], t, tband, ys[i], pb, hc, wc);
 		const float *wk = layer->wavelet_weight + ((size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c) * kk;
 		const float *sc = layer->wavelet_scale + (size_t)(i - 1) * 4 * (size_t)C + 4 * (size_t)c;
 		for (int b = 0; b < 4; b++)
@@ -406,12 +502,17 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 	/* Synthesis of levels L..2 into band 0 of the level above. */
 	for (int64_t i = levels; i >= 2; i--) {
 		const size_t bs = (size_t)hs[i] * (size_t)ys[i];
-		for (int64_t r = 0; r < hs[i - 1]; r++)
-			synth_row(yl[i], ys[i], bs, r, ws[i - 1], yl[i - 1] + r * ys[i - 1], yl[i - 1] + r * ys[i - 1]);
+		for (int64_t r = 0; r < hs[i - 1]; r++) {
+			float *row = yl[i - 1] + r * ys[i - 1];
+			if (bk == NULL)
+				synth_row(yl[i], ys[i], bs, r, ws[i - 1], row, row);
+			else
+				bank_synth_row(bk, yl[i], ys[i], bs, hs[i], ws[i], r, ws[i - 1], row, row);
+		}
 	}
 
 	/* Base branch: base_scale * (conv + bias), over the whole plane. */
-	conv_plane(xpad, h, w, layer->base_weight + (size_t)c * kk, k,
+	conv_plane(xpad, h, w, layer->base_weight + (size_t)c * kbb, kb,
 		   layer->base_bias != NULL ? layer->base_bias[c] : 0.0f, layer->base_scale[c], base);
 
 	/* Add the level-1 synthesis on the rows that are kept and subsample. */
@@ -422,13 +523,17 @@ void wtconv_plane(const wtconv_layer *layer, int64_t c, const float *x, int64_t 
 		float *brow = base + r * ys[0];
 		float *orow = y + oy * wo;
 		if (s == 1) {
-			if (levels >= 1)
+			if (levels >= 1 && bk == NULL)
 				synth_row(yl[1], ys[1], bs1, r, w, brow, orow);
+			else if (levels >= 1)
+				bank_synth_row(bk, yl[1], ys[1], bs1, hs[1], ws[1], r, w, brow, orow);
 			else
 				memcpy(orow, brow, (size_t)w * sizeof(float));
 		} else {
-			if (levels >= 1)
+			if (levels >= 1 && bk == NULL)
 				synth_row(yl[1], ys[1], bs1, r, w, brow, brow);
+			else if (levels >= 1)
+				bank_synth_row(bk, yl[1], ys[1], bs1, hs[1], ws[1], r, w, brow, brow);
 			for (int64_t ox = 0; ox < wo; ox++)
 				orow[ox] = brow[ox * s];
 		}

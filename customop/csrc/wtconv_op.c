@@ -5,12 +5,15 @@
  * the entry point that OrtApi::RegisterCustomOpsLibrary looks up. It adds the
  * domain "ai.wtonnx" with one CPU kernel, WTConv (float32, opset 1):
  *
- *   inputs  0 X [N,C,H,W], 1 base_weight [C,1,k,k], 2 base_bias [C] (optional),
+ *   inputs  0 X [N,C,H,W], 1 base_weight [C,1,kb,kb], 2 base_bias [C] (optional),
  *           3 base_scale [C], 4 wavelet_weight [L,4C,1,k,k] (optional if L=0),
  *           5 wavelet_scale [L,4C] (optional if L=0)
  *   output  0 Y [N,C,ceil(H/s),ceil(W/s)]
  *   attrs   levels (int, required), stride (int, default 1),
- *           wavelet (string, default "db1"; only "db1" is supported)
+ *           wavelet (string, default "db1" = Haar; db1..db38, "haar")
+ *
+ * The base kernel kb and the wavelet-domain kernel k are read from their
+ * tensors' shapes and may differ (ConvNeXt: a 7x7 base, 5x5 wavelet convs).
  *
  * Attribute errors surface from CreateKernelV2 (session creation), shape
  * errors from KernelComputeV2 (Run), always as an OrtStatus with
@@ -63,7 +66,8 @@ typedef struct wtconv_kernel {
 	const OrtApi *api;
 	int64_t levels;
 	int64_t stride;
-	char *node; /* node name, for messages */
+	wtconv_bank bank; /* the wavelet's filters */
+	char *node;       /* node name, for messages */
 } wtconv_kernel;
 
 static OrtStatus *errorf(const OrtApi *api, OrtErrorCode code, const char *fmt, ...)
@@ -218,9 +222,10 @@ static OrtStatus *ORT_API_CALL create_kernel(const OrtCustomOp *op, const OrtApi
 	st = get_string_attr(api, info, k->node, "wavelet", &wavelet);
 	if (st != NULL)
 		goto fail;
-	if (wavelet != NULL && strcmp(wavelet, "db1") != 0) {
+	if (wtconv_bank_init(wavelet != NULL ? wavelet : "db1", &k->bank) != 0) {
 		st = errorf(api, ORT_INVALID_ARGUMENT,
-			    "WTConv node '%s': attribute 'wavelet' is \"%.100s\"; only \"db1\" (Haar) is supported",
+			    "WTConv node '%s': attribute 'wavelet' is \"%.100s\", which is not supported "
+			    "(supported: db1 = haar through db38, PyWavelets' Daubechies family)",
 			    k->node, wavelet);
 		free(wavelet);
 		goto fail;
@@ -394,21 +399,25 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 	}
 	const int64_t N = in[0].dims[0], C = in[0].dims[1], H = in[0].dims[2], W = in[0].dims[3];
 
-	/* base_weight [C,1,k,k] */
+	/* base_weight [C,1,kb,kb] */
 	if (in[1].rank != 4 || in[1].dims[2] < 1) {
 		char got[160];
 		format_shape(&in[1], got, sizeof got);
 		return errorf(api, ORT_INVALID_ARGUMENT,
-			      "WTConv node '%s': input 1 (base_weight) must have shape [C,1,k,k] with k >= 1, got %s",
+			      "WTConv node '%s': input 1 (base_weight) must have shape [C,1,kb,kb] with kb >= 1, got %s",
 			      node, got);
 	}
-	const int64_t K = in[1].dims[2];
+	const int64_t KB = in[1].dims[2];
 	{
-		const int64_t want[4] = {C, 1, K, K};
-		st = check_shape(k, 1, &in[1], want, 4, "C=%lld from X, k=%lld from its dim 2", (long long)C, (long long)K);
+		const int64_t want[4] = {C, 1, KB, KB};
+		st = check_shape(k, 1, &in[1], want, 4, "C=%lld from X, kb=%lld from its dim 2", (long long)C, (long long)KB);
 		if (st != NULL)
 			return st;
 	}
+	/* wavelet_weight [L,4C,1,k,k]: k from its dim 3, independent of kb */
+	int64_t K = KB;
+	if (in[4].present && in[4].rank == 5 && in[4].dims[3] >= 1)
+		K = in[4].dims[3];
 	if (in[2].present) {
 		const int64_t want[1] = {C};
 		if ((st = check_shape(k, 2, &in[2], want, 1, "C=%lld from X", (long long)C)) != NULL)
@@ -421,7 +430,7 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 	}
 	if (in[4].present) {
 		const int64_t want[5] = {k->levels, 4 * C, 1, K, K};
-		if ((st = check_shape(k, 4, &in[4], want, 5, "levels=%lld from the attribute, C=%lld from X, k=%lld from base_weight",
+		if ((st = check_shape(k, 4, &in[4], want, 5, "levels=%lld from the attribute, C=%lld from X, k=%lld from its dim 3",
 					(long long)k->levels, (long long)C, (long long)K)) !=
 		    NULL)
 			return st;
@@ -453,6 +462,8 @@ static OrtStatus *ORT_API_CALL compute(void *kernel, OrtKernelContext *ctx)
 	wtconv_layer layer = {
 		.channels = C,
 		.ksize = K,
+		.base_ksize = KB,
+		.bank = &k->bank,
 		.levels = k->levels,
 		.stride = k->stride,
 		.base_weight = in[1].data,
@@ -704,4 +715,15 @@ __attribute__((destructor)) static void lib_fini(void)
 {
 	if (lib_api != NULL && lib_domain != NULL)
 		lib_api->ReleaseCustomOpDomain(lib_domain);
+}
+
+/* wtonnx_customop_api_range reports the ONNX Runtime C API versions this
+ * build accepts: from the oldest with everything it uses (17, ONNX Runtime
+ * 1.17) to the header it was compiled against. `wtonnx doctor` prints it. */
+WTCONV_EXPORT void wtonnx_customop_api_range(uint32_t *lo, uint32_t *hi);
+
+void wtonnx_customop_api_range(uint32_t *lo, uint32_t *hi)
+{
+	*lo = WTCONV_MIN_API;
+	*hi = ORT_API_VERSION;
 }

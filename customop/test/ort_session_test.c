@@ -19,6 +19,12 @@
  * must fail with an OrtStatus containing the expected texts. Any mismatch
  * exits non-zero; the sanitizers abort on their own findings
  * (-fno-sanitize-recover=all).
+ *
+ * Across ONNX Runtime releases (`make customop-ort-releases-test`): with
+ * $WTONNX_DUMP_OUTPUTS=DIR every checked output is also written to DIR as
+ * raw float32 (SESSION.runN.OUTPUT.f32); with $WTONNX_REF_OUTPUTS=DIR every
+ * output must equal the one dumped there (by another release) within
+ * REF_TOLERANCE x max(1, max |y|).
  */
 #include <dlfcn.h>
 #include <math.h>
@@ -33,6 +39,7 @@
 #include "onnxruntime_c_api.h"
 
 #define TOLERANCE 1e-5
+#define REF_TOLERANCE 1e-6
 #define MIN_API 17
 #define MAX_TENSORS 8
 #define MAX_TEXTS 16
@@ -68,7 +75,9 @@ typedef struct session_spec {
 static const OrtApi *api;
 static const char *cases_dir;
 static const char *customop_lib;
-static int failures, sessions_run, runs_done;
+static const char *dump_dir, *ref_dir;
+static int failures, sessions_run, runs_done, ref_compared;
+static double ref_max_diff;
 
 static void fail(const char *session, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -145,6 +154,49 @@ static int check_texts(const char *session, const char *stage, const char *msg, 
 	return ok;
 }
 
+/* cross_release dumps an output for, or compares it with, another ONNX
+ * Runtime release's run of the same case (see the file comment). */
+static void cross_release(const char *session, size_t run, const tensor_ref *want, const float *got, size_t n,
+			  double scale)
+{
+	char path[1400];
+	if (dump_dir != NULL) {
+		snprintf(path, sizeof path, "%s/%s.run%zu.%s.f32", dump_dir, session, run, want->name);
+		FILE *f = fopen(path, "wb");
+		if (f == NULL || fwrite(got, sizeof(float), n, f) != n || fclose(f) != 0)
+			fail(session, "cannot write %s", path);
+	}
+	if (ref_dir == NULL)
+		return;
+	snprintf(path, sizeof path, "%s/%s.run%zu.%s.f32", ref_dir, session, run, want->name);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fail(session, "run %zu: no reference output %s", run, path);
+		return;
+	}
+	float *ref = malloc(n * sizeof(float) + 1);
+	size_t got_n = ref != NULL ? fread(ref, sizeof(float), n, f) : 0;
+	int extra = fgetc(f);
+	fclose(f);
+	if (ref == NULL || got_n != n || extra != EOF) {
+		fail(session, "run %zu: %s does not hold %zu float32 values", run, path, n);
+		free(ref);
+		return;
+	}
+	double diff = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)got[i] - (double)ref[i]);
+		if (!(d <= diff))
+			diff = isnan(d) ? INFINITY : d;
+	}
+	free(ref);
+	ref_compared++;
+	ref_max_diff = fmax(ref_max_diff, diff);
+	if (!(diff <= REF_TOLERANCE * fmax(1.0, scale)))
+		fail(session, "run %zu: output %s differs from the reference release's by %.3g (> %g x max(1, max|y|))",
+		     run, want->name, diff, REF_TOLERANCE);
+}
+
 static void compare(const char *session, size_t run, const tensor_ref *want, OrtValue *got_value)
 {
 	OrtTensorTypeAndShapeInfo *info = NULL;
@@ -202,6 +254,7 @@ static void compare(const char *session, size_t run, const tensor_ref *want, Ort
 	else
 		printf("  run %zu: %s max |err| %.3g, max |y| %.3g\n", run, want->name, diff, scale);
 	free(expect);
+	cross_release(session, run, want, got, n, scale);
 }
 
 /* do_run runs one Run of a session and checks its outputs or its error. */
@@ -413,6 +466,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	customop_lib = argv[1];
+	dump_dir = getenv("WTONNX_DUMP_OUTPUTS");
+	ref_dir = getenv("WTONNX_REF_OUTPUTS");
+	if (dump_dir != NULL && *dump_dir == '\0')
+		dump_dir = NULL;
+	if (ref_dir != NULL && *ref_dir == '\0')
+		ref_dir = NULL;
 	cases_dir = argv[2];
 	const char *ort_lib = argc == 4 ? argv[3] : getenv("WTONNX_ORT_LIB");
 	if (ort_lib == NULL || *ort_lib == '\0') {
@@ -471,6 +530,13 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return 1;
 	printf("%d sessions, %d runs, %d failures\n", sessions_run, runs_done, failures);
+	if (ref_dir != NULL) {
+		printf("%d outputs compared with %s: max |diff| %.3g\n", ref_compared, ref_dir, ref_max_diff);
+		if (ref_compared == 0) {
+			fprintf(stderr, "no output compared with the reference release\n");
+			return 1;
+		}
+	}
 	if (sessions_run == 0) {
 		fprintf(stderr, "no sessions in the manifest\n");
 		return 1;

@@ -7,11 +7,14 @@
  *   1. every case of the official reference folder given as argv[1]
  *      (case.json, x.npy, y.npy and weights.safetensors with the official
  *      key names under the prefix "layer."), against the official output;
- *   2. edge cases (tiny maps, deep levels, even and 1x1 kernels, kernels
- *      larger than the plane, strides 2 and 3, odd sizes, batches, no bias,
- *      L = 0) with random weights, against a direct double-precision
- *      transcription of the spec written here, independent of the kernel;
- *   3. the size rule.
+ *   2. edge cases (tiny maps, levels whose input is below 2 x 2, deep levels,
+ *      even and 1x1 kernels, kernels larger than the plane, base and wavelet
+ *      kernels of different sizes, n-tap wavelets db2..db4, strides 2 and 3,
+ *      odd sizes, batches, no bias, L = 0) with random weights, against a
+ *      direct double-precision transcription of the spec written here
+ *      (the general n-tap rule of its "Other wavelets", independent of the
+ *      kernel's Haar fast path and its n-tap path);
+ *   3. the size check and the wavelet names.
  * Every comparison requires max |err| <= 1e-5 * max |y|. The exit status is
  * non-zero on any mismatch or I/O error; the sanitizers abort on their own
  * errors (-fno-sanitize-recover=all).
@@ -24,6 +27,7 @@
 #include <string.h>
 
 #include "wtconv_kernel.h"
+#include "wtconv_wavelets.h"
 
 #define TOLERANCE 1e-5
 
@@ -241,31 +245,51 @@ static double *conv_same(const double *in, int64_t h, int64_t w, const float *ke
 	return out;
 }
 
-/* ref_plane computes the full-resolution output of one plane (h x w),
- * recursing level by level as the spec writes it. */
+/* ref_coeffs returns the double-precision dec_lo and dec_hi of the layer's
+ * wavelet (Haar when the layer has no bank). */
+static const wtconv_wavelet_coeffs *ref_coeffs(const wtconv_layer *l)
+{
+	const char *name = l->bank != NULL ? l->bank->name : "db1";
+	for (size_t i = 0; i < sizeof wtconv_wavelet_table / sizeof wtconv_wavelet_table[0]; i++)
+		if (strcmp(wtconv_wavelet_table[i].name, name) == 0)
+			return &wtconv_wavelet_table[i];
+	return NULL;
+}
+
+/* ref_level returns Z_level: the contribution of levels level..L, cropped
+ * to h x w, recursing level by level as the spec writes it. Analysis: pad
+ * one zero row/column at the end when odd, then correlate with stride 2 and
+ * pads n/2-1 with F_b[i][j] = row_b[i] * col_b[j] (band 0 lo,lo; 1 hi,lo;
+ * 2 lo,hi; 3 hi,hi; lo, hi = dec_lo, dec_hi reversed). Synthesis: the
+ * transposed conv with rec_lo = dec_lo reversed, rec_hi = dec_hi reversed. */
 static double *ref_level(const wtconv_layer *l, int64_t c, const double *xin, int64_t h, int64_t w, int64_t level)
 {
-	/* Returns Z_level: the contribution of levels level..L, cropped to h x w. */
 	if (level > l->levels)
 		return calloc((size_t)(h * w) + 1, sizeof(double));
+	const wtconv_wavelet_coeffs *wc_ = ref_coeffs(l);
+	const int n = wc_->taps, pad = n / 2 - 1;
+	double lo[WTCONV_MAX_TAPS], hi[WTCONV_MAX_TAPS];
+	for (int i = 0; i < n; i++) {
+		lo[i] = wc_->dec_lo[n - 1 - i];
+		hi[i] = wc_->dec_hi[n - 1 - i];
+	}
+	const double *rows[4] = {lo, hi, lo, hi}, *cols[4] = {lo, lo, hi, hi};
 	int64_t hc = (h + 1) / 2, wc = (w + 1) / 2;
 	double *t[4];
-	for (int b = 0; b < 4; b++)
+	for (int b = 0; b < 4; b++) {
 		t[b] = calloc((size_t)(hc * wc) + 1, sizeof(double));
-	for (int64_t y = 0; y < hc; y++)
-		for (int64_t x = 0; x < wc; x++) {
-			double px[2][2];
-			for (int dy = 0; dy < 2; dy++)
-				for (int dx = 0; dx < 2; dx++) {
-					int64_t iy = 2 * y + dy, ix = 2 * x + dx;
-					px[dy][dx] = (iy < h && ix < w) ? xin[iy * w + ix] : 0.0;
-				}
-			double a = px[0][0], b = px[0][1], cc = px[1][0], d = px[1][1];
-			t[0][y * wc + x] = (a + b + cc + d) / 2;
-			t[1][y * wc + x] = (a + b - cc - d) / 2;
-			t[2][y * wc + x] = (a - b + cc - d) / 2;
-			t[3][y * wc + x] = (a - b - cc + d) / 2;
-		}
+		for (int64_t y = 0; y < hc; y++)
+			for (int64_t x = 0; x < wc; x++) {
+				double acc = 0;
+				for (int i = 0; i < n; i++)
+					for (int j = 0; j < n; j++) {
+						int64_t iy = 2 * y + i - pad, ix = 2 * x + j - pad;
+						if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+							acc += rows[b][i] * cols[b][j] * xin[iy * w + ix];
+					}
+				t[b][y * wc + x] = acc;
+			}
+	}
 	const int64_t C = l->channels, k = l->ksize;
 	double *yb[4];
 	for (int b = 0; b < 4; b++) {
@@ -280,19 +304,15 @@ static double *ref_level(const wtconv_layer *l, int64_t c, const double *xin, in
 		yb[0][i] += znext[i];
 	free(znext);
 	double *z = calloc((size_t)(h * w) + 1, sizeof(double));
-	for (int64_t y = 0; y < hc; y++)
-		for (int64_t x = 0; x < wc; x++) {
-			double ll = yb[0][y * wc + x], b1 = yb[1][y * wc + x], b2 = yb[2][y * wc + x],
-			       b3 = yb[3][y * wc + x];
-			double v[2][2] = {{(ll + b1 + b2 + b3) / 2, (ll + b1 - b2 - b3) / 2},
-					  {(ll - b1 + b2 - b3) / 2, (ll - b1 - b2 + b3) / 2}};
-			for (int dy = 0; dy < 2; dy++)
-				for (int dx = 0; dx < 2; dx++) {
-					int64_t oy = 2 * y + dy, ox = 2 * x + dx;
-					if (oy < h && ox < w)
-						z[oy * w + ox] = v[dy][dx];
-				}
-		}
+	for (int b = 0; b < 4; b++)
+		for (int64_t y = 0; y < hc; y++)
+			for (int64_t x = 0; x < wc; x++)
+				for (int i = 0; i < n; i++)
+					for (int j = 0; j < n; j++) {
+						int64_t oy = 2 * y + i - pad, ox = 2 * x + j - pad;
+						if (oy >= 0 && oy < h && ox >= 0 && ox < w)
+							z[oy * w + ox] += rows[b][i] * cols[b][j] * yb[b][y * wc + x];
+					}
 	for (int b = 0; b < 4; b++) {
 		free(t[b]);
 		free(yb[b]);
@@ -302,7 +322,7 @@ static double *ref_level(const wtconv_layer *l, int64_t c, const double *xin, in
 
 static double *ref_forward(const wtconv_layer *l, const float *x, int64_t n, int64_t h, int64_t w)
 {
-	const int64_t C = l->channels, k = l->ksize, s = l->stride;
+	const int64_t C = l->channels, k = l->base_ksize > 0 ? l->base_ksize : l->ksize, s = l->stride;
 	const int64_t ho = (h + s - 1) / s, wo = (w + s - 1) / s;
 	double *out = calloc((size_t)(n * C * ho * wo) + 1, sizeof(double));
 	double *xp = calloc((size_t)(h * w) + 1, sizeof(double));
@@ -514,18 +534,26 @@ static int forward_nan_scratch(const wtconv_layer *l, const float *x, int64_t n,
 	return 0;
 }
 
-static void run_edge_case(const char *name, int64_t C, int64_t k, int64_t L, int64_t s, int bias, int64_t N,
-			  int64_t H, int64_t W)
+/* run_edge_case_kw is run_edge_case with a base kernel kb (0: k) and a
+ * wavelet (NULL: Haar through a NULL bank). */
+static void run_edge_case_kw(const char *name, int64_t C, int64_t k, int64_t L, int64_t s, int bias, int64_t N,
+			     int64_t H, int64_t W, int64_t kb, const char *wavelet)
 {
-	float *base = rand_vec((size_t)(C * k * k), 0.5f);
+	wtconv_bank bank;
+	if (wavelet != NULL && wtconv_bank_init(wavelet, &bank) != 0) {
+		fail(name, "wtconv_bank_init refused the wavelet");
+		return;
+	}
+	const int64_t kbase = kb > 0 ? kb : k;
+	float *base = rand_vec((size_t)(C * kbase * kbase), 0.5f);
 	float *bvec = bias ? rand_vec((size_t)C, 0.5f) : NULL;
 	float *bscale = rand_vec((size_t)C, 1.5f);
 	float *ww = L > 0 ? rand_vec((size_t)(L * 4 * C * k * k), 0.5f) : NULL;
 	float *wsc = L > 0 ? rand_vec((size_t)(L * 4 * C), 1.0f) : NULL;
 	float *x = rand_vec((size_t)(N * C * H * W), 1.0f);
 	wtconv_layer layer = {
-		.channels = C, .ksize = k, .levels = L, .stride = s, .base_weight = base, .base_bias = bvec,
-		.base_scale = bscale, .wavelet_weight = ww, .wavelet_scale = wsc,
+		.channels = C, .ksize = k, .base_ksize = kb, .levels = L, .stride = s, .bank = wavelet != NULL ? &bank : NULL,
+		.base_weight = base, .base_bias = bvec, .base_scale = bscale, .wavelet_weight = ww, .wavelet_scale = wsc,
 	};
 	const int64_t ho = wtconv_out_size(H, s), wo = wtconv_out_size(W, s);
 	const size_t count = (size_t)(N * C * ho * wo);
@@ -560,6 +588,12 @@ static void run_edge_case(const char *name, int64_t C, int64_t k, int64_t L, int
 	free(out);
 }
 
+static void run_edge_case(const char *name, int64_t C, int64_t k, int64_t L, int64_t s, int bias, int64_t N,
+			  int64_t H, int64_t W)
+{
+	run_edge_case_kw(name, C, k, L, s, bias, N, H, W, 0, NULL);
+}
+
 static void check_size_rule(void)
 {
 	char msg[256];
@@ -571,20 +605,18 @@ static void check_size_rule(void)
 		{0, 1, 1, 1, NULL},
 		{0, 0, 5, 1, NULL},
 		{1, 2, 2, 1, NULL},
-		{1, 1, 8, 0, "levels 1 need at least 2 x 2 pixels"},
-		{2, 3, 3, 1, NULL},
-		{2, 2, 9, 0, "levels 2 need at least 3 x 3 pixels"},
-		{3, 5, 5, 1, NULL},
-		{3, 4, 5, 0, "got 4 x 5"},
-		{5, 17, 17, 1, NULL},
-		{5, 16, 17, 0, "levels 5 need at least 17 x 17"},
+		{1, 1, 8, 1, NULL}, /* below 2 x 2: computed, as the authors' module does */
+		{2, 2, 9, 1, NULL},
+		{5, 16, 17, 1, NULL},
+		{32, 1, 1, 1, NULL},
 		{33, 1 << 20, 1 << 20, 0, "outside [0, 32]"},
 		{-1, 4, 4, 0, "outside"},
+		{1, -1, 4, 0, "negative plane size"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int rc = wtconv_check_size(cases[i].L, cases[i].h, cases[i].w, msg, sizeof msg);
 		char label[96];
-		snprintf(label, sizeof label, "size rule L=%lld %lldx%lld", (long long)cases[i].L, (long long)cases[i].h,
+		snprintf(label, sizeof label, "size check L=%lld %lldx%lld", (long long)cases[i].L, (long long)cases[i].h,
 			 (long long)cases[i].w);
 		if ((rc == 0) != cases[i].ok) {
 			fail(label, rc == 0 ? "accepted" : msg);
@@ -594,17 +626,28 @@ static void check_size_rule(void)
 			printf("ok   %-40s %s\n", label, cases[i].ok ? "fits" : msg);
 		}
 	}
-	/* wtconv_forward refuses, without touching memory, a plane that does
-	 * not fit. */
+	/* wtconv_forward refuses, without touching memory, a level count out of
+	 * range. */
 	float w1 = 1, x[8] = {0}, y[8];
 	wtconv_layer layer = {
-		.channels = 1, .ksize = 1, .levels = 3, .stride = 1, .base_weight = &w1, .base_scale = &w1,
+		.channels = 1, .ksize = 1, .levels = 33, .stride = 1, .base_weight = &w1, .base_scale = &w1,
 		.wavelet_weight = &w1, .wavelet_scale = &w1,
 	};
-	if (wtconv_forward(&layer, x, 1, 2, 4, y, msg, sizeof msg) != -1 || strstr(msg, "levels 3") == NULL)
-		fail("forward size rule", "a 2 x 4 plane with 3 levels was not refused");
+	if (wtconv_forward(&layer, x, 1, 2, 4, y, msg, sizeof msg) != -1 || strstr(msg, "levels 33") == NULL)
+		fail("forward level check", "33 levels were not refused");
 	else
-		printf("ok   %-40s %s\n", "forward refuses too-deep levels", msg);
+		printf("ok   %-40s %s\n", "forward refuses 33 levels", msg);
+	/* Wavelet names: the db family and "haar"; anything else is refused. */
+	wtconv_bank bank;
+	const char *good[] = {"db1", "haar", "DB2", "db38"}, *bad[] = {"db0", "db39", "sym2", "", "db"};
+	const int taps[] = {2, 2, 4, 76};
+	for (size_t i = 0; i < 4; i++)
+		if (wtconv_bank_init(good[i], &bank) != 0 || bank.taps != taps[i] || bank.haar != (taps[i] == 2))
+			fail("wavelet names", good[i]);
+	for (size_t i = 0; i < 5; i++)
+		if (wtconv_bank_init(bad[i], &bank) == 0)
+			fail("wavelet names: accepted", bad[i]);
+	printf("ok   %-40s\n", "wavelet names");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -674,6 +717,24 @@ int main(int argc, char **argv)
 	run_edge_case("L0_1xN_stride2", 2, 3, 0, 2, 0, 1, 1, 9);
 	run_edge_case("L0_empty_plane", 2, 3, 0, 1, 1, 1, 0, 5);
 	run_edge_case("convnext_stage1_like", 4, 5, 5, 1, 1, 1, 56, 56);
+	run_edge_case("below_2x2_L2_2x12", 3, 3, 2, 1, 1, 1, 2, 12);
+	run_edge_case("below_2x2_L4_8x8", 2, 3, 4, 1, 1, 1, 8, 8);
+	run_edge_case("below_2x2_L3_1x1", 2, 3, 3, 1, 1, 2, 1, 1);
+	run_edge_case("below_2x2_L2_12x1_stride2", 2, 5, 2, 2, 0, 1, 12, 1);
+
+	/*               name                   C  k  L  s bias N   H   W  kb wavelet */
+	run_edge_case_kw("kb7_k5_L3", 3, 5, 3, 1, 1, 1, 28, 28, 7, NULL);
+	run_edge_case_kw("kb3_k5_L2_stride2", 2, 5, 2, 2, 0, 2, 13, 11, 3, NULL);
+	run_edge_case_kw("kb1_k7_L1", 2, 7, 1, 1, 1, 1, 9, 9, 1, NULL);
+	run_edge_case_kw("db1_bank", 3, 3, 3, 1, 1, 1, 13, 11, 0, "db1");
+	run_edge_case_kw("db2_L2", 3, 5, 2, 1, 1, 1, 16, 16, 0, "db2");
+	run_edge_case_kw("db2_odd_stride2", 2, 3, 3, 2, 1, 2, 13, 11, 0, "db2");
+	run_edge_case_kw("db2_kb7_k5_L5", 2, 5, 5, 1, 1, 1, 56, 40, 7, "db2");
+	run_edge_case_kw("db2_below_2x2", 2, 3, 4, 1, 0, 1, 3, 2, 0, "db2");
+	run_edge_case_kw("db2_1x1", 2, 3, 2, 1, 1, 1, 1, 1, 0, "db2");
+	run_edge_case_kw("db3_L2_9x9", 3, 3, 2, 1, 1, 1, 9, 9, 0, "db3");
+	run_edge_case_kw("db4_even_k4_stride3", 2, 4, 3, 3, 1, 1, 20, 17, 0, "db4");
+	run_edge_case_kw("db10_wide_filter_small_plane", 2, 3, 2, 1, 1, 1, 7, 5, 0, "db10");
 
 	check_size_rule();
 

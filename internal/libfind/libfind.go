@@ -24,6 +24,9 @@ type Spec struct {
 	File     string // file name, e.g. libonnxruntime.so.1
 	EnvVar   string // environment variable naming the file
 	CacheDir string // folder under the repository root
+	// MoreCacheDirs are tried, in order, after CacheDir (ONNX Runtime: the
+	// GPU set of `make setup-gpu` beside the CPU library of `make setup`).
+	MoreCacheDirs []string
 	// BesideExecutable also accepts File in the executable's folder.
 	BesideExecutable bool
 	// NotFound builds the error for "nothing found"; where lists what was
@@ -48,14 +51,38 @@ func Find(s Spec, flag, env, cwd, exe string) (string, error) {
 		return env, nil
 	}
 	var looked []string
-	try := func(p string) bool {
-		for _, l := range looked {
-			if l == p {
-				return false
-			}
+	for _, c := range s.Candidates(cwd, exe) {
+		looked = append(looked, c.Path)
+		if CheckFile(c.Path, s.File) == nil {
+			return c.Path, nil
 		}
-		looked = append(looked, p)
-		return CheckFile(p, s.File) == nil
+	}
+	where := "no wtonnx repository (a go.mod of module " + ModulePath + ") above the working directory or the executable"
+	if len(looked) > 0 {
+		where = "looked at " + strings.Join(looked, ", ")
+	}
+	return "", s.NotFound(where)
+}
+
+// Candidate is a place Find looks at after the flag and the environment.
+type Candidate struct {
+	Path string
+	// Dir is the cache folder (CacheDir or one of MoreCacheDirs) the path
+	// is in, "" for the copy beside the executable.
+	Dir string
+}
+
+// Candidates lists, in search order and without repeats, the cached copies
+// under the repository above cwd and above the executable, then the copy
+// beside the executable (when BesideExecutable). They may not exist.
+func (s Spec) Candidates(cwd, exe string) []Candidate {
+	var out []Candidate
+	seen := map[string]bool{}
+	add := func(p, dir string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, Candidate{Path: p, Dir: dir})
+		}
 	}
 	var exeDir string
 	if exe != "" {
@@ -66,21 +93,15 @@ func Find(s Spec, flag, env, cwd, exe string) (string, error) {
 			continue
 		}
 		if root, ok := RepoRoot(start); ok {
-			if p := filepath.Join(root, s.CacheDir, s.File); try(p) {
-				return p, nil
+			for _, dir := range append([]string{s.CacheDir}, s.MoreCacheDirs...) {
+				add(filepath.Join(root, dir, s.File), dir)
 			}
 		}
 	}
 	if s.BesideExecutable && exeDir != "" {
-		if p := filepath.Join(exeDir, s.File); try(p) {
-			return p, nil
-		}
+		add(filepath.Join(exeDir, s.File), "")
 	}
-	where := "no wtonnx repository (a go.mod of module " + ModulePath + ") above the working directory or the executable"
-	if len(looked) > 0 {
-		where = "looked at " + strings.Join(looked, ", ")
-	}
-	return "", s.NotFound(where)
+	return out
 }
 
 // CheckFile reports whether path names an existing file (not a folder).

@@ -8,7 +8,10 @@
 package engines
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/wtonnx/wtonnx/customop"
@@ -17,6 +20,7 @@ import (
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/goexec"
 	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/tensor"
 )
 
 // Engine kinds.
@@ -55,6 +59,10 @@ type Options struct {
 	CustomOpLibrary string `json:"customop_library,omitempty"`
 	// Logf receives one-line notes (an execution-provider fallback).
 	Logf func(format string, args ...any) `json:"-"`
+	// ProfilePrefix turns ONNX Runtime's profiler on (see
+	// ort.Options.ProfilePrefix): closing the engine writes the profile
+	// that ort.ReadProfileFrom reads (which provider ran each node).
+	ProfilePrefix string `json:"-"`
 }
 
 // Model is what Open runs: a parsed model, the file it came from (ONNX
@@ -152,6 +160,7 @@ func openORT(m Model, ep string, opts Options) (runtime.Engine, error) {
 		DeviceID:          opts.DeviceID,
 		IntraOpThreads:    opts.Threads,
 		CustomOpLibraries: libs,
+		ProfilePrefix:     opts.ProfilePrefix,
 	}
 	var (
 		e   *ort.Engine
@@ -189,7 +198,32 @@ func FallbackNote(ep, obtained string, fallbacks []ort.Fallback) string {
 		reasons[i] = f.String()
 	}
 	if obtained == ort.EPCPU {
-		return fmt.Sprintf("--ep %s: no GPU execution provider could be used, running on the CPU (%s)", ep, strings.Join(reasons, "; "))
+		return fmt.Sprintf("--ep %s: no GPU execution provider could be used, running on the CPU (%s; %s)", ep, strings.Join(reasons, "; "), ort.DoctorHint)
 	}
 	return fmt.Sprintf("--ep %s: running on %s (%s)", ep, obtained, strings.Join(reasons, "; "))
+}
+
+// NodeProviders runs m once on ONNX Runtime with its profiler on, in a
+// session of its own (so that profiling never slows a measured one), and
+// returns which execution provider ran each node.
+func NodeProviders(ctx context.Context, m Model, inputs map[string]*tensor.Tensor, opts Options) ([]ort.NodePlacement, error) {
+	dir, err := os.MkdirTemp("", "wtonnx-profile-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	opts.ProfilePrefix = filepath.Join(dir, "profile")
+	opts.Logf = nil
+	e, err := Open(ORT, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	_, runErr := e.Run(ctx, inputs, nil)
+	if err := e.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr != nil {
+		return nil, fmt.Errorf("%s: profiled run: %w", m.Label(), runErr)
+	}
+	return ort.ReadProfileFrom(opts.ProfilePrefix)
 }

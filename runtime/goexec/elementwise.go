@@ -119,11 +119,13 @@ const (
 	opPRelu
 	opMax
 	opMin
+	opMod  // Mod with fmod=0: the remainder takes the divisor's sign (integers)
+	opFmod // Mod with fmod=1: the remainder takes the dividend's sign
 )
 
 func binOpOf(name string) binOp {
 	switch name {
-	case "Add", "Sum":
+	case "Add", "Sum", "Mean":
 		return opAdd
 	case "Sub":
 		return opSub
@@ -137,6 +139,8 @@ func binOpOf(name string) binOp {
 		return opPRelu
 	case "Max":
 		return opMax
+	case "Mod":
+		return opMod
 	}
 	return opMin
 }
@@ -144,6 +148,21 @@ func binOpOf(name string) binOp {
 func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
 	return func(b *buildCtx) (kernelFunc, error) {
 		op := binOpOf(name)
+		switch name {
+		case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
+			return buildCompare(name), nil
+		case "Mod":
+			fmod, err := b.attrs.int("fmod", 0)
+			if err != nil {
+				return nil, err
+			}
+			if fmod != 0 && fmod != 1 {
+				return nil, fmt.Errorf("fmod must be 0 or 1, got %d", fmod)
+			}
+			if fmod == 1 {
+				op = opFmod
+			}
+		}
 		legacy := false
 		legacyPRelu := name == "PRelu" && b.opset < 7
 		axis := int64(-1)
@@ -158,8 +177,6 @@ func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
 					return nil, err
 				}
 			}
-		} else if b.attrs.has("broadcast") || b.attrs.has("axis") {
-			return nil, fmt.Errorf("attributes broadcast/axis exist only before opset 7")
 		}
 		return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			x, y := in[0], in[1]
@@ -192,6 +209,9 @@ func buildBinary(name string) func(b *buildCtx) (kernelFunc, error) {
 					return nil, fmt.Errorf("slope of shape %v does not broadcast to X of shape %v", y.Shape, x.Shape)
 				}
 			}
+			if op == opMod && x.DType == tensor.Float32 {
+				return nil, fmt.Errorf("Mod of floating-point tensors needs fmod=1")
+			}
 			t, err := binary(rc, op, x, y)
 			if err != nil {
 				return nil, err
@@ -217,6 +237,17 @@ func buildVariadic(name string) func(b *buildCtx) (kernelFunc, error) {
 			}
 			if len(in) == 1 {
 				acc = alias(acc, acc.Shape)
+			}
+			if name == "Mean" {
+				if err := requireF32(acc, "inputs"); err != nil {
+					return nil, err
+				}
+				out := rc.newF32(acc.Shape)
+				inv := 1 / float32(len(in))
+				for i, v := range acc.F32 {
+					out.F32[i] = v * inv
+				}
+				acc = out
 			}
 			return []*tensor.Tensor{acc}, nil
 		}, nil
@@ -280,7 +311,7 @@ func binaryI64(p *bcastPlan, op binOp, dst, a, b []int64) error {
 				}
 				d[i] = x / y
 			case opPow:
-				d[i] = int64(math.Pow(float64(x), float64(y)))
+				d[i] = powI64(x, y)
 			case opPRelu:
 				if x < 0 {
 					d[i] = x * y
@@ -291,6 +322,15 @@ func binaryI64(p *bcastPlan, op binOp, dst, a, b []int64) error {
 				d[i] = max(x, y)
 			case opMin:
 				d[i] = min(x, y)
+			case opMod, opFmod:
+				if y == 0 {
+					return fmt.Errorf("integer modulo by zero")
+				}
+				r := x % y
+				if op == opMod && r != 0 && (r < 0) != (y < 0) {
+					r += y
+				}
+				d[i] = r
 			}
 		}
 	}
@@ -401,12 +441,30 @@ func binScalar(op binOp, x, y float32) float32 {
 			return float32(math.NaN())
 		}
 		return max(x, y)
+	case opMod, opFmod:
+		return float32(math.Mod(float64(x), float64(y)))
 	default:
 		if x != x || y != y {
 			return float32(math.NaN())
 		}
 		return min(x, y)
 	}
+}
+
+// powI64 is x^y exactly (wrapping on overflow, as int64 arithmetic does);
+// a negative exponent truncates toward zero like the float result would.
+func powI64(x, y int64) int64 {
+	if y < 0 {
+		return int64(math.Pow(float64(x), float64(y)))
+	}
+	r := int64(1)
+	for ; y > 0; y >>= 1 {
+		if y&1 != 0 {
+			r *= x
+		}
+		x *= x
+	}
+	return r
 }
 
 func powF32(x, y float32) float32 {
@@ -451,6 +509,17 @@ func buildUnary(name string) func(b *buildCtx) (kernelFunc, error) {
 			if u.alpha, err = b.attrs.float("alpha", 0.01); err != nil {
 				return nil, err
 			}
+		case "Elu":
+			if u.alpha, err = b.attrs.float("alpha", 1); err != nil {
+				return nil, err
+			}
+		case "Selu":
+			if u.alpha, err = b.attrs.float("alpha", 1.67326319217681884765625); err != nil {
+				return nil, err
+			}
+			if u.beta, err = b.attrs.float("gamma", 1.05070102214813232421875); err != nil {
+				return nil, err
+			}
 		case "Gelu":
 			approx, err := b.attrs.str("approximate", "none")
 			if err != nil {
@@ -468,6 +537,9 @@ func buildUnary(name string) func(b *buildCtx) (kernelFunc, error) {
 			x := in[0]
 			if x.DType == tensor.Int64 {
 				return unaryI64(u.kind, x)
+			}
+			if u.kind == "Not" {
+				return nil, fmt.Errorf("Not takes a boolean tensor, got %v", x.DType)
 			}
 			out := rc.newF32(x.Shape)
 			u.apply(rc, out.F32, x.F32)
@@ -489,8 +561,15 @@ func unaryI64(kind string, x *tensor.Tensor) ([]*tensor.Tensor, error) {
 			out.I64[i] = v
 		case "Relu":
 			out.I64[i] = max(v, 0)
-		case "Identity", "Floor", "Ceil":
+		case "Identity", "Floor", "Ceil", "Round":
 			out.I64[i] = v
+		case "Sign":
+			out.I64[i] = int64(cmpInt(v, 0))
+		case "Not":
+			out.I64[i] = 0
+			if v == 0 {
+				out.I64[i] = 1
+			}
 		default:
 			return nil, fmt.Errorf("%s is not defined for int64 input", kind)
 		}
@@ -516,8 +595,20 @@ func (u *unaryOp) clampBounds() (lo, hi float32, ok bool) {
 	return 0, 0, false
 }
 
+// mathUnary holds the operators that are one float64 math function.
+var mathUnary = map[string]func(float64) float64{
+	"Tanh": math.Tanh, "Sqrt": math.Sqrt, "Exp": math.Exp, "Log": math.Log, "Abs": math.Abs,
+	"Floor": math.Floor, "Ceil": math.Ceil, "Round": math.RoundToEven, "Sin": math.Sin, "Cos": math.Cos,
+}
+
 func (u *unaryOp) applyRange(d, s []float32) {
 	s = s[:len(d)]
+	if f, ok := mathUnary[u.kind]; ok {
+		for i, v := range s {
+			d[i] = float32(f(float64(v)))
+		}
+		return
+	}
 	switch u.kind {
 	case "Relu", "Clip":
 		lo, hi, _ := u.clampBounds()
@@ -526,45 +617,17 @@ func (u *unaryOp) applyRange(d, s []float32) {
 		for i, v := range s {
 			d[i] = sigmoid(v)
 		}
-	case "Tanh":
-		for i, v := range s {
-			d[i] = float32(math.Tanh(float64(v)))
-		}
 	case "Erf":
 		erfs(d, s)
 	case "erfGelu":
 		erfGelu(d, s, u.gelu[0], u.gelu[1], u.gelu[2])
-	case "Sqrt":
-		for i, v := range s {
-			d[i] = float32(math.Sqrt(float64(v)))
-		}
-	case "Exp":
-		for i, v := range s {
-			d[i] = float32(math.Exp(float64(v)))
-		}
-	case "Log":
-		for i, v := range s {
-			d[i] = float32(math.Log(float64(v)))
-		}
 	case "Neg":
 		for i, v := range s {
 			d[i] = -v
 		}
-	case "Abs":
-		for i, v := range s {
-			d[i] = float32(math.Abs(float64(v)))
-		}
 	case "Reciprocal":
 		for i, v := range s {
 			d[i] = 1 / v
-		}
-	case "Floor":
-		for i, v := range s {
-			d[i] = float32(math.Floor(float64(v)))
-		}
-	case "Ceil":
-		for i, v := range s {
-			d[i] = float32(math.Ceil(float64(v)))
 		}
 	case "HardSigmoid":
 		a, b := u.alpha, u.beta
@@ -580,6 +643,47 @@ func (u *unaryOp) applyRange(d, s []float32) {
 		for i, v := range s {
 			d[i] = max(v, 0) + a*min(v, 0)
 		}
+	case "Elu":
+		a := float64(u.alpha)
+		for i, v := range s {
+			if v < 0 {
+				d[i] = float32(a * math.Expm1(float64(v)))
+			} else {
+				d[i] = v
+			}
+		}
+	case "Selu":
+		a, g := float64(u.alpha), float64(u.beta)
+		for i, v := range s {
+			if v <= 0 {
+				d[i] = float32(g * a * math.Expm1(float64(v)))
+			} else {
+				d[i] = float32(g * float64(v))
+			}
+		}
+	case "Softplus":
+		for i, v := range s {
+			d[i] = float32(softplus(float64(v)))
+		}
+	case "Softsign":
+		for i, v := range s {
+			d[i] = v / (1 + float32(math.Abs(float64(v))))
+		}
+	case "Mish":
+		for i, v := range s {
+			d[i] = float32(float64(v) * math.Tanh(softplus(float64(v))))
+		}
+	case "Sign":
+		for i, v := range s {
+			switch {
+			case v > 0:
+				d[i] = 1
+			case v < 0:
+				d[i] = -1
+			default:
+				d[i] = v // 0, -0 and NaN keep their value
+			}
+		}
 	case "Gelu":
 		if u.approxTanh {
 			for i, v := range s {
@@ -592,6 +696,24 @@ func (u *unaryOp) applyRange(d, s []float32) {
 			}
 		}
 	}
+}
+
+// softplus is log(1+exp(x)) without overflow for large x.
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func sigmoid(v float32) float32 {
@@ -672,5 +794,25 @@ func buildDropout(b *buildCtx) (kernelFunc, error) {
 			return nil, fmt.Errorf("training_mode must be a constant false for inference")
 		}
 	}
-	return buildIdentity(b)
+	if b.numOut() < 2 {
+		return buildIdentity(b)
+	}
+	// In inference the mask keeps every element: all true (BOOL from
+	// opset 10 on, the input's type before).
+	floatMask := b.opset < 10
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		var mask *tensor.Tensor
+		if floatMask && in[0].DType == tensor.Float32 {
+			mask = tensor.NewFloat32(in[0].Shape, nil)
+			for i := range mask.F32 {
+				mask.F32[i] = 1
+			}
+		} else {
+			mask = tensor.NewInt64(in[0].Shape, nil)
+			for i := range mask.I64 {
+				mask.I64[i] = 1
+			}
+		}
+		return []*tensor.Tensor{alias(in[0], in[0].Shape), mask}, nil
+	}, nil
 }

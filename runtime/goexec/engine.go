@@ -9,6 +9,7 @@ import (
 
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 	"github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/tensor"
 )
@@ -66,9 +67,6 @@ type plan struct {
 	producer map[string]int
 }
 
-// MaxOpset is the newest ai.onnx operator-set version this engine knows.
-const MaxOpset = 21
-
 // Open prepares model for execution. It fails, naming the node, for any
 // operator, operator-set version or attribute the engine does not support.
 func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
@@ -112,6 +110,9 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 	}
 
 	for _, init := range g.GetInitializer() {
+		if onnxpb.TensorProto_DataType(init.GetDataType()) == onnxpb.TensorProto_DOUBLE {
+			return nil, fmt.Errorf("goexec: initializer %q: %w", init.GetName(), errDouble)
+		}
 		t, err := onnxmodel.ToTensor(init)
 		if err != nil {
 			return nil, fmt.Errorf("goexec: initializer %q: %w", init.GetName(), err)
@@ -159,18 +160,22 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		if !ok {
 			return nil, fmt.Errorf("goexec: %s: the model imports no operator set for domain %q", fn.label(), dom)
 		}
-		spec, err := lookupOp(dom, n.GetOpType(), ver)
+		sch, err := opset.Find(dom, n.GetOpType(), ver)
 		if err != nil {
 			return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
 		}
-		b := &buildCtx{node: n, opset: ver, attrs: newAttrs(n), consts: e.consts}
-		if err := b.checkAttrs(spec); err != nil {
+		kern, ok := kernels[sch.Key]
+		if !ok {
+			return nil, fmt.Errorf("goexec: %s: operator %s has no kernel", fn.label(), sch.Key)
+		}
+		if err := sch.Check(n, ver); err != nil {
 			return nil, fmt.Errorf("goexec: %s at opset %d: %w", fn.label(), ver, err)
 		}
-		if err := b.checkArity(spec); err != nil {
-			return nil, fmt.Errorf("goexec: %s at opset %d: %w", fn.label(), ver, err)
+		b := &buildCtx{node: n, opset: ver, attrs: newAttrs(n), consts: e.consts, overridable: e.overridable}
+		if err := checkDTypes(n); err != nil {
+			return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
 		}
-		k, err := spec.build(b)
+		k, err := kern.build(b)
 		if err != nil {
 			return nil, fmt.Errorf("goexec: %s at opset %d: %w", fn.label(), ver, err)
 		}
@@ -185,20 +190,18 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 			continue
 		}
 		en := &execNode{flatNode: fn, inputs: n.GetInput(), outputs: n.GetOutput(), kernel: k}
-		if dom == "" && n.GetOpType() == "Conv" {
-			wa, err := parseWindowAttrs(b)
-			if err != nil {
+		if kern.epilogue != nil {
+			if en.withEpilogue, err = kern.epilogue(b); err != nil {
 				return nil, fmt.Errorf("goexec: %s: %w", fn.label(), err)
 			}
-			en.withEpilogue = convWithEpilogue(b, wa)
 		}
-		if dom == "" && n.GetOpType() == "MatMul" {
-			if w, ok := b.constIn(1); ok && !e.overridable[n.GetInput()[1]] && w.DType == tensor.Float32 && len(w.Shape) == 2 {
-				en.withBias, en.biasLen = matmulWithBias(w), w.Shape[1]
+		if kern.bias != nil {
+			if wb, n, ok := kern.bias(b); ok {
+				en.withBias, en.biasLen = wb, n
 			}
 		}
-		if dom == "" {
-			en.act = activationOf(b)
+		if kern.act != nil {
+			en.act = kern.act(b)
 		}
 		for _, o := range en.outputs {
 			if o != "" {
@@ -245,7 +248,7 @@ func valueInfo(vi *onnxpb.ValueInfoProto) (runtime.TensorInfo, error) {
 	case onnxpb.TensorProto_FLOAT:
 		info.DType = tensor.Float32
 	case onnxpb.TensorProto_DOUBLE:
-		info.DType = tensor.Float32 // computed in float32
+		return info, errDouble
 	case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32, onnxpb.TensorProto_INT16,
 		onnxpb.TensorProto_INT8, onnxpb.TensorProto_UINT8, onnxpb.TensorProto_BOOL:
 		info.DType = tensor.Int64 // integers are held as int64
@@ -635,6 +638,25 @@ func reads(n *execNode, name string) bool {
 		}
 	}
 	return false
+}
+
+// convEpilogue is Conv's fusion hook: its kernel with an activation.
+func convEpilogue(b *buildCtx) (func(*unaryOp) kernelFunc, error) {
+	wa, err := parseWindowAttrs(b)
+	if err != nil {
+		return nil, err
+	}
+	return convWithEpilogue(b, wa), nil
+}
+
+// matmulBias is MatMul's fusion hook: with a constant 2-D float B, its
+// kernel can add a bias of B's column count and apply an activation.
+func matmulBias(b *buildCtx) (func([]float32, *unaryOp) kernelFunc, int, bool) {
+	w, ok := b.constIn(1)
+	if !ok || b.overridable[b.node.GetInput()[1]] || w.DType != tensor.Float32 || len(w.Shape) != 2 {
+		return nil, 0, false
+	}
+	return matmulWithBias(w), w.Shape[1], true
 }
 
 // activationOf describes node b as an element-wise activation that can be

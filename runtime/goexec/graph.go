@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 )
 
 // flatNode is a graph node after function inlining, with the operator-set
@@ -40,12 +41,7 @@ func (f *flatNode) label() string {
 }
 
 // normDomain maps the two spellings of the default domain to "".
-func normDomain(d string) string {
-	if d == "ai.onnx" {
-		return ""
-	}
-	return d
-}
+func normDomain(d string) string { return opset.NormDomain(d) }
 
 type funcKey struct{ domain, name string }
 

@@ -133,9 +133,6 @@ func buildGemm(b *buildCtx) (kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.opset >= 7 && b.attrs.has("broadcast") {
-		return nil, fmt.Errorf("broadcast exists only before opset 7")
-	}
 	if b.opset < 11 && !b.hasIn(2) {
 		return nil, fmt.Errorf("input C is required before opset 11")
 	}

@@ -27,8 +27,6 @@ func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
 		if spatial != 1 {
 			return nil, fmt.Errorf("spatial=%d is not supported", spatial)
 		}
-	} else if b.attrs.has("spatial") {
-		return nil, fmt.Errorf("spatial exists only before opset 9")
 	}
 	if b.opset >= 14 {
 		tm, err := b.attrs.int("training_mode", 0)
@@ -38,11 +36,6 @@ func buildBatchNorm(b *buildCtx) (kernelFunc, error) {
 		if tm != 0 {
 			return nil, fmt.Errorf("training_mode=1 is not supported (inference only)")
 		}
-	} else if b.attrs.has("training_mode") {
-		return nil, fmt.Errorf("training_mode exists from opset 14 on")
-	}
-	if b.opset >= 7 && b.attrs.has("is_test") {
-		return nil, fmt.Errorf("is_test exists only before opset 7")
 	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := in[0]
@@ -193,7 +186,9 @@ func expandStrides(from, to []int) []int {
 	return st
 }
 
+// buildSoftmax builds Softmax and LogSoftmax.
 func buildSoftmax(b *buildCtx) (kernelFunc, error) {
+	logSoftmax := b.node.GetOpType() == "LogSoftmax"
 	def := int64(1)
 	if b.opset >= 13 {
 		def = -1
@@ -237,6 +232,13 @@ func buildSoftmax(b *buildCtx) (kernelFunc, error) {
 					out.F32[base+k*inner] = float32(e)
 					s += e
 				}
+				if logSoftmax {
+					ls := math.Log(s)
+					for k := 0; k < n; k++ {
+						out.F32[base+k*inner] = float32(float64(x.F32[base+k*inner]-m) - ls)
+					}
+					continue
+				}
 				inv := 1 / s
 				for k := 0; k < n; k++ {
 					out.F32[base+k*inner] = float32(float64(out.F32[base+k*inner]) * inv)
@@ -247,45 +249,51 @@ func buildSoftmax(b *buildCtx) (kernelFunc, error) {
 	}, nil
 }
 
-func buildReduceMean(b *buildCtx) (kernelFunc, error) {
-	keep, err := b.attrs.int("keepdims", 1)
-	if err != nil {
-		return nil, err
-	}
-	noop, err := b.attrs.int("noop_with_empty_axes", 0)
-	if err != nil {
-		return nil, err
-	}
-	if b.opset < 18 && b.attrs.has("noop_with_empty_axes") {
-		return nil, fmt.Errorf("noop_with_empty_axes exists from opset 18 on")
-	}
-	attrAxes, fromInput, err := axesSource(b, 18)
-	if err != nil {
-		return nil, err
-	}
-	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		x := in[0]
-		if err := requireF32(x, "data"); err != nil {
-			return nil, err
+// buildReduce builds ReduceMean, ReduceSum, ReduceMax and ReduceMin. axes
+// is an input from opset 13 on for ReduceSum and 18 on for the others.
+func buildReduce(op string) func(b *buildCtx) (kernelFunc, error) {
+	return func(b *buildCtx) (kernelFunc, error) {
+		inputFrom := int64(18)
+		if op == "ReduceSum" {
+			inputFrom = 13
 		}
-		axes := attrAxes
-		if fromInput {
-			if axes, err = int64s(in[1], "axes"); err != nil {
-				return nil, err
-			}
-		}
-		if len(axes) == 0 && noop != 0 {
-			return []*tensor.Tensor{alias(x, x.Shape)}, nil
-		}
-		out, err := reduceMean(x, axes, keep != 0)
+		keep, err := b.attrs.int("keepdims", 1)
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
-	}, nil
+		noop, err := b.attrs.int("noop_with_empty_axes", 0)
+		if err != nil {
+			return nil, err
+		}
+		attrAxes, fromInput, err := axesSource(b, inputFrom)
+		if err != nil {
+			return nil, err
+		}
+		return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			x := in[0]
+			if err := requireF32(x, "data"); err != nil {
+				return nil, err
+			}
+			axes := attrAxes
+			if fromInput {
+				if axes, err = int64s(in[1], "axes"); err != nil {
+					return nil, err
+				}
+			}
+			if len(axes) == 0 && noop != 0 {
+				return []*tensor.Tensor{alias(x, x.Shape)}, nil
+			}
+			out, err := reduce(op, x, axes, keep != 0)
+			if err != nil {
+				return nil, err
+			}
+			return []*tensor.Tensor{out}, nil
+		}, nil
+	}
 }
 
-func reduceMean(x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, error) {
+// reduce computes op over axes (all when empty), accumulating in float64.
+func reduce(op string, x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, error) {
 	r := len(x.Shape)
 	if r == 0 {
 		return x.Clone(), nil
@@ -319,6 +327,29 @@ func reduceMean(x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, erro
 		shape = []int{}
 	}
 	acc := make([]float64, tensor.NumElements(kept))
+	combine := func(a, v float64) float64 { return a + v }
+	switch op {
+	case "ReduceMax":
+		combine = func(a, v float64) float64 {
+			if v != v || v > a {
+				return v
+			}
+			return a
+		}
+		for i := range acc {
+			acc[i] = math.Inf(-1)
+		}
+	case "ReduceMin":
+		combine = func(a, v float64) float64 {
+			if v != v || v < a {
+				return v
+			}
+			return a
+		}
+		for i := range acc {
+			acc[i] = math.Inf(1)
+		}
+	}
 	// Strides into acc for every input axis (0 on reduced axes).
 	ks := stridesOf(kept)
 	for i := range ks {
@@ -340,14 +371,14 @@ func reduceMean(x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, erro
 		for o := 0; o < len(x.F32); o += inner {
 			row := x.F32[o : o+inner]
 			if is == 0 {
-				var s float64
+				a := acc[off]
 				for _, v := range row {
-					s += float64(v)
+					a = combine(a, float64(v))
 				}
-				acc[off] += s
+				acc[off] = a
 			} else {
 				for i, v := range row {
-					acc[off+i] += float64(v)
+					acc[off+i] = combine(acc[off+i], float64(v))
 				}
 			}
 			for k := r - 2; k >= 0; k-- {
@@ -363,11 +394,113 @@ func reduceMean(x *tensor.Tensor, axes []int64, keep bool) (*tensor.Tensor, erro
 	}
 	out := tensor.NewFloat32(shape, nil)
 	for i, s := range acc {
-		if count == 0 {
-			out.F32[i] = float32(math.NaN())
-		} else {
-			out.F32[i] = float32(s / float64(count))
+		if op == "ReduceMean" {
+			s /= float64(count) // 0/0 is NaN, as for an empty mean
 		}
+		out.F32[i] = float32(s)
 	}
 	return out, nil
+}
+
+// buildLRN is local response normalisation across channels:
+// y = x / (bias + alpha/size * sum of x^2 over the size channels around c)^beta.
+func buildLRN(b *buildCtx) (kernelFunc, error) {
+	alpha, err := b.attrs.float("alpha", 1e-4)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := b.attrs.float("beta", 0.75)
+	if err != nil {
+		return nil, err
+	}
+	bias, err := b.attrs.float("bias", 1)
+	if err != nil {
+		return nil, err
+	}
+	size, err := b.attrs.int("size", 0)
+	if err != nil {
+		return nil, err
+	}
+	if size < 1 || size > 1<<16 {
+		return nil, fmt.Errorf("size %d must be between 1 and 65536", size)
+	}
+	// The window spans channels c-lo .. c+hi: floor and ceil of (size-1)/2.
+	lo, hi := int((size-1)/2), int(size/2)
+	a := float64(alpha) / float64(size)
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if err := requireF32(x, "X"); err != nil {
+			return nil, err
+		}
+		if len(x.Shape) < 3 {
+			return nil, fmt.Errorf("X has shape %v, needs rank >= 3 (N x C x D1 ...)", x.Shape)
+		}
+		n, c := x.Shape[0], x.Shape[1]
+		plane := tensor.NumElements(x.Shape[2:])
+		out := rc.newF32(x.Shape)
+		parallelFor(rc.threads, n*c, max(1, 4096/max(plane, 1)), func(p0, p1 int) {
+			for p := p0; p < p1; p++ {
+				img, ch := p/c, p%c
+				dst := out.F32[p*plane : (p+1)*plane]
+				src := x.F32[p*plane : (p+1)*plane]
+				for i := range dst {
+					var sq float64
+					for k := max(0, ch-lo); k <= min(c-1, ch+hi); k++ {
+						v := float64(x.F32[(img*c+k)*plane+i])
+						sq += v * v
+					}
+					dst[i] = float32(float64(src[i]) / math.Pow(float64(bias)+a*sq, float64(beta)))
+				}
+			}
+		})
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+// buildInstanceNorm normalises every (image, channel) plane by its own mean
+// and variance, then scales and shifts per channel.
+func buildInstanceNorm(b *buildCtx) (kernelFunc, error) {
+	eps, err := b.attrs.float("epsilon", 1e-5)
+	if err != nil {
+		return nil, err
+	}
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x, scale, bias := in[0], in[1], in[2]
+		for i, t := range in[:3] {
+			if err := requireF32(t, []string{"input", "scale", "B"}[i]); err != nil {
+				return nil, err
+			}
+		}
+		if len(x.Shape) < 3 {
+			return nil, fmt.Errorf("input has shape %v, needs rank >= 3", x.Shape)
+		}
+		n, c := x.Shape[0], x.Shape[1]
+		if scale.Len() != c || bias.Len() != c {
+			return nil, fmt.Errorf("scale %v and B %v must hold %d values (channels)", scale.Shape, bias.Shape, c)
+		}
+		plane := tensor.NumElements(x.Shape[2:])
+		out := rc.newF32(x.Shape)
+		parallelFor(rc.threads, n*c, 1, func(p0, p1 int) {
+			for p := p0; p < p1; p++ {
+				ch := p % c
+				src := x.F32[p*plane : (p+1)*plane]
+				dst := out.F32[p*plane : (p+1)*plane]
+				var sum, sq float64
+				for _, v := range src {
+					sum += float64(v)
+				}
+				mean := sum / float64(plane)
+				for _, v := range src {
+					d := float64(v) - mean
+					sq += d * d
+				}
+				inv := 1 / math.Sqrt(sq/float64(plane)+float64(eps))
+				m := float64(scale.F32[ch]) * inv
+				for i, v := range src {
+					dst[i] = float32((float64(v)-mean)*m + float64(bias.F32[ch]))
+				}
+			}
+		})
+		return []*tensor.Tensor{out}, nil
+	}, nil
 }

@@ -1,11 +1,8 @@
 package goexec
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	"github.com/wtonnx/wtonnx/onnxpb"
+	"github.com/wtonnx/wtonnx/opset"
 	"github.com/wtonnx/wtonnx/tensor"
 )
 
@@ -14,14 +11,20 @@ import (
 // tensors.
 type kernelFunc func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error)
 
-// opSpec describes one operator: the opsets it is supported at, the
-// attributes it understands, its arity and how to build its kernel.
-type opSpec struct {
-	minOpset      int64
-	attrs         []string
-	minIn, maxIn  int
-	minOut, maxOt int
-	build         func(b *buildCtx) (kernelFunc, error)
+// kernel is the Go engine's half of an operator's registry entry (the
+// schema half, with versions, attribute checks and shape rule, is in
+// package opset): how to build the node's kernel and, for operators that
+// take part in fusions, the hooks the fuser uses.
+type kernel struct {
+	build func(b *buildCtx) (kernelFunc, error)
+	// epilogue, when set, builds the kernel with a fused activation (Conv).
+	epilogue func(b *buildCtx) (func(*unaryOp) kernelFunc, error)
+	// bias, when set and ok, builds the kernel with a fused bias Add of
+	// biasLen columns and an optional activation (MatMul by a constant).
+	bias func(b *buildCtx) (withBias func(bias []float32, epi *unaryOp) kernelFunc, biasLen int, ok bool)
+	// act, when set, describes the node as an activation that can be
+	// fused into a preceding Conv, MatMul or bias Add (nil when it cannot).
+	act func(b *buildCtx) *unaryOp
 }
 
 // buildCtx is what a builder sees of the node being prepared.
@@ -30,6 +33,8 @@ type buildCtx struct {
 	opset  int64
 	attrs  attrs
 	consts map[string]*tensor.Tensor
+	// overridable holds initializers a Run may replace (not constants).
+	overridable map[string]bool
 	// constOut, when a builder sets it, is the node's (single) output value
 	// computed at Open; the node is then not executed.
 	constOut *tensor.Tensor
@@ -65,191 +70,113 @@ func (b *buildCtx) constIn(i int) (*tensor.Tensor, bool) {
 	return t, ok
 }
 
-func (b *buildCtx) checkAttrs(s *opSpec) error {
-	var unknown []string
-	for name := range b.attrs {
-		ok := false
-		for _, a := range s.attrs {
-			if a == name {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			unknown = append(unknown, name)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("unsupported attribute(s) %s", strings.Join(unknown, ", "))
-	}
-	return nil
-}
-
-func (b *buildCtx) checkArity(s *opSpec) error {
-	n := b.numIn()
-	if n < s.minIn || n > s.maxIn {
-		if s.minIn == s.maxIn {
-			return fmt.Errorf("takes %d inputs, got %d", s.minIn, n)
-		}
-		return fmt.Errorf("takes %d to %d inputs, got %d", s.minIn, s.maxIn, n)
-	}
-	for i := 0; i < s.minIn; i++ {
-		if !b.hasIn(i) {
-			return fmt.Errorf("required input %d is empty", i)
-		}
-	}
-	m := b.numOut()
-	if m < s.minOut || m > s.maxOt {
-		if m > s.maxOt {
-			return fmt.Errorf("has %d outputs; this engine computes at most %d for this operator", m, s.maxOt)
-		}
-		return fmt.Errorf("has %d outputs, needs at least %d", m, s.minOut)
-	}
-	return nil
-}
-
 // WTConvDomain is the domain of the fused WTConv operator.
-const WTConvDomain = "ai.wtonnx"
+const WTConvDomain = opset.WTConvDomain
 
-// SupportedOps lists the operators this engine runs, as "Op" for the default
-// domain and "domain.Op" otherwise, sorted.
-func SupportedOps() []string {
-	var out []string
-	for _, name := range defaultOpNames() {
-		out = append(out, name)
-	}
-	out = append(out, WTConvDomain+".WTConv")
-	sort.Strings(out)
-	return out
-}
+// MaxOpset is the newest ai.onnx operator-set version this engine knows.
+const MaxOpset = opset.MaxVersion
 
-func defaultOpNames() []string {
-	return []string{
-		"Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat",
-		"Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Erf", "Exp",
-		"Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
-		"HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu", "Log",
-		"MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "Pad", "Pow", "PRelu", "Reciprocal",
-		"ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Split", "Sqrt",
-		"Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
-	}
-}
+// Operators returns the schemas of the operators this engine runs, sorted
+// by domain and name: every schema of package opset (a test keeps every
+// schema paired with a kernel here).
+func Operators() []*opset.Schema { return opset.All() }
 
-// lookupOp finds the operator and checks that opset is supported.
-func lookupOp(domain, op string, opset int64) (*opSpec, error) {
-	var s *opSpec
-	switch domain {
-	case "":
-		s = defaultOp(op)
-	case WTConvDomain:
-		if op == "WTConv" {
-			s = wtconvSpec()
-			if opset != 1 {
-				return nil, fmt.Errorf("%s.WTConv version %d is not supported (only version 1)", domain, opset)
-			}
-		}
-	}
-	if s == nil {
-		if domain == "" {
-			return nil, fmt.Errorf("operator %q is not supported by the Go engine", op)
-		}
-		return nil, fmt.Errorf("operator %q of domain %q is not supported by the Go engine", op, domain)
-	}
-	if opset < s.minOpset {
-		return nil, fmt.Errorf("operator %q at opset %d is not supported (supported from opset %d)", op, opset, s.minOpset)
-	}
-	return s, nil
-}
-
-func spec(minOpset int64, minIn, maxIn int, attrs []string, build func(*buildCtx) (kernelFunc, error)) *opSpec {
-	return &opSpec{minOpset: minOpset, attrs: attrs, minIn: minIn, maxIn: maxIn, minOut: 1, maxOt: 1, build: build}
-}
-
-func defaultOp(op string) *opSpec {
-	switch op {
-	case "Add", "Sub", "Mul", "Div":
-		return spec(6, 2, 2, []string{"broadcast", "axis"}, buildBinary(op))
-	case "Pow":
-		return spec(1, 2, 2, []string{"broadcast", "axis"}, buildBinary(op))
-	case "PRelu":
-		return spec(6, 2, 2, nil, buildBinary(op))
-	case "Max", "Min", "Sum":
-		return spec(6, 1, 1<<20, nil, buildVariadic(op))
-	case "Relu", "Sigmoid", "Tanh", "Erf", "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil":
-		return spec(6, 1, 1, nil, buildUnary(op))
-	case "HardSigmoid":
-		return spec(6, 1, 1, []string{"alpha", "beta"}, buildUnary(op))
-	case "HardSwish":
-		return spec(14, 1, 1, nil, buildUnary(op))
-	case "LeakyRelu":
-		return spec(6, 1, 1, []string{"alpha"}, buildUnary(op))
-	case "Gelu":
-		return spec(20, 1, 1, []string{"approximate"}, buildUnary(op))
-	case "Clip":
-		return spec(6, 1, 3, []string{"min", "max"}, buildClip)
-	case "Identity":
-		return spec(1, 1, 1, nil, buildIdentity)
-	case "Dropout":
-		s := spec(7, 1, 3, []string{"ratio", "seed"}, buildDropout)
-		s.maxOt = 1
-		return s
-	case "Constant":
-		return spec(1, 0, 0, []string{"value", "value_float", "value_floats", "value_int", "value_ints"}, buildConstant)
-	case "ConstantOfShape":
-		return spec(9, 1, 1, []string{"value"}, buildConstantOfShape)
-	case "Shape":
-		return spec(1, 1, 1, []string{"start", "end"}, buildShape)
-	case "Reshape":
-		return spec(5, 2, 2, []string{"allowzero"}, buildReshape)
-	case "Flatten":
-		return spec(1, 1, 1, []string{"axis"}, buildFlatten)
-	case "Squeeze":
-		return spec(1, 1, 2, []string{"axes"}, buildSqueeze)
-	case "Unsqueeze":
-		return spec(1, 1, 2, []string{"axes"}, buildUnsqueeze)
-	case "Transpose":
-		return spec(1, 1, 1, []string{"perm"}, buildTranspose)
-	case "Concat":
-		return spec(4, 1, 1<<20, []string{"axis"}, buildConcat)
-	case "Slice":
-		return spec(1, 1, 5, []string{"starts", "ends", "axes"}, buildSlice)
-	case "Split":
-		s := spec(2, 1, 2, []string{"axis", "split", "num_outputs"}, buildSplit)
-		s.maxOt = 1 << 20
-		return s
-	case "Gather":
-		return spec(1, 2, 2, []string{"axis"}, buildGather)
-	case "Expand":
-		return spec(8, 2, 2, nil, buildExpand)
-	case "Cast":
-		return spec(6, 1, 1, []string{"to", "saturate"}, buildCast)
-	case "Pad":
-		return spec(2, 1, 4, []string{"mode", "pads", "value"}, buildPad)
-	case "Conv":
-		return spec(1, 2, 3, []string{"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"}, buildConv)
-	case "ConvTranspose":
-		return spec(1, 2, 3, []string{"auto_pad", "dilations", "group", "kernel_shape", "output_padding", "output_shape", "pads", "strides"}, buildConvTranspose)
-	case "MaxPool":
-		return spec(1, 1, 1, []string{"auto_pad", "ceil_mode", "dilations", "kernel_shape", "pads", "storage_order", "strides"}, buildPool("MaxPool"))
-	case "AveragePool":
-		return spec(1, 1, 1, []string{"auto_pad", "ceil_mode", "count_include_pad", "dilations", "kernel_shape", "pads", "strides"}, buildPool("AveragePool"))
-	case "GlobalAveragePool", "GlobalMaxPool":
-		return spec(1, 1, 1, nil, buildGlobalPool(op))
-	case "BatchNormalization":
-		return spec(6, 5, 5, []string{"epsilon", "momentum", "is_test", "spatial", "training_mode"}, buildBatchNorm)
-	case "LayerNormalization":
-		s := spec(17, 2, 3, []string{"axis", "epsilon", "stash_type"}, buildLayerNorm)
-		s.maxOt = 3
-		return s
-	case "Softmax":
-		return spec(1, 1, 1, []string{"axis"}, buildSoftmax)
-	case "ReduceMean":
-		return spec(1, 1, 2, []string{"axes", "keepdims", "noop_with_empty_axes"}, buildReduceMean)
-	case "MatMul":
-		return spec(1, 2, 2, nil, buildMatMul)
-	case "Gemm":
-		return spec(6, 2, 3, []string{"alpha", "beta", "transA", "transB", "broadcast"}, buildGemm)
-	}
-	return nil
+// kernels attaches a kernel to every operator of the opset registry; it is
+// built once and only read.
+var kernels = map[opset.Key]kernel{
+	// Fusion hooks: Conv takes an activation epilogue, MatMul a bias and
+	// activation, and the activations say what they fuse as.
+	{Name: "Add"}:                   {build: buildBinary("Add")},
+	{Name: "Sub"}:                   {build: buildBinary("Sub")},
+	{Name: "Mul"}:                   {build: buildBinary("Mul")},
+	{Name: "Div"}:                   {build: buildBinary("Div")},
+	{Name: "Pow"}:                   {build: buildBinary("Pow")},
+	{Name: "PRelu"}:                 {build: buildBinary("PRelu")},
+	{Name: "Mod"}:                   {build: buildBinary("Mod")},
+	{Name: "Equal"}:                 {build: buildBinary("Equal")},
+	{Name: "Less"}:                  {build: buildBinary("Less")},
+	{Name: "Greater"}:               {build: buildBinary("Greater")},
+	{Name: "Max"}:                   {build: buildVariadic("Max")},
+	{Name: "Min"}:                   {build: buildVariadic("Min")},
+	{Name: "Sum"}:                   {build: buildVariadic("Sum")},
+	{Name: "Relu"}:                  {build: buildUnary("Relu"), act: activationOf},
+	{Name: "Sigmoid"}:               {build: buildUnary("Sigmoid"), act: activationOf},
+	{Name: "Tanh"}:                  {build: buildUnary("Tanh"), act: activationOf},
+	{Name: "Erf"}:                   {build: buildUnary("Erf")},
+	{Name: "Sqrt"}:                  {build: buildUnary("Sqrt")},
+	{Name: "Exp"}:                   {build: buildUnary("Exp")},
+	{Name: "Log"}:                   {build: buildUnary("Log")},
+	{Name: "Neg"}:                   {build: buildUnary("Neg")},
+	{Name: "Abs"}:                   {build: buildUnary("Abs")},
+	{Name: "Reciprocal"}:            {build: buildUnary("Reciprocal")},
+	{Name: "Floor"}:                 {build: buildUnary("Floor")},
+	{Name: "Ceil"}:                  {build: buildUnary("Ceil")},
+	{Name: "HardSigmoid"}:           {build: buildUnary("HardSigmoid"), act: activationOf},
+	{Name: "HardSwish"}:             {build: buildUnary("HardSwish"), act: activationOf},
+	{Name: "LeakyRelu"}:             {build: buildUnary("LeakyRelu"), act: activationOf},
+	{Name: "Gelu"}:                  {build: buildUnary("Gelu")},
+	{Name: "Elu"}:                   {build: buildUnary("Elu")},
+	{Name: "Selu"}:                  {build: buildUnary("Selu")},
+	{Name: "Round"}:                 {build: buildUnary("Round")},
+	{Name: "Softplus"}:              {build: buildUnary("Softplus")},
+	{Name: "Softsign"}:              {build: buildUnary("Softsign")},
+	{Name: "Mish"}:                  {build: buildUnary("Mish")},
+	{Name: "Sign"}:                  {build: buildUnary("Sign")},
+	{Name: "Not"}:                   {build: buildUnary("Not")},
+	{Name: "Clip"}:                  {build: buildClip, act: activationOf},
+	{Name: "Identity"}:              {build: buildIdentity},
+	{Name: "Dropout"}:               {build: buildDropout},
+	{Name: "Constant"}:              {build: buildConstant},
+	{Name: "ConstantOfShape"}:       {build: buildConstantOfShape},
+	{Name: "Shape"}:                 {build: buildShape},
+	{Name: "Reshape"}:               {build: buildReshape},
+	{Name: "Flatten"}:               {build: buildFlatten},
+	{Name: "Squeeze"}:               {build: buildSqueeze},
+	{Name: "Unsqueeze"}:             {build: buildUnsqueeze},
+	{Name: "Transpose"}:             {build: buildTranspose},
+	{Name: "Concat"}:                {build: buildConcat},
+	{Name: "Slice"}:                 {build: buildSlice},
+	{Name: "Split"}:                 {build: buildSplit},
+	{Name: "Gather"}:                {build: buildGather},
+	{Name: "Expand"}:                {build: buildExpand},
+	{Name: "Tile"}:                  {build: buildTile},
+	{Name: "Cast"}:                  {build: buildCast},
+	{Name: "Pad"}:                   {build: buildPad},
+	{Name: "Conv"}:                  {build: buildConv, epilogue: convEpilogue},
+	{Name: "ConvTranspose"}:         {build: buildConvTranspose},
+	{Name: "MaxPool"}:               {build: buildPool("MaxPool")},
+	{Name: "AveragePool"}:           {build: buildPool("AveragePool")},
+	{Name: "GlobalAveragePool"}:     {build: buildGlobalPool("GlobalAveragePool")},
+	{Name: "GlobalMaxPool"}:         {build: buildGlobalPool("GlobalMaxPool")},
+	{Name: "BatchNormalization"}:    {build: buildBatchNorm},
+	{Name: "LayerNormalization"}:    {build: buildLayerNorm},
+	{Name: "InstanceNormalization"}: {build: buildInstanceNorm},
+	{Name: "Softmax"}:               {build: buildSoftmax},
+	{Name: "LogSoftmax"}:            {build: buildSoftmax},
+	{Name: "LRN"}:                   {build: buildLRN},
+	{Name: "MatMul"}:                {build: buildMatMul, bias: matmulBias},
+	{Name: "Gemm"}:                  {build: buildGemm},
+	{Name: "Where"}:                 {build: buildWhere},
+	{Name: "ReduceMean"}:            {build: buildReduce("ReduceMean")},
+	{Name: "ReduceSum"}:             {build: buildReduce("ReduceSum")},
+	{Name: "ReduceMax"}:             {build: buildReduce("ReduceMax")},
+	{Name: "ReduceMin"}:             {build: buildReduce("ReduceMin")},
+	{Name: "Resize"}:                {build: buildResize},
+	{Name: "Mean"}:                  {build: buildVariadic("Mean")},
+	{Name: "LessOrEqual"}:           {build: buildBinary("LessOrEqual")},
+	{Name: "GreaterOrEqual"}:        {build: buildBinary("GreaterOrEqual")},
+	{Name: "And"}:                   {build: buildBinary("And")},
+	{Name: "Or"}:                    {build: buildBinary("Or")},
+	{Name: "Xor"}:                   {build: buildBinary("Xor")},
+	{Name: "Sin"}:                   {build: buildUnary("Sin")},
+	{Name: "Cos"}:                   {build: buildUnary("Cos")},
+	{Name: "ImageScaler"}:           {build: buildImageScaler},
+	{Name: "Size"}:                  {build: buildSize},
+	{Name: "Upsample"}:              {build: buildResize},
+	{Name: "DepthToSpace"}:          {build: buildDepthToSpace},
+	{Name: "SpaceToDepth"}:          {build: buildDepthToSpace},
+	{Name: "ArgMax"}:                {build: buildArgExtreme},
+	{Name: "ArgMin"}:                {build: buildArgExtreme},
+	{Name: "Range"}:                 {build: buildRange},
+	{Domain: opset.WTConvDomain, Name: "WTConv"}: {build: buildWTConv},
 }

@@ -19,12 +19,6 @@ func buildPool(op string) func(b *buildCtx) (kernelFunc, error) {
 		if wa.kernel == nil {
 			return nil, fmt.Errorf("kernel_shape attribute is required")
 		}
-		if b.attrs.has("ceil_mode") && b.opset < 10 {
-			return nil, fmt.Errorf("ceil_mode exists from opset 10 on")
-		}
-		if b.attrs.has("dilations") && ((op == "MaxPool" && b.opset < 10) || (op == "AveragePool" && b.opset < 19)) {
-			return nil, fmt.Errorf("dilations is not an attribute of %s at opset %d", op, b.opset)
-		}
 		includePad := int64(0)
 		if op == "AveragePool" {
 			if includePad, err = b.attrs.int("count_include_pad", 0); err != nil {

@@ -234,9 +234,6 @@ func buildShape(b *buildCtx) (kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.opset < 15 && (b.attrs.has("start") || b.attrs.has("end")) {
-		return nil, fmt.Errorf("start/end exist from opset 15 on")
-	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		r := int64(len(in[0].Shape))
 		s, e := start, end
@@ -260,9 +257,6 @@ func buildReshape(b *buildCtx) (kernelFunc, error) {
 	allowZero, err := b.attrs.int("allowzero", 0)
 	if err != nil {
 		return nil, err
-	}
-	if b.opset < 14 && b.attrs.has("allowzero") {
-		return nil, fmt.Errorf("allowzero exists from opset 14 on")
 	}
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		dims, err := int64s(in[1], "shape")
@@ -983,9 +977,6 @@ func buildSplit(b *buildCtx) (kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.attrs.has("num_outputs") && b.opset < 18 {
-		return nil, fmt.Errorf("num_outputs exists from opset 18 on")
-	}
 	outs := len(b.node.GetOutput())
 	if numOut != 0 && numOut != int64(outs) {
 		return nil, fmt.Errorf("num_outputs=%d but the node has %d outputs", numOut, outs)
@@ -1038,4 +1029,170 @@ func buildSplit(b *buildCtx) (kernelFunc, error) {
 		}
 		return res, nil
 	}, nil
+}
+
+// buildDepthToSpace builds DepthToSpace (DCR or CRD) and SpaceToDepth as a
+// reshape, a transpose and a reshape.
+func buildDepthToSpace(b *buildCtx) (kernelFunc, error) {
+	bs, err := b.attrs.int("blocksize", 0)
+	if err != nil {
+		return nil, err
+	}
+	if bs < 1 || bs > 1<<16 {
+		return nil, fmt.Errorf("blocksize %d must be positive", bs)
+	}
+	mode, err := b.attrs.str("mode", "DCR")
+	if err != nil {
+		return nil, err
+	}
+	if mode != "DCR" && mode != "CRD" {
+		return nil, fmt.Errorf("mode %q is not supported (DCR, CRD)", mode)
+	}
+	toSpace := b.node.GetOpType() == "DepthToSpace"
+	k := int(bs)
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		if len(x.Shape) != 4 {
+			return nil, fmt.Errorf("input has shape %v, needs rank 4", x.Shape)
+		}
+		n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		var view, perm, out []int
+		switch {
+		case toSpace && c%(k*k) != 0:
+			return nil, fmt.Errorf("channels %d are not a multiple of blocksize^2 = %d", c, k*k)
+		case toSpace && mode == "DCR":
+			view, perm = []int{n, k, k, c / (k * k), h, w}, []int{0, 3, 4, 1, 5, 2}
+		case toSpace:
+			view, perm = []int{n, c / (k * k), k, k, h, w}, []int{0, 1, 4, 2, 5, 3}
+		case h%k != 0 || w%k != 0:
+			return nil, fmt.Errorf("spatial size %dx%d is not a multiple of blocksize %d", h, w, k)
+		default:
+			view, perm = []int{n, c, h / k, k, w / k, k}, []int{0, 3, 5, 1, 2, 4}
+		}
+		if toSpace {
+			out = []int{n, c / (k * k), h * k, w * k}
+		} else {
+			out = []int{n, c * k * k, h / k, w / k}
+		}
+		vs := stridesOf(view)
+		shape, st := make([]int, 6), make([]int, 6)
+		for i, p := range perm {
+			shape[i], st[i] = view[p], vs[p]
+		}
+		return []*tensor.Tensor{alias(gatherStrided(rc, x, shape, st, 0), out)}, nil
+	}, nil
+}
+
+// buildArgExtreme builds ArgMax and ArgMin (int64 indices).
+func buildArgExtreme(b *buildCtx) (kernelFunc, error) {
+	axis, err := b.attrs.int("axis", 0)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := b.attrs.int("keepdims", 1)
+	if err != nil {
+		return nil, err
+	}
+	last, err := b.attrs.int("select_last_index", 0)
+	if err != nil {
+		return nil, err
+	}
+	isMax := b.node.GetOpType() == "ArgMax"
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		x := in[0]
+		vals := x.Float64s()
+		if x.DType == tensor.Int64 {
+			for _, v := range x.I64 {
+				if v > 1<<53 || v < -(1<<53) {
+					return nil, fmt.Errorf("int64 values beyond 2^53 are not supported")
+				}
+			}
+		}
+		ax, err := normAxis(axis, len(x.Shape))
+		if err != nil {
+			return nil, err
+		}
+		outer, n, inner := tensor.NumElements(x.Shape[:ax]), x.Shape[ax], tensor.NumElements(x.Shape[ax+1:])
+		if n == 0 {
+			return nil, fmt.Errorf("axis %d has length 0", axis)
+		}
+		var shape []int
+		for i, d := range x.Shape {
+			if i == ax {
+				if keep != 0 {
+					shape = append(shape, 1)
+				}
+				continue
+			}
+			shape = append(shape, d)
+		}
+		if shape == nil {
+			shape = []int{}
+		}
+		out := tensor.NewInt64(shape, nil)
+		for o := 0; o < outer; o++ {
+			for i := 0; i < inner; i++ {
+				best, at := vals[o*n*inner+i], 0
+				for k := 1; k < n; k++ {
+					v := vals[(o*n+k)*inner+i]
+					better := (isMax && v > best) || (!isMax && v < best) || (last != 0 && v == best)
+					if better {
+						best, at = v, k
+					}
+				}
+				out.I64[o*inner+i] = int64(at)
+			}
+		}
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+// buildRange builds Range: start, start+delta, ... up to limit (exclusive).
+func buildRange(b *buildCtx) (kernelFunc, error) {
+	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		for i, t := range in[:3] {
+			if t.Len() != 1 || t.DType != in[0].DType {
+				return nil, fmt.Errorf("input %d must be a scalar of the start's type, got %v %v", i, t.DType, t.Shape)
+			}
+		}
+		if in[0].DType == tensor.Int64 {
+			start, limit, delta := in[0].I64[0], in[1].I64[0], in[2].I64[0]
+			if delta == 0 {
+				return nil, fmt.Errorf("delta is 0")
+			}
+			n := max(int64(0), (limit-start+delta-sign64(delta))/delta)
+			if _, err := checkedShape([]int64{n}); err != nil {
+				return nil, err
+			}
+			out := tensor.NewInt64([]int{int(n)}, nil)
+			for i := range out.I64 {
+				out.I64[i] = start + int64(i)*delta
+			}
+			return []*tensor.Tensor{out}, nil
+		}
+		start, limit, delta := in[0].F32[0], in[1].F32[0], in[2].F32[0]
+		if delta == 0 {
+			return nil, fmt.Errorf("delta is 0")
+		}
+		span := math.Ceil(float64(limit-start) / float64(delta))
+		if math.IsNaN(span) || math.IsInf(span, 0) || span > maxRunElements {
+			return nil, fmt.Errorf("range from %g to %g by %g has no finite length", start, limit, delta)
+		}
+		n := int64(max(0, span))
+		if _, err := checkedShape([]int64{n}); err != nil {
+			return nil, err
+		}
+		out := tensor.NewFloat32([]int{int(n)}, nil)
+		for i := range out.F32 {
+			out.F32[i] = start + float32(i)*delta
+		}
+		return []*tensor.Tensor{out}, nil
+	}, nil
+}
+
+func sign64(v int64) int64 {
+	if v < 0 {
+		return -1
+	}
+	return 1
 }

@@ -4,18 +4,19 @@ import (
 	"fmt"
 
 	"github.com/wtonnx/wtonnx/tensor"
+	"github.com/wtonnx/wtonnx/wtconv"
 )
 
 // The fused WTConv operator (domain ai.wtonnx, version 1): a depthwise
-// convolution plus a cascade of depthwise convolutions in the Haar wavelet
-// domain, computed plane by plane.
+// convolution plus a cascade of depthwise convolutions in the wavelet domain
+// (attribute wavelet: db1 = Haar, the default, through db38), computed plane
+// by plane. The base kernel (base_weight, C x 1 x kb x kb) and the
+// wavelet-domain kernels (wavelet_weight, L x 4C x 1 x k x k) have their own
+// sizes. Levels whose input is below 2 x 2 are computed as the authors'
+// module computes them (pad to even, transform).
 
-// Input 2 (base_bias) is optional, so only X and base_weight are required
-// by the generic arity check; base_scale is checked in buildWTConv.
-func wtconvSpec() *opSpec {
-	return &opSpec{minOpset: 1, attrs: []string{"levels", "stride", "wavelet"}, minIn: 2, maxIn: 6, minOut: 1, maxOt: 1, build: buildWTConv}
-}
-
+// Input 2 (base_bias) is optional, so the registry's arity check requires
+// only X and base_weight; base_scale is checked here.
 func buildWTConv(b *buildCtx) (kernelFunc, error) {
 	if !b.attrs.has("levels") {
 		return nil, fmt.Errorf("attribute levels is required")
@@ -37,13 +38,15 @@ func buildWTConv(b *buildCtx) (kernelFunc, error) {
 	if stride < 1 || stride > 1<<20 {
 		return nil, fmt.Errorf("stride %d must be >= 1", stride)
 	}
-	wavelet, err := b.attrs.str("wavelet", "db1")
+	wavelet, err := b.attrs.str("wavelet", wtconv.DefaultWavelet)
 	if err != nil {
 		return nil, err
 	}
-	if wavelet != "db1" {
-		return nil, fmt.Errorf("wavelet %q is not supported (only db1, the Haar wavelet)", wavelet)
+	wav, err := wtconv.WaveletByName(wavelet)
+	if err != nil {
+		return nil, fmt.Errorf("attribute wavelet: %w", err)
 	}
+	bank := newFilterBank(wav)
 	if levels > 0 && (!b.hasIn(4) || !b.hasIn(5)) {
 		return nil, fmt.Errorf("levels=%d needs inputs wavelet_weight (4) and wavelet_scale (5)", levels)
 	}
@@ -71,28 +74,29 @@ func buildWTConv(b *buildCtx) (kernelFunc, error) {
 		if len(bw.Shape) != 4 || bw.Shape[0] != c || bw.Shape[1] != 1 || bw.Shape[2] != bw.Shape[3] || bw.Shape[2] < 1 {
 			return nil, fmt.Errorf("input base_weight has shape %v, needs [%d, 1, k, k] for X's %d channels", bw.Shape, c, c)
 		}
-		k := bw.Shape[2]
+		kb := bw.Shape[2]
 		if bb != nil && (len(bb.Shape) != 1 || bb.Shape[0] != c) {
 			return nil, fmt.Errorf("input base_bias has shape %v, needs [%d]", bb.Shape, c)
 		}
 		if len(bs.Shape) != 1 || bs.Shape[0] != c {
 			return nil, fmt.Errorf("input base_scale has shape %v, needs [%d]", bs.Shape, c)
 		}
+		k := kb
 		if L > 0 {
-			if ww == nil || len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*c || ww.Shape[2] != 1 || ww.Shape[3] != k || ww.Shape[4] != k {
-				return nil, fmt.Errorf("input wavelet_weight has shape %v, needs [%d, %d, 1, %d, %d] (levels, 4C, 1, k, k)", shapeOf(ww), L, 4*c, k, k)
+			if ww == nil || len(ww.Shape) != 5 || ww.Shape[0] != L || ww.Shape[1] != 4*c || ww.Shape[2] != 1 || ww.Shape[3] != ww.Shape[4] || ww.Shape[3] < 1 {
+				return nil, fmt.Errorf("input wavelet_weight has shape %v, needs [%d, %d, 1, k, k] (levels, 4C, 1, k, k)", shapeOf(ww), L, 4*c)
 			}
+			k = ww.Shape[3]
 			if wsc == nil || len(wsc.Shape) != 2 || wsc.Shape[0] != L || wsc.Shape[1] != 4*c {
 				return nil, fmt.Errorf("input wavelet_scale has shape %v, needs [%d, %d] (levels, 4C)", shapeOf(wsc), L, 4*c)
 			}
-			minH, minW := ceilShift(h, L-1), ceilShift(w, L-1)
-			if minH < 2 || minW < 2 {
-				return nil, fmt.Errorf("levels %d need at least %d x %d pixels (input is %d x %d)", L, 1<<(L-1)+1, 1<<(L-1)+1, h, w)
+			if h < 1 || w < 1 {
+				return nil, fmt.Errorf("input X has shape %v: levels %d need a non-empty plane", x.Shape, L)
 			}
 		} else if (ww != nil && ww.Len() > 0) || (wsc != nil && wsc.Len() > 0) {
 			return nil, fmt.Errorf("levels=0 but wavelet inputs are given with shapes %v, %v", shapeOf(ww), shapeOf(wsc))
 		}
-		p := &wtParams{c: c, h: h, w: w, k: k, levels: L, stride: s, base: bw.F32, scale: bs.F32}
+		p := &wtParams{c: c, h: h, w: w, kb: kb, k: k, levels: L, stride: s, base: bw.F32, scale: bs.F32, bank: bank}
 		if bb != nil {
 			p.bias = bb.F32
 		}
@@ -118,18 +122,36 @@ func shapeOf(t *tensor.Tensor) []int {
 	return t.Shape
 }
 
-// ceilShift is ceil(v / 2^s).
-func ceilShift(v, s int) int {
-	for i := 0; i < s; i++ {
-		v = (v + 1) / 2
-	}
-	return v
+type wtParams struct {
+	c, h, w, kb, k, levels, stride int // kb: base kernel, k: wavelet-domain kernel
+	base, bias, scale              []float32
+	wav, wscale                    []float32 // [L][4C][k*k], [L][4C]
+	bank                           *filterBank
 }
 
-type wtParams struct {
-	c, h, w, k, levels, stride int
-	base, bias, scale          []float32
-	wav, wscale                []float32 // [L][4C][k*k], [L][4C]
+// filterBank is a wavelet's 1-D filters in float32: lo, hi analyse (the
+// reversed decomposition filters, as the authors' module uses them in a
+// cross-correlation), rlo, rhi synthesise; pad is n/2 - 1 on every side.
+type filterBank struct {
+	haar             bool
+	lo, hi, rlo, rhi []float32
+	pad              int
+}
+
+func newFilterBank(w wtconv.Wavelet) *filterBank {
+	f32 := func(s []float64, rev bool) []float32 {
+		out := make([]float32, len(s))
+		for i, v := range s {
+			if rev {
+				out[len(s)-1-i] = float32(v)
+			} else {
+				out[i] = float32(v)
+			}
+		}
+		return out
+	}
+	return &filterBank{haar: w.IsHaar(), lo: f32(w.DecLo, true), hi: f32(w.DecHi, true),
+		rlo: f32(w.RecLo, false), rhi: f32(w.RecHi, false), pad: w.Pad()}
 }
 
 // wtScratch holds one worker's buffers: per level the four analysis bands
@@ -162,7 +184,11 @@ func wtconvPlane(dst, src []float32, ch int, p *wtParams, s *wtScratch) {
 	cur, ch0, cw0 := src, p.h, p.w
 	for i := 1; i <= p.levels; i++ {
 		hh, ww := s.hs[i], s.wsz[i]
-		haarAnalysis(s.t[i-1], cur, ch0, cw0, hh, ww)
+		if p.bank.haar {
+			haarAnalysis(s.t[i-1], cur, ch0, cw0, hh, ww)
+		} else {
+			bankAnalysis(s.t[i-1], cur, ch0, cw0, hh, ww, p.bank)
+		}
 		geo := &geom2d{h: hh, w: ww, kh: p.k, kw: p.k, sh: 1, sw: 1, dh: 1, dw: 1,
 			pt: pad, pl: pad, pb: p.k - 1 - pad, pr: p.k - 1 - pad, oh: hh, ow: ww}
 		plane := hh * ww
@@ -190,20 +216,25 @@ func wtconvPlane(dst, src []float32, ch int, p *wtParams, s *wtScratch) {
 				ll[j] += v
 			}
 		}
-		haarSynthesis(s.zn, y, hh, ww, s.hs[i-1], s.wsz[i-1])
+		if p.bank.haar {
+			haarSynthesis(s.zn, y, hh, ww, s.hs[i-1], s.wsz[i-1])
+		} else {
+			bankSynthesis(s.zn, y, hh, ww, s.hs[i-1], s.wsz[i-1], p.bank)
+		}
 		s.z, s.zn = s.zn, s.z
 		haveZ = true
 	}
 	// Base branch with the stride applied directly, plus Z_1 subsampled.
 	st := p.stride
 	oh, ow := (p.h+st-1)/st, (p.w+st-1)/st
-	geo := &geom2d{h: p.h, w: p.w, kh: p.k, kw: p.k, sh: st, sw: st, dh: 1, dw: 1,
-		pt: pad, pl: pad, pb: p.k - 1 - pad, pr: p.k - 1 - pad, oh: oh, ow: ow}
+	bpad, kbb := (p.kb-1)/2, p.kb*p.kb
+	geo := &geom2d{h: p.h, w: p.w, kh: p.kb, kw: p.kb, sh: st, sw: st, dh: 1, dw: 1,
+		pt: bpad, pl: bpad, pb: p.kb - 1 - bpad, pr: p.kb - 1 - bpad, oh: oh, ow: ow}
 	var bias float32
 	if p.bias != nil {
 		bias = p.bias[ch]
 	}
-	dwConv2d(dst, src, p.base[ch*kk:(ch+1)*kk], geo, bias, &s.dw)
+	dwConv2d(dst, src, p.base[ch*kbb:(ch+1)*kbb], geo, bias, &s.dw)
 	sc := p.scale[ch]
 	for oy := 0; oy < oh; oy++ {
 		row := dst[oy*ow : (oy+1)*ow]
@@ -274,6 +305,74 @@ func haarSynthesis(dst, y []float32, hh, ww, h, w int) {
 				bot[2*xx] = (ll - v1 + v2 - v3) / 2
 				if 2*xx+1 < w {
 					bot[2*xx+1] = (ll - v1 - v2 + v3) / 2
+				}
+			}
+		}
+	}
+}
+
+// bankAnalysis is one analysis level of an n-tap wavelet: src (h x w) is
+// zero-padded by one row/column at the end when odd and by pad on every
+// side, then each band is the stride-2 cross-correlation with its separable
+// filter (band 0 lo x lo, 1 hi (rows) x lo (columns), 2 lo x hi, 3 hi x hi);
+// the bands (each hh x ww) go to t, band-major.
+func bankAnalysis(t, src []float32, h, w, hh, ww int, f *filterBank) {
+	plane := hh * ww
+	n := len(f.lo)
+	for y := 0; y < hh; y++ {
+		for x := 0; x < ww; x++ {
+			var b0, b1, b2, b3 float32
+			for i := 0; i < n; i++ {
+				r := 2*y + i - f.pad
+				if r < 0 || r >= h {
+					continue
+				}
+				row := src[r*w : (r+1)*w]
+				var sl, sh float32
+				for j := 0; j < n; j++ {
+					c := 2*x + j - f.pad
+					if c < 0 || c >= w {
+						continue
+					}
+					sl += f.lo[j] * row[c]
+					sh += f.hi[j] * row[c]
+				}
+				b0 += f.lo[i] * sl
+				b1 += f.hi[i] * sl
+				b2 += f.lo[i] * sh
+				b3 += f.hi[i] * sh
+			}
+			o := y*ww + x
+			t[o], t[plane+o], t[2*plane+o], t[3*plane+o] = b0, b1, b2, b3
+		}
+	}
+}
+
+// bankSynthesis is the transposed convolution of the four bands in y (each
+// hh x ww) with an n-tap wavelet's synthesis filters, stride 2 and pad on
+// every side, cropped to h x w, into dst.
+func bankSynthesis(dst, y []float32, hh, ww, h, w int, f *filterBank) {
+	clear(dst[:h*w])
+	plane := hh * ww
+	n := len(f.rlo)
+	for yy := 0; yy < hh; yy++ {
+		for xx := 0; xx < ww; xx++ {
+			o := yy*ww + xx
+			v0, v1, v2, v3 := y[o], y[plane+o], y[2*plane+o], y[3*plane+o]
+			for i := 0; i < n; i++ {
+				oy := 2*yy + i - f.pad
+				if oy < 0 || oy >= h {
+					continue
+				}
+				a := f.rlo[i]*v0 + f.rhi[i]*v1
+				b := f.rlo[i]*v2 + f.rhi[i]*v3
+				row := dst[oy*w : (oy+1)*w]
+				for j := 0; j < n; j++ {
+					ox := 2*xx + j - f.pad
+					if ox < 0 || ox >= w {
+						continue
+					}
+					row[ox] += f.rlo[j]*a + f.rhi[j]*b
 				}
 			}
 		}

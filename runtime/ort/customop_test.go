@@ -34,9 +34,10 @@ func buildDoubleOp(t *testing.T) string {
 
 // A model using an op from a custom-op library runs once the library is
 // registered, and fails clearly without it.
-func TestCustomOpLibrary(t *testing.T) {
-	lib := testLibrary(t)
-	ops := buildDoubleOp(t)
+// doubleOpModel is z = Relu(Double(x)), Double being testdata/doubleop.c's
+// op in domain test.wtonnx.
+func doubleOpModel(t *testing.T) []byte {
+	t.Helper()
 	n := node("Double", []string{"x"}, []string{"y"})
 	n.Domain = proto.String("test.wtonnx")
 	data := model(t, &onnxpb.GraphProto{
@@ -53,6 +54,13 @@ func TestCustomOpLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data
+}
+
+func TestCustomOpLibrary(t *testing.T) {
+	lib := testLibrary(t)
+	ops := buildDoubleOp(t)
+	data := doubleOpModel(t)
 	if _, err := Open(data, Options{LibraryPath: lib}); err == nil || !strings.Contains(err.Error(), "Double") {
 		t.Errorf("without the library: err = %v, want it to name the op", err)
 	}

@@ -3,8 +3,12 @@
 // providers.
 //
 // The ONNX Runtime shared library is not part of the repository: `make setup`
-// caches the official 1.30.0 CPU build at .cache/onnxruntime/, and
-// FindLibrary locates it (or the file named by a flag or $WTONNX_ORT_LIB).
+// caches the official 1.30.0 CPU build at .cache/onnxruntime/, `make
+// setup-gpu` a 1.29.0 GPU set (core library with the CUDA and TensorRT
+// providers) at .cache/onnxruntime-gpu/, and FindLibraryFor locates the one
+// an execution provider needs (or the file named by a flag or
+// $WTONNX_ORT_LIB). DiagnoseProvider says whether a provider's libraries
+// load, with the dynamic loader's reason when not.
 // The library is loaded once per process (see Initialize); engines are opened
 // with Open or OpenFile and released with Close.
 //
@@ -51,8 +55,8 @@ const (
 
 // Options configures Open.
 type Options struct {
-	// LibraryPath is the ONNX Runtime shared library; "" means
-	// FindLibrary("").
+	// LibraryPath is the ONNX Runtime shared library; "" means the one
+	// already loaded in this process, else FindLibraryFor("", EP).
 	LibraryPath string
 	// EP is the execution provider: "cpu" (also ""), "cuda", "tensorrt" or
 	// "auto" (TensorRT, else CUDA, else CPU).
@@ -71,6 +75,10 @@ type Options struct {
 	// Logf, when set, receives one-line notes (execution provider
 	// fallbacks).
 	Logf func(format string, args ...any)
+	// ProfilePrefix, when set, turns ONNX Runtime's profiler on: it writes
+	// PREFIX_<date>.json when the engine is closed, which ReadProfile reads
+	// (which execution provider ran each node). See NodeProviders.
+	ProfilePrefix string
 }
 
 // Engine runs one model on ONNX Runtime. It implements runtime.Engine; Run
@@ -150,8 +158,12 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 
 	libPath := opts.LibraryPath
 	if libPath == "" {
-		if libPath, err = FindLibrary(""); err != nil {
-			return nil, fmt.Errorf("ort: %w", err)
+		// The library is process-global: once one is loaded, engines
+		// that name none use it rather than fail on a second one.
+		if libPath, _ = LoadedLibrary(); libPath == "" {
+			if libPath, err = FindLibraryFor("", ep); err != nil {
+				return nil, fmt.Errorf("ort: %w", err)
+			}
 		}
 	}
 	version, err := Initialize(libPath)
@@ -187,6 +199,7 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		data: data, path: path, label: label, inNames: inNames, outNames: outNames,
 		level: level, threads: opts.IntraOpThreads, device: opts.DeviceID,
 		customOps: opts.CustomOpLibraries, libDir: filepath.Dir(loaded), version: version,
+		profile: opts.ProfilePrefix,
 	}
 	for i, cand := range candidates {
 		var sess *onnxruntime.DynamicAdvancedSession
@@ -235,6 +248,7 @@ type sessionConfig struct {
 	threads, device   int
 	customOps         []string
 	libDir, version   string
+	profile           string
 }
 
 // create makes a session with execution provider ep. On success the caller
@@ -258,6 +272,11 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 			return nil, nil, fmt.Errorf("ort: setting %d intra-op threads: %w", c.threads, err)
 		}
 	}
+	if c.profile != "" {
+		if err := so.EnableProfiling(c.profile); err != nil {
+			return nil, nil, fmt.Errorf("ort: enabling the profiler: %w", err)
+		}
+	}
 	for _, lib := range c.customOps {
 		if err := so.RegisterCustomOpsLibrary(lib); err != nil {
 			return nil, nil, fmt.Errorf("ort: registering custom-op library %s: %w", lib, err)
@@ -265,10 +284,7 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if ep != EPCPU {
 		if err := appendProvider(so, ep, c.device); err != nil {
-			return nil, nil, &providerError{
-				EP: ep, Missing: missingProviderLibraries(ep, c.libDir), LibDir: c.libDir,
-				Version: c.version, Stage: "append", Cause: err,
-			}
+			return nil, nil, newProviderError(ep, c.libDir, c.version, "append", err)
 		}
 	}
 	var sess *onnxruntime.DynamicAdvancedSession
@@ -279,8 +295,8 @@ func (c *sessionConfig) create(ep string) (*onnxruntime.DynamicAdvancedSession, 
 	}
 	if err != nil {
 		if ep != EPCPU {
-			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed: %w",
-				c.label, epLabel(ep), err)
+			return nil, nil, fmt.Errorf("ort: %s: creating the session with the %s execution provider failed (%s): %w",
+				c.label, epLabel(ep), DoctorHint, err)
 		}
 		return nil, nil, fmt.Errorf("ort: %s: ONNX Runtime cannot load the model: %w", c.label, err)
 	}

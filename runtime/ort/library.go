@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
@@ -23,6 +24,11 @@ const LibraryFile = "libonnxruntime.so.1"
 // repository root.
 const CacheDir = ".cache/onnxruntime"
 
+// GPUCacheDir is where `make setup-gpu` caches the GPU set (ONNX Runtime
+// 1.29.0 with its CUDA and TensorRT provider libraries beside it), relative
+// to the repository root.
+const GPUCacheDir = ".cache/onnxruntime-gpu"
+
 // ModulePath identifies the wtonnx repository root: the directory whose
 // go.mod declares this module.
 const ModulePath = libfind.ModulePath
@@ -34,14 +40,92 @@ const ModulePath = libfind.ModulePath
 // executable's directory), else libonnxruntime.so.1 beside the executable.
 // An explicitly named file that does not exist is an error; so is finding
 // nothing, with a message that says how to get the library.
+// When only the GPU set of `make setup-gpu` is cached, it is used.
 func FindLibrary(flag string) (string, error) {
+	return FindLibraryFor(flag, EPCPU)
+}
+
+// FindLibraryFor is FindLibrary for execution provider ep: for "cuda",
+// "tensorrt" and "auto" the GPU set cached by `make setup-gpu` at
+// <repo>/.cache/onnxruntime-gpu/ comes before the CPU library (flag and
+// $WTONNX_ORT_LIB still come first).
+func FindLibraryFor(flag, ep string) (string, error) {
 	cwd, _ := os.Getwd()
 	exe, _ := os.Executable()
-	return findLibrary(flag, os.Getenv(EnvLibrary), cwd, exe)
+	return findLibraryFor(flag, os.Getenv(EnvLibrary), cwd, exe, ep)
 }
 
 func findLibrary(flag, env, cwd, exe string) (string, error) {
-	return libfind.Find(librarySpec, flag, env, cwd, exe)
+	return findLibraryFor(flag, env, cwd, exe, EPCPU)
+}
+
+func findLibraryFor(flag, env, cwd, exe, ep string) (string, error) {
+	spec := librarySpec
+	if wantsGPU(ep) {
+		spec.CacheDir, spec.MoreCacheDirs = GPUCacheDir, []string{CacheDir}
+	} else {
+		spec.MoreCacheDirs = []string{GPUCacheDir}
+	}
+	return libfind.Find(spec, flag, env, cwd, exe)
+}
+
+// wantsGPU reports whether execution provider ep asks for a GPU.
+func wantsGPU(ep string) bool {
+	switch strings.ToLower(strings.TrimSpace(ep)) {
+	case EPCUDA, EPTensorRT, EPAuto:
+		return true
+	}
+	return false
+}
+
+// LibrarySet is one ONNX Runtime library wtonnx could load, and where it was
+// found.
+type LibrarySet struct {
+	Path   string // as found (not resolved)
+	Source string // "flag", "env WTONNX_ORT_LIB", "make setup", "make setup-gpu", "beside the executable"
+}
+
+// LibrarySets lists every ONNX Runtime library file FindLibraryFor can pick,
+// for any execution provider, in search order and without duplicates (the
+// same file reached twice is listed once): the one named by flag, by
+// $WTONNX_ORT_LIB, the CPU and GPU caches of the repository above the
+// working directory or the executable, and the copy beside the executable.
+// Named files that do not exist are listed too, so that a caller can say so.
+func LibrarySets(flag string) []LibrarySet {
+	cwd, _ := os.Getwd()
+	exe, _ := os.Executable()
+	return librarySets(flag, os.Getenv(EnvLibrary), cwd, exe)
+}
+
+func librarySets(flag, env, cwd, exe string) []LibrarySet {
+	var sets []LibrarySet
+	seen := map[string]bool{}
+	add := func(path, source string, mustExist bool) {
+		if path == "" {
+			return
+		}
+		key := path
+		if r, err := resolvePath(path); err == nil {
+			key = r
+		}
+		if seen[key] {
+			return
+		}
+		if mustExist && libfind.CheckFile(path, LibraryFile) != nil {
+			return
+		}
+		seen[key] = true
+		sets = append(sets, LibrarySet{Path: path, Source: source})
+	}
+	add(flag, "flag", false)
+	add(env, "env "+EnvLibrary, false)
+	spec := librarySpec
+	spec.MoreCacheDirs = []string{GPUCacheDir}
+	for _, c := range spec.Candidates(cwd, exe) {
+		source := map[string]string{CacheDir: "make setup", GPUCacheDir: "make setup-gpu", "": "beside the executable"}[c.Dir]
+		add(c.Path, source, true)
+	}
+	return sets
 }
 
 var librarySpec = libfind.Spec{
@@ -49,8 +133,9 @@ var librarySpec = libfind.Spec{
 	BesideExecutable: true,
 	NotFound: func(where string) error {
 		return fmt.Errorf("ONNX Runtime library not found (%s): run `make setup` in the wtonnx repository "+
-			"to fetch and cache ONNX Runtime 1.30.0 at %s/%s, or set %s to the path of %s (ONNX Runtime 1.29 or newer)",
-			where, CacheDir, LibraryFile, EnvLibrary, LibraryFile)
+			"to fetch and cache ONNX Runtime 1.30.0 at %s/%s (or `make setup-gpu` for the 1.29.0 GPU set at %s), "+
+			"or set %s to the path of %s (ONNX Runtime 1.29 or newer)",
+			where, CacheDir, LibraryFile, GPUCacheDir, EnvLibrary, LibraryFile)
 	},
 }
 

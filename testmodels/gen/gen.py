@@ -269,8 +269,83 @@ def postprocess_constweights(model):
     return model
 
 
+class LightNet(nn.Module):
+    """A small stack in the ONNX "light" zoo form (see postprocess_light):
+    every weight is all-equal so that ConstantOfShape can make it."""
+
+    def __init__(self, gen):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.dw1 = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.pw = nn.Conv2d(8, 16, 1, bias=False)
+        self.dw2 = nn.Conv2d(16, 16, 5, padding=2, stride=2, groups=16, bias=False)
+        self.dw3 = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        with torch.no_grad():
+            for m, w, b in ((self.stem, 0.2, 0.01), (self.dw1, 1.0 / 9, 0.05), (self.pw, 0.125, None),
+                            (self.dw2, 0.04, None), (self.dw3, -0.1, 0.02)):
+                m.weight.fill_(w)
+                if b is not None:
+                    m.bias.fill_(b)
+
+    def forward(self, x):
+        y = F.relu(self.stem(x))
+        y = F.relu(self.dw1(y)) + y
+        y = F.relu(self.dw2(self.pw(y)))
+        return self.dw3(y) + y
+
+
+def build_light(gen):
+    return LightNet(gen), (
+        "hand-made stack in the ONNX model zoo's 'light' form: IR 3, opset 9, every weight and bias "
+        "made by ConstantOfShape from a shape tensor that is an initializer listed as a graph input "
+        "(IR 3 lists every initializer as an input); three depthwise convs (3x3, 5x5 stride 2, 3x3)")
+
+
+def postprocess_light(model):
+    """Replace every float initializer but dw3's bias by ConstantOfShape of
+    an int64 shape initializer, as the light zoo models do (they keep some
+    biases as initializers too), and mark the model IR 3 with every
+    initializer listed as a graph input."""
+    g = model.graph
+    inputs = {i.name for i in g.input}
+    consumers = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, n)
+    new_nodes = []  # (before-node, node)
+    kept = []
+    for t in list(g.initializer):
+        if t.data_type != onnx.TensorProto.FLOAT or t.name == "dw3.bias":
+            kept.append(t)
+            continue
+        w = numpy_helper.to_array(t)
+        assert np.all(w == w.flat[0]), "%s is not all-equal" % t.name
+        user = consumers[t.name]
+        shape_name = t.name + "_shape"
+        kept.append(numpy_helper.from_array(np.array(w.shape, dtype=np.int64), shape_name))
+        node = helper.make_node("ConstantOfShape", [shape_name], [t.name], name=t.name + "/ConstantOfShape",
+                                value=numpy_helper.from_array(np.array([w.flat[0]], dtype=np.float32), ""))
+        new_nodes.append((user, node))
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    # The weights are node outputs now, not inputs; the shape tensors are.
+    keep_inputs = [i for i in g.input if i.name not in {n.output[0] for _, n in new_nodes}]
+    del g.input[:]
+    g.input.extend(keep_inputs)
+    for t in kept:
+        if t.name not in inputs:
+            g.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    nodes = list(g.node)
+    for before, node in new_nodes:
+        nodes.insert(nodes.index(before), node)
+    del g.node[:]
+    g.node.extend(nodes)
+    model.ir_version = 3
+    return model
+
+
 class Fixture:
-    def __init__(self, name, build, opset, seed, input_shape=None, dynamic=False, post=None):
+    def __init__(self, name, build, opset, seed, input_shape=None, dynamic=False, post=None, export=None):
         self.name = name
         self.build = build
         self.opset = opset
@@ -278,6 +353,7 @@ class Fixture:
         self.input_shape = input_shape or IMAGE
         self.dynamic = dynamic
         self.post = post
+        self.export = export or {}
 
 
 FIXTURES = [
@@ -292,6 +368,8 @@ FIXTURES = [
     Fixture("regnet", build_regnet, 13, 6),
     Fixture("constweights", build_constweights, 15, 7, input_shape=[1, 8, 32, 32],
             post=postprocess_constweights),
+    Fixture("light", build_light, 9, 8, input_shape=[1, 3, 32, 32], post=postprocess_light,
+            export={"keep_initializers_as_inputs": True}),
 ]
 
 
@@ -437,7 +515,7 @@ def generate(fx):
         dynamic_axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"}, OUTPUT_NAME: {0: "batch"}}
     torch.onnx.export(module, x, path, opset_version=fx.opset, input_names=[INPUT_NAME],
                       output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes,
-                      do_constant_folding=True, export_params=True)
+                      do_constant_folding=True, export_params=True, **fx.export)
 
     model = onnx.load(path)
     if fx.post is not None:

@@ -101,9 +101,9 @@ func (s Spec) Model() ([]byte, error) {
 
 // ForLayer is the well-formed node for a layer and its weights.
 func ForLayer(l wtconv.Layer, wt *wtconv.Weights) Spec {
-	c, k := l.Channels, l.Kernel
+	c, k, kb := l.Channels, l.Kernel, l.BaseKernelSize()
 	s := Spec{XDims: []int64{-1, int64(c), -1, -1}}
-	s.Weights[1] = tensor.NewFloat32([]int{c, 1, k, k}, wt.Base)
+	s.Weights[1] = tensor.NewFloat32([]int{c, 1, kb, kb}, wt.Base)
 	if wt.Bias != nil {
 		s.Weights[2] = tensor.NewFloat32([]int{c}, wt.Bias)
 	}
@@ -121,6 +121,9 @@ func ForLayer(l wtconv.Layer, wt *wtconv.Weights) Spec {
 	if l.Stride != 1 {
 		s.Attrs = append(s.Attrs, IntAttr("stride", int64(l.Stride)))
 	}
+	if l.WaveletName() != wtconv.DefaultWavelet {
+		s.Attrs = append(s.Attrs, StringAttr("wavelet", l.WaveletName()))
+	}
 	return s
 }
 
@@ -129,8 +132,8 @@ func ForLayer(l wtconv.Layer, wt *wtconv.Weights) Spec {
 // values), deterministically for a seed.
 func RandomWeights(l wtconv.Layer, seed uint64) (*wtconv.Weights, error) {
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	c, k := l.Channels, l.Kernel
-	base := uniform(r, c*k*k, 1/float32(k))
+	c, kb := l.Channels, l.BaseKernelSize()
+	base := uniform(r, c*kb*kb, 1/float32(kb))
 	var bias []float32
 	if l.Bias {
 		bias = uniform(r, c, 0.5)

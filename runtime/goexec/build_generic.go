@@ -1,0 +1,7 @@
+//go:build !goexperiment.simd || !amd64
+
+package goexec
+
+// VectorKernels reports whether this binary was built with the vector
+// (simd/archsimd, GOEXPERIMENT=simd) kernels; false means the portable ones.
+const VectorKernels = false

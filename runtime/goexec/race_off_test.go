@@ -1,0 +1,5 @@
+//go:build !race
+
+package goexec
+
+const raceDetector = false
