@@ -2,19 +2,25 @@
 
 #include "textflag.h"
 
+// TILE_ARGS loads the arguments (kc int, ap, bp, c *float32, ldc int, acc
+// bool) of both kernels: CX = kc, SI = ap, DI = bp, DX, R9, R10, R11 = the
+// four rows of C, and the flags of testing acc.
+#define TILE_ARGS \
+	MOVQ kc+0(FP), CX \
+	MOVQ ap+8(FP), SI \
+	MOVQ bp+16(FP), DI \
+	MOVQ c+24(FP), DX \
+	MOVQ ldc+32(FP), R8 \
+	SHLQ $2, R8 \
+	LEAQ (DX)(R8*1), R9 \
+	LEAQ (R9)(R8*1), R10 \
+	LEAQ (R10)(R8*1), R11 \
+	MOVBLZX acc+40(FP), AX \
+	TESTQ AX, AX
+
 // func gemm4x32AVX512(kc int, ap, bp, c *float32, ldc int, acc bool)
 TEXT ·gemm4x32AVX512(SB), NOSPLIT, $0-41
-	MOVQ kc+0(FP), CX
-	MOVQ ap+8(FP), SI
-	MOVQ bp+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	LEAQ (DX)(R8*1), R9
-	LEAQ (R9)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	MOVBLZX acc+40(FP), AX
-	TESTQ AX, AX
+	TILE_ARGS
 	JNZ load512
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -69,17 +75,7 @@ loop512:
 
 // func gemm4x16AVX2(kc int, ap, bp, c *float32, ldc int, acc bool)
 TEXT ·gemm4x16AVX2(SB), NOSPLIT, $0-41
-	MOVQ kc+0(FP), CX
-	MOVQ ap+8(FP), SI
-	MOVQ bp+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
-	SHLQ $2, R8
-	LEAQ (DX)(R8*1), R9
-	LEAQ (R9)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	MOVBLZX acc+40(FP), AX
-	TESTQ AX, AX
+	TILE_ARGS
 	JNZ load2
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
