@@ -16,6 +16,11 @@ import "unsafe"
 type dwBuf struct {
 	q, out []float32
 	offs   []int
+	// zeroFor is the geometry whose padding q holds as zeros: every plane
+	// of one geometry writes the same positions of q, so the rest stays
+	// zero from the first plane on and needs no clearing.
+	zeroFor geom2d
+	zeroed  bool
 }
 
 func growF32(b []float32, n int) []float32 {
@@ -38,9 +43,14 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 	ph := (ohp-1)*sh + (geo.kh-1)*geo.dh + 1
 	qw := owp + (geo.kw-1)*geo.dw/sw
 	phase := ph * qw
-	buf.q = growF32(buf.q, sw*phase)
+	if n := sw * phase; len(buf.q) != n || !buf.zeroed || buf.zeroFor != *geo {
+		buf.q = growF32(buf.q, n)
+		clear(buf.q)
+		buf.zeroFor, buf.zeroed = *geo, true
+	}
 	q := buf.q
-	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0.
+	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0 (the
+	// zeros are already there).
 	if sw == 2 {
 		fillPhases2(q, src, geo, ph, qw)
 	}
@@ -50,12 +60,9 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 			row := q[p*phase+y*qw : p*phase+(y+1)*qw]
 			iy := y - geo.pt
 			if iy < 0 || iy >= geo.h || lo >= hi {
-				clear(row)
 				continue
 			}
 			srow := src[iy*geo.w : (iy+1)*geo.w]
-			clear(row[:lo])
-			clear(row[hi:])
 			off := p - geo.pl
 			if sw == 1 {
 				copy(row[lo:hi], srow[lo+off:hi+off])
@@ -110,15 +117,13 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 }
 
 // fillPhases2 fills the two phase planes of stride 2 in one pass over each
-// input row.
+// input row, writing only the input's positions (q's padding is zero).
 func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 	phase := ph * qw
 	pl := geo.pl
 	for y := 0; y < ph; y++ {
 		r0 := q[y*qw : (y+1)*qw]
 		r1 := q[phase+y*qw : phase+(y+1)*qw]
-		clear(r0)
-		clear(r1)
 		iy := y - geo.pt
 		if iy < 0 || iy >= geo.h {
 			continue
