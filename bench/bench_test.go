@@ -315,3 +315,53 @@ func BenchmarkEnginesFullSize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEnginesFullSizeAlone times the same models on each engine by
+// itself (one sub-benchmark per engine; -count repeats them in turn). On a
+// 2-core machine the interleaved BenchmarkEnginesFullSize puts the Go
+// engine's 2-thread turns beside ONNX Runtime's pool threads, which keep
+// spinning after each of its runs; this one does not:
+//
+//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench EnginesFullSizeAlone -benchtime 30x -count 3
+func BenchmarkEnginesFullSizeAlone(b *testing.B) {
+	lib := ortLib(b)
+	names := []string{"mobilenet_v2", "convnext_tiny"}
+	dir := fullSizeDir(b, names...)
+	for _, name := range names {
+		path := filepath.Join(dir, name, "model.onnx")
+		for _, threads := range []int{1, 2} {
+			for _, kind := range []string{"ort", "go"} {
+				b.Run(fmt.Sprintf("%s/t%d/%s", name, threads, kind), func(b *testing.B) {
+					m, err := verify.LoadModel(path)
+					if err != nil {
+						b.Fatal(err)
+					}
+					in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": filepath.Join(dir, name, "input.npy")}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					e, err := engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer e.Close()
+					for range 3 {
+						if _, err := e.Run(context.Background(), in, nil); err != nil {
+							b.Fatal(err)
+						}
+					}
+					var ds []time.Duration
+					b.ResetTimer()
+					for b.Loop() {
+						start := time.Now()
+						if _, err := e.Run(context.Background(), in, nil); err != nil {
+							b.Fatal(err)
+						}
+						ds = append(ds, time.Since(start))
+					}
+					b.ReportMetric(bench.Stats(ds).Median, "median-ms")
+				})
+			}
+		}
+	}
+}
