@@ -260,7 +260,7 @@ func fullSizeDir(b *testing.B, names ...string) string {
 // load; the metrics are the medians of the timed inferences (ort-ms,
 // go-ms) and their ratio (go/ort):
 //
-//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench EnginesFullSize -benchtime 20x -count 3
+//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench 'EnginesFullSize$' -benchtime 12x -count 3
 func BenchmarkEnginesFullSize(b *testing.B) {
 	lib := ortLib(b)
 	names := []string{"mobilenet_v2", "convnext_tiny"}
