@@ -19,6 +19,7 @@ import (
 	"github.com/wtonnx/wtonnx/onnxmodel"
 	wtruntime "github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -253,6 +254,21 @@ func fullSizeDir(b *testing.B, names ...string) string {
 	return dir
 }
 
+// loadWithInput loads the model at path and its input from the .npy file
+// inputPath.
+func loadWithInput(b *testing.B, path, inputPath string) (*verify.Model, map[string]*tensor.Tensor) {
+	b.Helper()
+	m, err := verify.LoadModel(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": inputPath}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, in
+}
+
 // BenchmarkEnginesFullSize times one inference of the full-size torchvision
 // MobileNetV2 and ConvNeXt-T (224x224, random weights) on ONNX Runtime and
 // on the Go engine with the same thread count. The two engines take turns,
@@ -269,16 +285,10 @@ func BenchmarkEnginesFullSize(b *testing.B) {
 		path := filepath.Join(dir, name, "model.onnx")
 		for _, threads := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/t%d", name, threads), func(b *testing.B) {
-				m, err := verify.LoadModel(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": filepath.Join(dir, name, "input.npy")}})
-				if err != nil {
-					b.Fatal(err)
-				}
+				m, in := loadWithInput(b, path, filepath.Join(dir, name, "input.npy"))
 				var es [2]wtruntime.Engine
 				for i, kind := range []string{"ort", "go"} {
+					var err error
 					if es[i], err = engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib}); err != nil {
 						b.Fatal(err)
 					}
@@ -332,14 +342,7 @@ func BenchmarkEnginesFullSizeAlone(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			for _, kind := range []string{"ort", "go"} {
 				b.Run(fmt.Sprintf("%s/t%d/%s", name, threads, kind), func(b *testing.B) {
-					m, err := verify.LoadModel(path)
-					if err != nil {
-						b.Fatal(err)
-					}
-					in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": filepath.Join(dir, name, "input.npy")}})
-					if err != nil {
-						b.Fatal(err)
-					}
+					m, in := loadWithInput(b, path, filepath.Join(dir, name, "input.npy"))
 					e, err := engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib})
 					if err != nil {
 						b.Fatal(err)
