@@ -163,6 +163,8 @@ test-go:
 	go test $(GO_TEST_FLAGS) ./...
 	$(GOSIMD) go vet ./runtime/goexec
 	$(GOSIMD) go test $(GO_TEST_FLAGS) ./runtime/goexec
+	go vet -tags purego ./runtime/goexec
+	go test -tags purego $(GO_TEST_FLAGS) ./runtime/goexec
 
 test-race:
 	go test -race $(GO_TEST_FLAGS) $$(go list $(RACE_PKGS) 2>/dev/null)

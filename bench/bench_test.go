@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"github.com/wtonnx/wtonnx/runtime/engines"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -15,7 +17,9 @@ import (
 	"github.com/wtonnx/wtonnx/bench"
 	"github.com/wtonnx/wtonnx/convert"
 	"github.com/wtonnx/wtonnx/onnxmodel"
+	wtruntime "github.com/wtonnx/wtonnx/runtime"
 	"github.com/wtonnx/wtonnx/runtime/ort"
+	"github.com/wtonnx/wtonnx/tensor"
 	"github.com/wtonnx/wtonnx/testmodels"
 	"github.com/wtonnx/wtonnx/verify"
 )
@@ -214,6 +218,151 @@ func BenchmarkEngines(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
+				})
+			}
+		}
+	}
+}
+
+// fullSizeDir returns a folder holding the full-size torchvision models
+// named, exported by testmodels/gen/fullsize.py: $WTONNX_FULLSIZE_DIR when
+// set (models missing there are exported into it, so repeated runs reuse
+// them), otherwise a temporary folder.
+func fullSizeDir(b *testing.B, names ...string) string {
+	b.Helper()
+	dir := os.Getenv("WTONNX_FULLSIZE_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	var missing []string
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n, "model.onnx")); err != nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) == 0 {
+		return dir
+	}
+	py := os.Getenv("WTONNX_PYTHON")
+	if py == "" {
+		py = "/usr/bin/python3"
+	}
+	out, err := exec.Command(py, append([]string{"../testmodels/gen/fullsize.py", dir}, missing...)...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("exporting the full-size models %v needs Debian's PyTorch (`make setup`; WTONNX_PYTHON names another python): %v\n%s", missing, err, out)
+	}
+	return dir
+}
+
+// loadWithInput loads the model at path and its input from the .npy file
+// inputPath.
+func loadWithInput(b *testing.B, path, inputPath string) (*verify.Model, map[string]*tensor.Tensor) {
+	b.Helper()
+	m, err := verify.LoadModel(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := verify.Inputs(m.Proto, verify.InputSpec{Files: map[string]string{"": inputPath}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, in
+}
+
+// BenchmarkEnginesFullSize times one inference of the full-size torchvision
+// MobileNetV2 and ConvNeXt-T (224x224, random weights) on ONNX Runtime and
+// on the Go engine with the same thread count. The two engines take turns,
+// three inferences each per iteration, so that both see the same machine
+// load; the metrics are the medians of the timed inferences (ort-ms,
+// go-ms) and their ratio (go/ort):
+//
+//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench 'EnginesFullSize$' -benchtime 12x -count 3
+func BenchmarkEnginesFullSize(b *testing.B) {
+	lib := ortLib(b)
+	names := []string{"mobilenet_v2", "convnext_tiny"}
+	dir := fullSizeDir(b, names...)
+	for _, name := range names {
+		path := filepath.Join(dir, name, "model.onnx")
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", name, threads), func(b *testing.B) {
+				m, in := loadWithInput(b, path, filepath.Join(dir, name, "input.npy"))
+				var es [2]wtruntime.Engine
+				for i, kind := range []string{"ort", "go"} {
+					var err error
+					if es[i], err = engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib}); err != nil {
+						b.Fatal(err)
+					}
+					defer es[i].Close()
+				}
+				run := func(e wtruntime.Engine) time.Duration {
+					start := time.Now()
+					if _, err := e.Run(context.Background(), in, nil); err != nil {
+						b.Fatal(err)
+					}
+					return time.Since(start)
+				}
+				for range 2 {
+					run(es[0])
+					run(es[1])
+				}
+				var ds [2][]time.Duration
+				b.ResetTimer()
+				for b.Loop() {
+					// Three runs of each engine in turn, timing the last
+					// two: the first run after a switch pays for the other
+					// engine's leftovers (ONNX Runtime's pool threads
+					// spinning, or waking from sleep; caches).
+					for i, e := range es {
+						run(e)
+						ds[i] = append(ds[i], run(e), run(e))
+					}
+				}
+				ort, gom := bench.Stats(ds[0]).Median, bench.Stats(ds[1]).Median
+				b.ReportMetric(ort, "ort-ms")
+				b.ReportMetric(gom, "go-ms")
+				b.ReportMetric(gom/ort, "go/ort")
+			})
+		}
+	}
+}
+
+// BenchmarkEnginesFullSizeAlone times the same models on each engine by
+// itself (one sub-benchmark per engine; -count repeats them in turn). On a
+// 2-core machine the interleaved BenchmarkEnginesFullSize puts the Go
+// engine's 2-thread turns beside ONNX Runtime's pool threads, which keep
+// spinning after each of its runs; this one does not:
+//
+//	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench EnginesFullSizeAlone -benchtime 30x -count 3
+func BenchmarkEnginesFullSizeAlone(b *testing.B) {
+	lib := ortLib(b)
+	names := []string{"mobilenet_v2", "convnext_tiny"}
+	dir := fullSizeDir(b, names...)
+	for _, name := range names {
+		path := filepath.Join(dir, name, "model.onnx")
+		for _, threads := range []int{1, 2} {
+			for _, kind := range []string{"ort", "go"} {
+				b.Run(fmt.Sprintf("%s/t%d/%s", name, threads, kind), func(b *testing.B) {
+					m, in := loadWithInput(b, path, filepath.Join(dir, name, "input.npy"))
+					e, err := engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer e.Close()
+					for range 3 {
+						if _, err := e.Run(context.Background(), in, nil); err != nil {
+							b.Fatal(err)
+						}
+					}
+					var ds []time.Duration
+					b.ResetTimer()
+					for b.Loop() {
+						start := time.Now()
+						if _, err := e.Run(context.Background(), in, nil); err != nil {
+							b.Fatal(err)
+						}
+						ds = append(ds, time.Since(start))
+					}
+					b.ReportMetric(bench.Stats(ds).Median, "median-ms")
 				})
 			}
 		}

@@ -32,9 +32,11 @@ func BenchmarkGEMM(b *testing.B) {
 			b.Run(fmt.Sprintf("%dx%dx%d/t%d", m, n, k, threads), func(b *testing.B) {
 				a, bb, c := randSlice(m*k, 1), randSlice(k*n, 2), make([]float32, m*n)
 				pool := newScratchPool()
+				tm := newTeam(threads)
+				defer tm.close()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					sgemm(threads, pool, &gemmArgs{m: m, n: n, k: k, a: a, rsA: k, csA: 1, b: bb, rsB: n, csB: 1, c: c, ldc: n, alpha: 1})
+					sgemm(tm, pool, &gemmArgs{m: m, n: n, k: k, a: a, rsA: k, csA: 1, b: bb, rsB: n, csB: 1, c: c, ldc: n, alpha: 1})
 				}
 				reportGFLOPS(b, 2*float64(m*n*k))
 			})
@@ -80,6 +82,11 @@ func BenchmarkDepthwise(b *testing.B) {
 			b.Run(fmt.Sprintf("k%d_96x112x112/t%d", k, threads), func(b *testing.B) { convBench(b, 96, 96, 112, 112, k, 1, 96, threads) })
 		}
 	}
+	// MobileNetV2's small maps, where the cost per plane matters.
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("k3_384x14x14/t%d", threads), func(b *testing.B) { convBench(b, 384, 384, 14, 14, 3, 1, 384, threads) })
+		b.Run(fmt.Sprintf("k3_960x7x7/t%d", threads), func(b *testing.B) { convBench(b, 960, 960, 7, 7, 3, 1, 960, threads) })
+	}
 }
 
 // BenchmarkModel runs the testmodels fixtures at 224x224.
@@ -108,5 +115,18 @@ func BenchmarkModel(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkErfGelu times the fused erf GELU on a ConvNeXt-T MLP row block.
+func BenchmarkErfGelu(b *testing.B) {
+	s := randSlice(1<<16, 7)
+	d := make([]float32, len(s))
+	for i := range s {
+		s[i] *= 3
+	}
+	b.SetBytes(int64(4 * len(s)))
+	for b.Loop() {
+		erfGelu(d, s, 1.4142135, 1, 0.5)
 	}
 }

@@ -183,12 +183,25 @@ func buildConv(b *buildCtx) (kernelFunc, error) {
 	if b.attrs.has("ceil_mode") {
 		return nil, fmt.Errorf("ceil_mode is not a Conv attribute")
 	}
-	return convKernel(wa, nil), nil
+	return convWithEpilogue(b, wa)(nil), nil
 }
 
-// convKernel returns the Conv kernel; epi, when not nil, is an activation
-// applied to each output block while it is still in cache (fusion).
-func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
+// convWithEpilogue returns the builder of Conv kernels with a fused
+// activation for node b, all sharing the packing of its weights when they
+// are constant.
+func convWithEpilogue(b *buildCtx, wa *windowAttrs) func(epi *unaryOp) kernelFunc {
+	var pw *packedWeight
+	if w, ok := b.constIn(1); ok && wa.group == 1 {
+		pw = newPackedA(w)
+	}
+	return func(epi *unaryOp) kernelFunc { return convKernel(wa, pw, epi) }
+}
+
+// convKernel returns the Conv kernel; pw, when not nil, packs the constant
+// weights once (ungrouped convolutions); epi, when not nil, is an
+// activation applied to each output block while it is still in cache
+// (fusion).
+func convKernel(wa *windowAttrs, pw *packedWeight, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, w := in[0], in[1]
 		var bias *tensor.Tensor
@@ -229,7 +242,11 @@ func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 		if bias != nil {
 			bf = bias.F32
 		}
-		out := conv2d(rc, x.F32, n, c, w.F32, m, g, bf, geo, epi)
+		var packedW []float32
+		if g == 1 && w.Shape[1] > 1 {
+			packedW = pw.of(rc.threads, w)
+		}
+		out := conv2d(rc, x.F32, n, c, w.F32, packedW, m, g, bf, geo, epi)
 		shape := []int{n, m, geo.oh, geo.ow}
 		if len(x.Shape) == 3 {
 			shape = []int{n, m, geo.ow}
@@ -239,8 +256,9 @@ func convKernel(wa *windowAttrs, epi *unaryOp) kernelFunc {
 }
 
 // conv2d computes a grouped 2-D convolution of x [n, c, h, w] with weights
-// [m, c/g, kh, kw] into a fresh [n, m, oh, ow] buffer.
-func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
+// [m, c/g, kh, kw] (packedW: packed by packAAll, or nil) into a fresh
+// [n, m, oh, ow] buffer.
+func conv2d(rc *runCtx, x []float32, n, c int, w, packedW []float32, m, g int, bias []float32, geo *geom2d, epi *unaryOp) []float32 {
 	hw := geo.h * geo.w
 	ohw := geo.oh * geo.ow
 	out := rc.alloc(n * m * ohw)
@@ -273,7 +291,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 	}
 	pointwise := geo.kh == 1 && geo.kw == 1 && geo.sh == 1 && geo.sw == 1 &&
 		geo.pt == 0 && geo.pl == 0 && geo.pb == 0 && geo.pr == 0
-	one := func(threads, b, gi int, col []float32) {
+	one := func(threads *team, b, gi int, col []float32) {
 		src := x[(b*c+gi*cg)*hw : (b*c+(gi+1)*cg)*hw]
 		if !pointwise {
 			im2col(threads, col, src, cg, geo)
@@ -289,18 +307,18 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 			a: w[gi*mg*kdim:], rsA: kdim, csA: 1,
 			b: src, rsB: ohw, csB: 1,
 			c: dst, ldc: ohw, alpha: 1,
-			rowBias: rowBias, epi: epi,
+			rowBias: rowBias, epi: epi, packedA: packedW,
 		})
 	}
 	jobs := n * g
-	if jobs >= 2*rc.threads && rc.threads > 1 {
+	if nt := rc.threads.threads(); jobs >= 2*nt && nt > 1 {
 		parallelFor(rc.threads, jobs, 1, func(lo, hi int) {
 			var col []float32
 			if !pointwise {
 				col = rc.scratch.get(kdim * ohw)
 			}
 			for j := lo; j < hi; j++ {
-				one(1, j/g, j%g, col)
+				one(nil, j/g, j%g, col)
 			}
 			rc.scratch.put(col)
 		})
@@ -319,7 +337,7 @@ func conv2d(rc *runCtx, x []float32, n, c int, w []float32, m, g int, bias []flo
 
 // im2col lays out the receptive fields of src [c, h, w] as a
 // [c*kh*kw, oh*ow] matrix.
-func im2col(threads int, col, src []float32, c int, geo *geom2d) {
+func im2col(threads *team, col, src []float32, c int, geo *geom2d) {
 	kk := geo.kh * geo.kw
 	ohw := geo.oh * geo.ow
 	parallelFor(threads, c*kk, max(1, 8192/max(ohw, 1)), func(lo, hi int) {

@@ -16,6 +16,11 @@ import "unsafe"
 type dwBuf struct {
 	q, out []float32
 	offs   []int
+	// zeroFor is the geometry whose padding q holds as zeros: every plane
+	// of one geometry writes the same positions of q, so the rest stays
+	// zero from the first plane on and needs no clearing.
+	zeroFor geom2d
+	zeroed  bool
 }
 
 func growF32(b []float32, n int) []float32 {
@@ -38,9 +43,14 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 	ph := (ohp-1)*sh + (geo.kh-1)*geo.dh + 1
 	qw := owp + (geo.kw-1)*geo.dw/sw
 	phase := ph * qw
-	buf.q = growF32(buf.q, sw*phase)
+	if n := sw * phase; len(buf.q) != n || !buf.zeroed || buf.zeroFor != *geo {
+		buf.q = growF32(buf.q, n)
+		clear(buf.q)
+		buf.zeroFor, buf.zeroed = *geo, true
+	}
 	q := buf.q
-	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0.
+	// Fill the phase planes: q[p][y][i] = src[y-pt][i*sw+p-pl], or 0 (the
+	// zeros are already there).
 	if sw == 2 {
 		fillPhases2(q, src, geo, ph, qw)
 	}
@@ -50,12 +60,9 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 			row := q[p*phase+y*qw : p*phase+(y+1)*qw]
 			iy := y - geo.pt
 			if iy < 0 || iy >= geo.h || lo >= hi {
-				clear(row)
 				continue
 			}
 			srow := src[iy*geo.w : (iy+1)*geo.w]
-			clear(row[:lo])
-			clear(row[hi:])
 			off := p - geo.pl
 			if sw == 1 {
 				copy(row[lo:hi], srow[lo+off:hi+off])
@@ -77,30 +84,46 @@ func dwConv2d(dst, src, k []float32, geo *geom2d, bias float32, buf *dwBuf) {
 			offs[ky*geo.kw+kx] = (d%sw)*phase + ky*geo.dh*qw + d/sw
 		}
 	}
-	direct := owp == ow && ohp == oh
-	out := dst
-	if !direct {
-		buf.out = growF32(buf.out, ohp*owp)
-		out = buf.out
+	// The whole blocks of the output go straight into dst; the right-hand
+	// columns and bottom rows that do not fill a block are computed as
+	// whole blocks into a scratch tile (the padded q has room for them)
+	// and their valid part copied out. (Computing the whole padded output
+	// in scratch and copying it all cost as much as the taps themselves on
+	// 28x28, 14x14 and 7x7 maps.)
+	rowStep := sh * qw
+	owf, ohf := ow/dwCols*dwCols, oh/dwRows*dwRows
+	if owf > 0 && ohf > 0 {
+		dwTaps(dst, ow, owf, ohf, q, rowStep, offs, k[:kk], bias)
 	}
-	dwTaps(out[:ohp*owp], owp, ohp, q, sh*qw, offs, k[:kk], bias)
-	if !direct {
-		for oy := 0; oy < oh; oy++ {
-			copy(dst[oy*ow:(oy+1)*ow], out[oy*owp:oy*owp+ow])
+	if owf < ow && ohf > 0 {
+		buf.out = growF32(buf.out, ohf*dwCols)
+		dwTaps(buf.out, dwCols, dwCols, ohf, q[owf:], rowStep, offs, k[:kk], bias)
+		// Fewer than dwCols values a row: a loop beats a memmove call.
+		n := ow - owf
+		for oy := 0; oy < ohf; oy++ {
+			d, s := dst[oy*ow+owf:oy*ow+owf+n], buf.out[oy*dwCols:oy*dwCols+n]
+			for i := range d {
+				d[i] = s[i]
+			}
+		}
+	}
+	if ohf < oh {
+		buf.out = growF32(buf.out, dwRows*owp)
+		dwTaps(buf.out, owp, owp, dwRows, q[ohf*rowStep:], rowStep, offs, k[:kk], bias)
+		for oy := ohf; oy < oh; oy++ {
+			copy(dst[oy*ow:(oy+1)*ow], buf.out[(oy-ohf)*owp:])
 		}
 	}
 }
 
 // fillPhases2 fills the two phase planes of stride 2 in one pass over each
-// input row.
+// input row, writing only the input's positions (q's padding is zero).
 func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 	phase := ph * qw
 	pl := geo.pl
 	for y := 0; y < ph; y++ {
 		r0 := q[y*qw : (y+1)*qw]
 		r1 := q[phase+y*qw : phase+(y+1)*qw]
-		clear(r0)
-		clear(r1)
 		iy := y - geo.pt
 		if iy < 0 || iy >= geo.h {
 			continue
@@ -131,6 +154,38 @@ func fillPhases2(q, src []float32, geo *geom2d, ph, qw int) {
 		}
 		if ix < end {
 			r0[(ix+pl)>>1] = srow[ix]
+		}
+	}
+}
+
+// checkDwTaps panics unless every load and store of a dwTaps call with
+// these arguments (and the block sizes of this build) is inside its
+// slice: the vector kernels check once here instead of at every access.
+func checkDwTaps(lenOut, ldo, owp, ohp, lenQ, rowStep int, offs []int) {
+	maxOff := 0
+	for _, off := range offs {
+		if off < 0 {
+			panic("goexec: dwTaps: negative tap offset")
+		}
+		maxOff = max(maxOff, off)
+	}
+	if (ohp-1)*rowStep+owp+maxOff > lenQ || ohp%dwRows != 0 || owp%dwCols != 0 || ldo < owp || lenOut < (ohp-1)*ldo+owp {
+		panic("goexec: dwTaps: padded plane smaller than the output needs")
+	}
+}
+
+// dwTapsLoop is the loop the vector builds fall back to on CPUs without
+// AVX2 and FMA (the portable build has its own dwTaps).
+func dwTapsLoop(out []float32, ldo, owp, ohp int, q []float32, rowStep int, offs []int, k []float32, bias float32) {
+	for oy := 0; oy < ohp; oy++ {
+		row := out[oy*ldo : oy*ldo+owp]
+		for ox := range row {
+			acc := bias
+			base := oy*rowStep + ox
+			for t, off := range offs {
+				acc += k[t] * q[base+off]
+			}
+			row[ox] = acc
 		}
 	}
 }

@@ -25,7 +25,7 @@ type Options struct {
 
 // Engine runs one ONNX model in pure Go. It implements runtime.Engine.
 type Engine struct {
-	threads int
+	threads *team
 	logf    func(string, ...any)
 	inputs  []runtime.TensorInfo
 	outputs []runtime.TensorInfo
@@ -83,7 +83,7 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		logf = func(string, ...any) {}
 	}
 	e := &Engine{
-		threads:     threads,
+		threads:     newTeam(threads),
 		logf:        logf,
 		overridable: map[string]bool{},
 		consts:      map[string]*tensor.Tensor{},
@@ -91,6 +91,9 @@ func Open(model *onnxpb.ModelProto, opts Options) (*Engine, error) {
 		inputIndex:  map[string]int{},
 		scratch:     newScratchPool(),
 	}
+	// An Engine dropped without Close (or by a failing Open) stops its
+	// workers when collected.
+	goruntime.AddCleanup(e, (*team).close, e.threads)
 
 	opsets := map[string]int64{}
 	for _, o := range model.GetOpsetImport() {
@@ -295,7 +298,7 @@ func cloneInfos(in []runtime.TensorInfo) []runtime.TensorInfo {
 
 // Close does nothing (the engine holds no native resources); it is safe to
 // call twice.
-func (e *Engine) Close() error { return nil }
+func (e *Engine) Close() error { e.threads.close(); return nil }
 
 // Run executes the nodes needed for the requested tensors. outputs may name
 // graph outputs or any tensor a node produces; nil means every graph output.
@@ -643,7 +646,7 @@ func convEpilogue(b *buildCtx) (func(*unaryOp) kernelFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(epi *unaryOp) kernelFunc { return convKernel(wa, epi) }, nil
+	return convWithEpilogue(b, wa), nil
 }
 
 // matmulBias is MatMul's fusion hook: with a constant 2-D float B, its
@@ -653,7 +656,7 @@ func matmulBias(b *buildCtx) (func([]float32, *unaryOp) kernelFunc, int, bool) {
 	if !ok || b.overridable[b.node.GetInput()[1]] || w.DType != tensor.Float32 || len(w.Shape) != 2 {
 		return nil, 0, false
 	}
-	return matmulKernel, w.Shape[1], true
+	return matmulWithBias(w), w.Shape[1], true
 }
 
 // activationOf describes node b as an element-wise activation that can be

@@ -7,15 +7,24 @@ import (
 )
 
 func buildMatMul(b *buildCtx) (kernelFunc, error) {
-	return matmulKernel(nil, nil), nil
+	w, _ := b.constIn(1)
+	return matmulKernel(newPackedB(w), nil, nil), nil
 }
 
-// matmulKernel returns the MatMul kernel; bias, when not nil, is added to
-// every row of the product (a fused Add of a [N] constant) and epi, when
-// not nil, applied afterwards (a fused activation).
-func matmulKernel(bias []float32, epi *unaryOp) kernelFunc {
+// matmulWithBias returns the builder of MatMul kernels with a fused bias
+// and activation for a constant B w, all sharing w's packing.
+func matmulWithBias(w *tensor.Tensor) func(bias []float32, epi *unaryOp) kernelFunc {
+	pw := newPackedB(w)
+	return func(bias []float32, epi *unaryOp) kernelFunc { return matmulKernel(pw, bias, epi) }
+}
+
+// matmulKernel returns the MatMul kernel; pw, when not nil, packs the
+// constant input B once; bias, when not nil, is added to every row of the product
+// (a fused Add of a [N] constant) and epi, when not nil, applied afterwards
+// (a fused activation).
+func matmulKernel(pw *packedWeight, bias []float32, epi *unaryOp) kernelFunc {
 	return func(rc *runCtx, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		t, err := matmul(rc, in[0], in[1], bias, epi)
+		t, err := matmul(rc, in[0], in[1], pw.of(rc.threads, in[1]), bias, epi)
 		if err != nil {
 			return nil, err
 		}
@@ -24,8 +33,9 @@ func matmulKernel(bias []float32, epi *unaryOp) kernelFunc {
 }
 
 // matmul implements numpy matmul semantics for float32, adding bias to
-// each row of the result and applying epi when they are not nil.
-func matmul(rc *runCtx, a, b *tensor.Tensor, bias []float32, epi *unaryOp) (*tensor.Tensor, error) {
+// each row of the result and applying epi when they are not nil; packedB,
+// when not nil, is the matrix b packed by packBAll.
+func matmul(rc *runCtx, a, b *tensor.Tensor, packedB, bias []float32, epi *unaryOp) (*tensor.Tensor, error) {
 	if err := requireF32(a, "A"); err != nil {
 		return nil, err
 	}
@@ -64,14 +74,16 @@ func matmul(rc *runCtx, a, b *tensor.Tensor, bias []float32, epi *unaryOp) (*ten
 			m: tensor.NumElements(as[:len(as)-1]), n: n, k: k,
 			a: a.F32, rsA: k, csA: 1, b: b.F32, rsB: n, csB: 1,
 			c: out.F32, ldc: n, alpha: 1,
-			colBias: bias, epi: epi,
+			colBias: bias, epi: epi, packedB: packedB,
 		})
 	} else if nb > 0 {
 		pa := planBroadcast(as[:len(as)-2], bs[:len(bs)-2], batch)
 		bst := pa.sb[len(pa.sb)-1]
 		ast := pa.sa[len(pa.sa)-1]
-		threads := 1
-		if nb < rc.threads {
+		// Fewer products than threads: each product uses the team too
+		// (sections nest).
+		var threads *team
+		if nb < rc.threads.threads() {
 			threads = rc.threads
 		}
 		parallelFor(rc.threads, nb, 1, func(lo, hi int) {

@@ -4,7 +4,8 @@ initialisation (no download: random weights only) for wtonnx's tests.
 
     /usr/bin/python3 testmodels/gen/fullsize.py OUTDIR [NAME...]
 
-NAME is mobilenet_v2, efficientnet_b0 or mnasnet1_0 (default: all three).
+NAME is mobilenet_v2, efficientnet_b0, mnasnet1_0 (the default: these three)
+or convnext_tiny (the Go engine's speed benchmark, bench.BenchmarkEnginesFullSize).
 Each becomes OUTDIR/NAME/model.onnx (input "input" 1x3x224x224, output
 "logits", opset 13), input.npy (seeded uniform in [-1, 1)) and output.npy
 (the torch module's output on it).
@@ -28,7 +29,9 @@ BUILDERS = {
     "mobilenet_v2": models.mobilenet_v2,
     "efficientnet_b0": models.efficientnet_b0,
     "mnasnet1_0": models.mnasnet1_0,
+    "convnext_tiny": models.convnext_tiny,
 }
+DEFAULT = ["mobilenet_v2", "efficientnet_b0", "mnasnet1_0"]
 
 
 def export(name, out):
@@ -50,7 +53,7 @@ def export(name, out):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    names = sys.argv[2:] or list(BUILDERS)
+    names = sys.argv[2:] or DEFAULT
     for n in names:
         if n not in BUILDERS:
             sys.exit(f"unknown model {n!r} (want one of {', '.join(BUILDERS)})")
