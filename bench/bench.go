@@ -6,6 +6,11 @@
 // is measured in the same run, interleaved inference by inference and in
 // alternating order, so that machine noise (frequency changes, other
 // processes) falls on both alike and the ratio of medians is meaningful.
+// On ONNX Runtime with more than one thread the two sessions' pool threads
+// then sleep between runs instead of spinning (Result.NoSpin): a session's
+// spinning threads would otherwise hold cores through the other session's
+// turn, slowing whichever model runs second in a way no deployed session
+// meets.
 package bench
 
 import (
@@ -70,7 +75,12 @@ type Result struct {
 	// MedianRatio is Model's median latency over Vs's: below 1, Model is
 	// faster.
 	MedianRatio float64 `json:"median_ratio,omitempty"`
-	Memory      Memory  `json:"memory"`
+	// NoSpin says ONNX Runtime's intra-op threads slept between parallel
+	// sections instead of spinning: Run sets it for two models on ONNX
+	// Runtime with more than one thread (Engine.Threads other than 1), and
+	// Engine.NoSpin asks for it.
+	NoSpin bool   `json:"no_spin,omitempty"`
+	Memory Memory `json:"memory"`
 }
 
 // ModelResult holds one model's measurements.
@@ -175,6 +185,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if eo.Logf == nil {
 		eo.Logf = opts.Logf
 	}
+	if kind == verify.EngineORT && len(models) == 2 && eo.Threads != 1 {
+		eo.NoSpin = true
+	}
 	subs := make([]*subject, len(models))
 	defer func() {
 		for _, s := range subs {
@@ -236,7 +249,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	res := &Result{
 		Engine: subs[0].eng.Name(), Threads: opts.Engine.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
-		Inputs: infos, Memory: mem,
+		Inputs: infos, Memory: mem, NoSpin: kind == verify.EngineORT && eo.NoSpin,
 	}
 	batch := batchOf(inputs, infos)
 	for _, s := range subs {

@@ -109,7 +109,7 @@ func TestRunVs(t *testing.T) {
 				t.Errorf("progress steps %v", steps)
 			}
 			wantEngine := map[string]string{"ort": "ort/cpu", "go": "go"}[engine]
-			if res.Engine != wantEngine || res.Iters != 5 || res.Warmup != 2 || res.Threads != 1 {
+			if res.Engine != wantEngine || res.Iters != 5 || res.Warmup != 2 || res.Threads != 1 || res.NoSpin {
 				t.Errorf("header %+v", res)
 			}
 			if len(res.Models) != 2 || res.Models[0].Role != bench.RoleModel || res.Models[1].Role != bench.RoleVs ||
@@ -156,6 +156,29 @@ func TestRunVs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two ONNX Runtime sessions taking turns with two threads each do not
+// spin between runs; one session by itself keeps ONNX Runtime's default.
+func TestRunVsTwoThreadsNoSpin(t *testing.T) {
+	f := fixture(t, "constweights")
+	wt := converted(t, "constweights")
+	for _, c := range []struct {
+		vs   string
+		kind string
+		want bool
+	}{{f.ModelPath(), "ort", true}, {"", "ort", false}, {f.ModelPath(), "go", false}} {
+		res, err := bench.Run(context.Background(), bench.Options{
+			Model: wt, Vs: c.vs, Kind: c.kind, Engine: engines.Options{Threads: 2, ORTLibrary: ortLib(t)},
+			Iters: 2, Inputs: verify.InputSpec{Seed: 1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.NoSpin != c.want {
+			t.Errorf("vs %q on %s: no_spin %v, want %v", c.vs, c.kind, res.NoSpin, c.want)
+		}
 	}
 }
 
@@ -274,7 +297,11 @@ func loadWithInput(b *testing.B, path, inputPath string) (*verify.Model, map[str
 // on the Go engine with the same thread count. The two engines take turns,
 // three inferences each per iteration, so that both see the same machine
 // load; the metrics are the medians of the timed inferences (ort-ms,
-// go-ms) and their ratio (go/ort):
+// go-ms) and their ratio (go/ort). With more than one thread ONNX
+// Runtime's pool threads do not spin between runs (engines.Options.NoSpin),
+// and the Go engine's workers sleep when its Run ends: otherwise the
+// spinning threads of one engine would hold a core through the other's turn,
+// which a deployed session, running by itself, never meets:
 //
 //	WTONNX_FULLSIZE_DIR=/tmp/fullsize GOEXPERIMENT=simd go test ./bench -run '^$' -bench 'EnginesFullSize$' -benchtime 12x -count 3
 func BenchmarkEnginesFullSize(b *testing.B) {
@@ -289,7 +316,8 @@ func BenchmarkEnginesFullSize(b *testing.B) {
 				var es [2]wtruntime.Engine
 				for i, kind := range []string{"ort", "go"} {
 					var err error
-					if es[i], err = engines.Open(kind, *m, engines.Options{Threads: threads, ORTLibrary: lib}); err != nil {
+					eo := engines.Options{Threads: threads, ORTLibrary: lib, NoSpin: threads > 1}
+					if es[i], err = engines.Open(kind, *m, eo); err != nil {
 						b.Fatal(err)
 					}
 					defer es[i].Close()
@@ -310,8 +338,8 @@ func BenchmarkEnginesFullSize(b *testing.B) {
 				for b.Loop() {
 					// Three runs of each engine in turn, timing the last
 					// two: the first run after a switch pays for the other
-					// engine's leftovers (ONNX Runtime's pool threads
-					// spinning, or waking from sleep; caches).
+					// engine's leftovers (threads waking from sleep;
+					// caches).
 					for i, e := range es {
 						run(e)
 						ds[i] = append(ds[i], run(e), run(e))

@@ -33,7 +33,10 @@ throughput (batch / median) and the process's peak memory.
 
 --vs OTHER.onnx measures a second model with the same inputs in the same run,
 alternating inference by inference, and reports the ratio of the medians
-(MODEL / OTHER: below 1, MODEL is faster).`,
+(MODEL / OTHER: below 1, MODEL is faster). On ONNX Runtime with more than one
+thread the two sessions' pool threads then sleep between runs rather than spin,
+so that one session's spinning threads do not hold cores through the other's
+turn (JSON "no_spin": true).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -107,6 +110,9 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "%s, %s, %d warm-up + %d measured inferences", res.Engine, threads, res.Warmup, res.Iters)
 	if len(res.Models) == 2 {
 		fmt.Fprint(stdout, " of each model, interleaved")
+	}
+	if res.NoSpin {
+		fmt.Fprint(stdout, " (ONNX Runtime's threads sleep between runs, so that neither session's spinning slows the other)")
 	}
 	fmt.Fprintln(stdout)
 	for _, in := range res.Inputs {
