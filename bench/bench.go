@@ -6,11 +6,10 @@
 // is measured in the same run, interleaved inference by inference and in
 // alternating order, so that machine noise (frequency changes, other
 // processes) falls on both alike and the ratio of medians is meaningful.
-// On ONNX Runtime with more than one thread the two sessions' pool threads
-// then sleep between runs instead of spinning (Result.NoSpin): a session's
-// spinning threads would otherwise hold cores through the other session's
-// turn, slowing whichever model runs second in a way no deployed session
-// meets.
+// On ONNX Runtime with more than one thread, each session's pool threads
+// keep spinning for a while after its runs and so share the cores with the
+// other session's run; Engine.NoSpin stops that, at the price of
+// ONNX Runtime's spinning between the parallel sections of one run.
 package bench
 
 import (
@@ -76,9 +75,7 @@ type Result struct {
 	// faster.
 	MedianRatio float64 `json:"median_ratio,omitempty"`
 	// NoSpin says ONNX Runtime's intra-op threads slept between parallel
-	// sections instead of spinning: Run sets it for two models on ONNX
-	// Runtime with more than one thread (Engine.Threads other than 1), and
-	// Engine.NoSpin asks for it.
+	// sections instead of spinning (Engine.NoSpin on ONNX Runtime).
 	NoSpin bool   `json:"no_spin,omitempty"`
 	Memory Memory `json:"memory"`
 }
@@ -184,9 +181,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	eo := opts.Engine
 	if eo.Logf == nil {
 		eo.Logf = opts.Logf
-	}
-	if kind == verify.EngineORT && len(models) == 2 && eo.Threads != 1 {
-		eo.NoSpin = true
 	}
 	subs := make([]*subject, len(models))
 	defer func() {
