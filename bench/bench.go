@@ -6,6 +6,10 @@
 // is measured in the same run, interleaved inference by inference and in
 // alternating order, so that machine noise (frequency changes, other
 // processes) falls on both alike and the ratio of medians is meaningful.
+// On ONNX Runtime with more than one thread, each session's pool threads
+// keep spinning for a while after its runs and so share the cores with the
+// other session's run; Engine.NoSpin stops that, at the price of
+// ONNX Runtime's spinning between the parallel sections of one run.
 package bench
 
 import (
@@ -70,7 +74,10 @@ type Result struct {
 	// MedianRatio is Model's median latency over Vs's: below 1, Model is
 	// faster.
 	MedianRatio float64 `json:"median_ratio,omitempty"`
-	Memory      Memory  `json:"memory"`
+	// NoSpin says ONNX Runtime's intra-op threads slept between parallel
+	// sections instead of spinning (Engine.NoSpin on ONNX Runtime).
+	NoSpin bool   `json:"no_spin,omitempty"`
+	Memory Memory `json:"memory"`
 }
 
 // ModelResult holds one model's measurements.
@@ -236,7 +243,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	res := &Result{
 		Engine: subs[0].eng.Name(), Threads: opts.Engine.Threads, Warmup: opts.Warmup, Iters: opts.Iters,
-		Inputs: infos, Memory: mem,
+		Inputs: infos, Memory: mem, NoSpin: kind == verify.EngineORT && eo.NoSpin,
 	}
 	batch := batchOf(inputs, infos)
 	for _, s := range subs {

@@ -21,6 +21,7 @@ type benchOptions struct {
 	inputFlags
 	Warmup, Iters int
 	JSON          bool
+	NoSpin        bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -33,7 +34,14 @@ throughput (batch / median) and the process's peak memory.
 
 --vs OTHER.onnx measures a second model with the same inputs in the same run,
 alternating inference by inference, and reports the ratio of the medians
-(MODEL / OTHER: below 1, MODEL is faster).`,
+(MODEL / OTHER: below 1, MODEL is faster). 
+
+With more than one thread, ONNX Runtime's pool threads keep spinning for a
+while after each run, so with --vs each model's run shares the cores with the
+other session's spinning threads. --no-spin makes them sleep instead (JSON
+"no_spin": true): the sessions no longer disturb each other, but each also
+stops spinning between the parallel sections of its own runs, which slows
+models of many small layers. Deployed sessions spin (ONNX Runtime's default).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -48,6 +56,7 @@ alternating inference by inference, and reports the ratio of the medians
 	f.IntVar(&opts.Warmup, "warmup", 3, "unmeasured inferences first")
 	f.IntVar(&opts.Iters, "iters", 20, "measured inferences (of each model)")
 	f.BoolVar(&opts.JSON, "json", false, "print the result as JSON")
+	f.BoolVar(&opts.NoSpin, "no-spin", false, "ONNX Runtime's threads sleep between parallel sections instead of spinning")
 	return cmd
 }
 
@@ -86,6 +95,7 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 		Model: opts.Model, Vs: opts.Vs, Kind: opts.Engine, Engine: opts.options(stderr),
 		Warmup: opts.Warmup, Iters: opts.Iters, Inputs: spec,
 	}
+	bo.Engine.NoSpin = opts.NoSpin
 	if bar := newBar(stderr, "benchmarking"); bar != nil {
 		bo.Progress = func(i, n int) {
 			bar.ChangeMax(n)
@@ -107,6 +117,9 @@ func runBench(ctx context.Context, opts *benchOptions, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "%s, %s, %d warm-up + %d measured inferences", res.Engine, threads, res.Warmup, res.Iters)
 	if len(res.Models) == 2 {
 		fmt.Fprint(stdout, " of each model, interleaved")
+	}
+	if res.NoSpin {
+		fmt.Fprint(stdout, ", ONNX Runtime threads not spinning")
 	}
 	fmt.Fprintln(stdout)
 	for _, in := range res.Inputs {

@@ -29,7 +29,7 @@ func TestBenchVs(t *testing.T) {
 			if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 				t.Fatalf("decoding %q: %v", stdout, err)
 			}
-			if res.Iters != 4 || res.Warmup != 1 || res.Threads != 1 || len(res.Models) != 2 || res.MedianRatio <= 0 {
+			if res.Iters != 4 || res.Warmup != 1 || res.Threads != 1 || len(res.Models) != 2 || res.MedianRatio <= 0 || res.NoSpin {
 				t.Fatalf("result %+v", res)
 			}
 			if res.Models[0].Path != conv || res.Models[1].Path != f.ModelPath() || res.Models[1].Latency.Median <= 0 {
@@ -44,6 +44,14 @@ func TestBenchVs(t *testing.T) {
 				if !strings.Contains(stdout, s) {
 					t.Errorf("report lacks %q:\n%s", s, stdout)
 				}
+			}
+
+			code, stdout, stderr = runCLI("bench", conv, "--engine", engine, "--threads", "2", "--no-spin", "--iters", "1", "--warmup", "0")
+			if code != 0 {
+				t.Fatalf("--no-spin: exit %d: %s", code, stderr)
+			}
+			if got := strings.Contains(stdout, "not spinning"); got != (engine == "ort") {
+				t.Errorf("--no-spin on %s: report says %v that ONNX Runtime's threads do not spin:\n%s", engine, got, stdout)
 			}
 		})
 	}

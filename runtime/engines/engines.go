@@ -51,6 +51,11 @@ type Options struct {
 	// Threads is the intra-op thread count (ONNX Runtime) or the goroutine
 	// bound (Go engine); 0 leaves the engine's default.
 	Threads int `json:"threads,omitempty"`
+	// NoSpin stops ONNX Runtime's intra-op threads spinning between
+	// parallel sections (see ort.Options.NoSpinning): for engines that
+	// take turns with others. The Go engine's workers never spin between
+	// Runs, so it needs no such option.
+	NoSpin bool `json:"no_spin,omitempty"`
 	// ORTLibrary is the ONNX Runtime shared library ("" means
 	// ort.FindLibrary("")).
 	ORTLibrary string `json:"ort_library,omitempty"`
@@ -159,6 +164,7 @@ func openORT(m Model, ep string, opts Options) (runtime.Engine, error) {
 		EP:                ep,
 		DeviceID:          opts.DeviceID,
 		IntraOpThreads:    opts.Threads,
+		NoSpinning:        opts.NoSpin,
 		CustomOpLibraries: libs,
 		ProfilePrefix:     opts.ProfilePrefix,
 	}

@@ -367,6 +367,7 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 		}
 	}
 
+	defer e.threads.begin()()
 	rc := &runCtx{ctx: ctx, threads: e.threads, scratch: e.scratch, pooled: map[*float32]int{}}
 	args := make([]*tensor.Tensor, 0, 8)
 	for i, n := range nodes {

@@ -282,6 +282,19 @@ func TestConcurrentRuns(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	// Every Run said when it ended: the workers sleep between Runs.
+	if n := e.threads.runs.Load(); n != 0 {
+		t.Errorf("%d Runs still counted as in progress after all returned", n)
+	}
+	// A Run that stops midway (cancelled between nodes) ends too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.Run(ctx, map[string]*tensor.Tensor{"x": inputs[0]}, nil); err == nil {
+		t.Error("a cancelled Run succeeded")
+	}
+	if n := e.threads.runs.Load(); n != 0 {
+		t.Errorf("%d Runs counted as in progress after a failed one", n)
+	}
 }
 
 func TestInitializerOverride(t *testing.T) {

@@ -86,6 +86,11 @@ type team struct {
 	jobs chan *section
 	stop chan struct{}
 	once sync.Once
+	// runs counts the Runs in progress. Workers poll for the next section
+	// only while one is: between Runs they sleep at once, so that an idle
+	// engine never takes a core from other work (another engine's run in a
+	// benchmark that alternates engines, or the caller's own code).
+	runs atomic.Int32
 }
 
 // newTeam starts a team of threads members (threads-1 goroutines). A team
@@ -120,6 +125,16 @@ func (t *team) close() {
 	t.once.Do(func() { close(t.stop) })
 }
 
+// begin notes that a Run started using the team; end, returned, that it
+// ended.
+func (t *team) begin() (end func()) {
+	if t == nil || t.stop == nil {
+		return func() {}
+	}
+	t.runs.Add(1)
+	return func() { t.runs.Add(-1) }
+}
+
 // teamSpin is how long a worker keeps polling for the next section before
 // it sleeps, and how long parallelFor polls for its last chunks before it
 // sleeps. A model's sections follow each other within microseconds, while
@@ -145,11 +160,17 @@ func (t *team) work() {
 }
 
 // poll waits up to teamSpin for a section without sleeping, yielding to
-// other goroutines now and then; it returns nil when none came or the team
-// is stopping.
+// other goroutines now and then; it returns nil when none came, no Run is
+// in progress or the team is stopping.
 func (t *team) poll() *section {
 	start := time.Now()
 	for i := 1; ; i++ {
+		if t.runs.Load() == 0 {
+			// A worker that finished the last section of a Run
+			// sleeps at once: whatever runs next on this machine
+			// gets the core.
+			return nil
+		}
 		select {
 		case s := <-t.jobs:
 			return s

@@ -415,17 +415,23 @@ func TestBadOptions(t *testing.T) {
 			t.Errorf("%+v: error %q does not mention %q", c.opts, err, c.want)
 		}
 	}
+	opts := map[string]Options{}
 	for _, level := range []string{"disable", "basic", "extended", "all"} {
-		e := openFile(t, path, Options{LibraryPath: lib, GraphOptLevel: level, IntraOpThreads: 1})
+		opts["level "+level] = Options{LibraryPath: lib, GraphOptLevel: level, IntraOpThreads: 1}
+	}
+	// A session with the spinning switch opens and runs.
+	opts["2 threads, no spinning"] = Options{LibraryPath: lib, IntraOpThreads: 2, NoSpinning: true}
+	for name, o := range opts {
+		e := openFile(t, path, o)
 		x := tensor.NewFloat32([]int{2, 3, 4, 5}, nil)
 		x.F32[0] = -1
 		x.F32[1] = 2
 		got, err := e.Run(context.Background(), map[string]*tensor.Tensor{e.Inputs()[0].Name: x}, nil)
 		if err != nil {
-			t.Fatalf("level %s: %v", level, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		if y := got[e.Outputs()[0].Name]; y.F32[0] != 0 || y.F32[1] != 2 {
-			t.Errorf("level %s: Relu gave %v", level, y.F32[:2])
+			t.Errorf("%s: Relu gave %v", name, y.F32[:2])
 		}
 	}
 }
