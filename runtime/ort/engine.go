@@ -32,6 +32,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -115,6 +116,9 @@ type Engine struct {
 	// live counts the ONNX Runtime values Run has created or received and
 	// not yet released; it returns to zero after every Run.
 	live atomic.Int64
+	// scalarSeen marks outputs whose shape the model does not declare but
+	// that came back rank 0: later Runs preallocate them (see Run).
+	scalarSeen []atomic.Bool
 }
 
 var _ runtime.Engine = (*Engine)(nil)
@@ -186,12 +190,13 @@ func open(data []byte, path, label string, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("ort: %s: %w", label, err)
 	}
 	e := &Engine{
-		label:    label,
-		version:  version,
-		inputs:   inputs,
-		outputs:  outputs,
-		inIndex:  make(map[string]int, len(inputs)),
-		outIndex: make(map[string]int, len(outputs)),
+		label:      label,
+		version:    version,
+		inputs:     inputs,
+		outputs:    outputs,
+		scalarSeen: make([]atomic.Bool, len(outputs)),
+		inIndex:    make(map[string]int, len(inputs)),
+		outIndex:   make(map[string]int, len(outputs)),
 	}
 	inNames := make([]string, len(inputs))
 	for i, in := range inputs {
@@ -471,48 +476,12 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 		inVals[i] = v
 		e.live.Add(1)
 	}
-	for i, info := range e.outputs {
-		// onnxruntime_go cannot wrap a rank-0 output ONNX Runtime
-		// allocates, so scalar outputs get a preallocated value.
-		if info.Dims != nil && len(info.Dims) == 0 {
-			v, err := newScalar(info.DType)
-			if err != nil {
-				return nil, fmt.Errorf("ort: %s: output %q: %w", e.label, info.Name, err)
-			}
-			outVals[i] = v
-			e.live.Add(1)
-		}
-	}
-	preallocated := make([]bool, len(outVals))
-	for i, v := range outVals {
-		preallocated[i] = v != nil
-	}
-
-	var runOpts *onnxruntime.RunOptions
-	var watcher sync.WaitGroup
-	stop := make(chan struct{})
-	if ctx.Done() != nil {
-		if runOpts, err = onnxruntime.NewRunOptions(); err != nil {
-			return nil, fmt.Errorf("ort: creating run options: %w", err)
-		}
-		defer runOpts.Destroy()
-		watcher.Add(1)
-		go func() {
-			defer watcher.Done()
-			select {
-			case <-ctx.Done():
-				runOpts.Terminate()
-			case <-stop:
-			}
-		}()
-	}
-	runErr := e.session.RunWithOptions(inVals, outVals, runOpts)
-	close(stop)
-	watcher.Wait()
-	for i, v := range outVals {
-		if v != nil && !preallocated[i] {
-			e.live.Add(1)
-		}
+	runErr := e.runOnce(ctx, inVals, outVals)
+	if runErr != nil && e.learnScalars(outVals) {
+		// An undeclared output came back rank 0, which onnxruntime_go
+		// cannot wrap; run again with it preallocated as a scalar.
+		e.release(outVals)
+		runErr = e.runOnce(ctx, inVals, outVals)
 	}
 	if runErr != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -533,14 +502,87 @@ func (e *Engine) Run(ctx context.Context, inputs map[string]*tensor.Tensor, outp
 	return result, nil
 }
 
+// runOnce runs the session once into outVals (all nil on entry),
+// preallocating the scalar outputs: onnxruntime_go cannot wrap a rank-0
+// output that ONNX Runtime allocates.
+func (e *Engine) runOnce(ctx context.Context, inVals, outVals []onnxruntime.Value) error {
+	for i, info := range e.outputs {
+		if (info.Dims != nil && len(info.Dims) == 0) || e.scalarSeen[i].Load() {
+			v, err := newScalar(info.DType)
+			if err != nil {
+				return fmt.Errorf("output %q: %w", info.Name, err)
+			}
+			outVals[i] = v
+			e.live.Add(1)
+		}
+	}
+	preallocated := make([]bool, len(outVals))
+	for i, v := range outVals {
+		preallocated[i] = v != nil
+	}
+
+	var runOpts *onnxruntime.RunOptions
+	var watcher sync.WaitGroup
+	stop := make(chan struct{})
+	if ctx.Done() != nil {
+		var err error
+		if runOpts, err = onnxruntime.NewRunOptions(); err != nil {
+			return fmt.Errorf("creating run options: %w", err)
+		}
+		defer runOpts.Destroy()
+		watcher.Add(1)
+		go func() {
+			defer watcher.Done()
+			select {
+			case <-ctx.Done():
+				runOpts.Terminate()
+			case <-stop:
+			}
+		}()
+	}
+	runErr := e.session.RunWithOptions(inVals, outVals, runOpts)
+	close(stop)
+	watcher.Wait()
+	for i, v := range outVals {
+		if v != nil && !preallocated[i] {
+			if isNilValue(v) {
+				// onnxruntime_go failed to wrap it and kept a typed nil.
+				continue
+			}
+			e.live.Add(1)
+		}
+	}
+	return runErr
+}
+
+// learnScalars marks the undeclared outputs that onnxruntime_go failed to
+// wrap (it leaves a typed nil) as scalars, and tells whether it found any.
+// A rank-0 tensor is the one ONNX Runtime output it cannot wrap.
+func (e *Engine) learnScalars(outVals []onnxruntime.Value) bool {
+	found := false
+	for i, v := range outVals {
+		if v != nil && isNilValue(v) && e.outputs[i].Dims == nil && !e.scalarSeen[i].Load() {
+			e.scalarSeen[i].Store(true)
+			found = true
+		}
+	}
+	return found
+}
+
+// isNilValue reports whether v holds a nil pointer.
+func isNilValue(v onnxruntime.Value) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
 // release destroys the ONNX Runtime values of one Run.
 func (e *Engine) release(vals []onnxruntime.Value) {
 	for i, v := range vals {
-		if v != nil {
+		if v != nil && !isNilValue(v) {
 			v.Destroy()
 			e.live.Add(-1)
-			vals[i] = nil
 		}
+		vals[i] = nil
 	}
 }
 
