@@ -229,7 +229,7 @@ func printCosts(out io.Writer, c *inspect.Costs) {
 	if c == nil {
 		return
 	}
-	fmt.Fprintf(out, "\nCosts: %d WTConv layers, %d depthwise convs\n", c.Totals.WTConv, c.Totals.Depthwise)
+	fmt.Fprintf(out, "\nCosts: %s, %s\n", plural(c.Totals.WTConv, "WTConv layer", "WTConv layers"), plural(c.Totals.Depthwise, "depthwise conv", "depthwise convs"))
 	if len(c.Layers) > 0 {
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  LAYER\tKIND\tINPUT\tPARAMS\tFLOPS\tRF")
