@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -45,9 +44,7 @@ features. No session is created: libraries are probed with dlopen.`,
 func runDoctor(opts *doctorOptions, out io.Writer) error {
 	r := doctor.Gather(doctor.Options{ORTLibrary: opts.ORTLib, CustomOpLibrary: opts.CustomOpLib})
 	if opts.JSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(out, r)
 	}
 	return doctor.WriteText(out, r)
 }
