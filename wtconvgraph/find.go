@@ -621,15 +621,6 @@ func fusedLayer(ix *graph.Index, n *onnxpb.NodeProto, form Form) (*Layer, error)
 	return l, nil
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func dedupe(s []string) []string {
 	seen := map[string]bool{}
 	var out []string
